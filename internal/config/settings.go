@@ -1,0 +1,223 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+)
+
+// Setting is one row of the configuration table.
+type Setting struct {
+	Key     string // key in the YAML file
+	Env     string // environment variable
+	Flag    string // command-line flag taking a value, "" for none
+	NegFlag string // boolean flag that sets the value to false, "" for none
+	Default string
+	Usage   string
+	Secret  bool // redacted by `cspm config`; URLs keep everything but the password
+
+	apply func(*Config, string) error
+	get   func(*Config) string
+}
+
+// Settings returns the configuration table in documentation order.
+func Settings() []Setting {
+	s := []Setting{
+		{
+			Key: "addr", Env: "CSPM_ADDR", Flag: "addr", Default: "127.0.0.1:8080",
+			Usage: "TCP address the HTTP API and web UI listen on",
+			apply: func(c *Config, v string) error {
+				host, port, err := net.SplitHostPort(v)
+				if err != nil {
+					return fmt.Errorf("invalid address %q: want host:port", v)
+				}
+				if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+					return fmt.Errorf("invalid port in %q", v)
+				}
+				_ = host // empty host means all interfaces, which is valid
+				c.Addr = v
+				return nil
+			},
+			get: func(c *Config) string { return c.Addr },
+		},
+		{
+			Key: "data_dir", Env: "CSPM_DATA_DIR", Flag: "data-dir", Default: "./data",
+			Usage: "directory for the embedded SQLite databases and local artifacts; created if missing",
+			apply: func(c *Config, v string) error {
+				if strings.TrimSpace(v) == "" {
+					return fmt.Errorf("must not be empty")
+				}
+				c.DataDir = v
+				return nil
+			},
+			get: func(c *Config) string { return c.DataDir },
+		},
+		{
+			Key: "database_url", Env: "CSPM_DATABASE_URL", Flag: "database-url", Default: "",
+			Usage:  "postgres:// URL that puts every logical database on PostgreSQL, one schema each; empty for embedded SQLite",
+			Secret: true,
+			apply: func(c *Config, v string) error {
+				if err := validateDatabaseURL(v); err != nil {
+					return err
+				}
+				c.DatabaseURL = v
+				return nil
+			},
+			get: func(c *Config) string { return c.DatabaseURL },
+		},
+	}
+	for _, name := range db.Names {
+		s = append(s, Setting{
+			Key:     "database_url_" + string(name),
+			Env:     "CSPM_DATABASE_URL_" + strings.ToUpper(string(name)),
+			Default: "",
+			Usage:   "postgres:// URL for the " + string(name) + " database alone, overriding database_url",
+			Secret:  true,
+			apply: func(c *Config, v string) error {
+				if err := validateDatabaseURL(v); err != nil {
+					return err
+				}
+				if v == "" {
+					delete(c.DatabaseURLs, name)
+				} else {
+					c.DatabaseURLs[name] = v
+				}
+				return nil
+			},
+			get: func(c *Config) string { return c.DatabaseURLs[name] },
+		})
+	}
+	s = append(s,
+		Setting{
+			Key: "log_level", Env: "CSPM_LOG_LEVEL", Flag: "log-level", Default: "info",
+			Usage: "minimum log level: debug, info, warn or error",
+			apply: func(c *Config, v string) error {
+				var l slog.Level
+				if err := l.UnmarshalText([]byte(v)); err != nil {
+					return fmt.Errorf("unknown log level %q: want debug, info, warn or error", v)
+				}
+				c.LogLevel = l
+				return nil
+			},
+			get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+		},
+		Setting{
+			Key: "log_format", Env: "CSPM_LOG_FORMAT", Flag: "log-format", Default: "auto",
+			Usage: "log format: auto (text on a terminal, JSON otherwise), text or json",
+			apply: func(c *Config, v string) error {
+				switch v {
+				case "auto", "text", "json":
+					c.LogFormat = v
+					return nil
+				}
+				return fmt.Errorf("unknown log format %q: want auto, text or json", v)
+			},
+			get: func(c *Config) string { return c.LogFormat },
+		},
+		Setting{
+			Key: "workers", Env: "CSPM_WORKERS", NegFlag: "no-workers", Default: "true",
+			Usage: "run background workers inside `cspm serve` (`cspm worker` always does)",
+			apply: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("want true or false, got %q", v)
+				}
+				c.Workers = b
+				return nil
+			},
+			get: func(c *Config) string { return strconv.FormatBool(c.Workers) },
+		},
+		Setting{
+			Key: "worker_concurrency", Env: "CSPM_WORKER_CONCURRENCY", Flag: "worker-concurrency", Default: "10",
+			Usage: "jobs one process works at the same time",
+			apply: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 10000 {
+					return fmt.Errorf("want a whole number from 1 to 10000, got %q", v)
+				}
+				c.WorkerConcurrency = n
+				return nil
+			},
+			get: func(c *Config) string { return strconv.Itoa(c.WorkerConcurrency) },
+		},
+		Setting{
+			Key: "shutdown_timeout", Env: "CSPM_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s",
+			Usage: "how long in-flight requests and jobs may run after SIGINT/SIGTERM before they are cancelled",
+			apply: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("want a positive duration such as 30s, got %q", v)
+				}
+				c.ShutdownTimeout = d
+				return nil
+			},
+			get: func(c *Config) string { return c.ShutdownTimeout.String() },
+		},
+	)
+	return s
+}
+
+func validateDatabaseURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		// url.Parse echoes the whole URL, password included: say less.
+		return fmt.Errorf("not a valid URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return nil
+	case "":
+		return fmt.Errorf("missing scheme: want postgres://user@host:5432/dbname, or leave empty for embedded SQLite")
+	}
+	return fmt.Errorf("unsupported database scheme %q: want postgres:// (or leave empty for embedded SQLite)", u.Scheme)
+}
+
+// redact hides the password of a URL, or the whole value of other secrets.
+func redact(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "REDACTED")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	return "REDACTED"
+}
+
+// Markdown renders the settings table for docs/configuration.md.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| File key | Environment | Flag | Default | Description |\n|---|---|---|---|---|\n")
+	for _, s := range Settings() {
+		flagCol := ""
+		switch {
+		case s.Flag != "":
+			flagCol = "`--" + s.Flag + "`"
+		case s.NegFlag != "":
+			flagCol = "`--" + s.NegFlag + "`"
+		}
+		def := s.Default
+		if def == "" {
+			def = "(empty)"
+		}
+		desc := s.Usage
+		if s.Secret {
+			desc += " (secret: redacted by `cspm config`)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | `%s` | %s |\n", s.Key, s.Env, flagCol, def, desc)
+	}
+	return b.String()
+}

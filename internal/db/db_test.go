@@ -1,0 +1,193 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/queue"
+)
+
+func TestMigrateFreshAndIdempotent(t *testing.T) {
+	t.Parallel()
+	for _, e := range dbtest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			reg, _ := dbtest.OpenUnmigrated(t, e)
+
+			want := 0
+			for _, n := range db.Names {
+				ms, err := db.Migrations(n, reg.Get(n).Dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want += len(ms)
+			}
+			if want == 0 {
+				t.Fatal("no migrations embedded")
+			}
+			applied, err := reg.Migrate(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied != want {
+				t.Fatalf("first migrate applied %d, want %d", applied, want)
+			}
+			again, err := reg.Migrate(ctx)
+			if err != nil || again != 0 {
+				t.Fatalf("second migrate applied %d (err %v), want 0", again, err)
+			}
+			for _, n := range db.Names {
+				states, err := reg.Get(n).MigrationStatus(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range states {
+					if s.AppliedAt == nil {
+						t.Errorf("%s migration %d not applied", n, s.Version)
+					}
+				}
+			}
+			if reg.Engine() != e.Name {
+				t.Errorf("Engine() = %q, want %q", reg.Engine(), e.Name)
+			}
+		})
+	}
+}
+
+// Several processes start at once against one database: each migration must
+// be applied exactly once and nobody may fail.
+func TestMigrateConcurrent(t *testing.T) {
+	t.Parallel()
+	for _, e := range dbtest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			first, prefix := dbtest.OpenUnmigrated(t, e)
+			regs := []*db.Registry{first}
+			for i := 0; i < 3; i++ {
+				opts := db.Options{DataDir: first.Get(db.Platform).Location(), URLs: map[db.Name]string{}, SchemaPrefix: prefix}
+				if e.URL != "" {
+					for _, n := range db.Names {
+						opts.URLs[n] = e.URL
+					}
+				} else {
+					opts.DataDir = dirOf(first.Get(db.Platform).Location())
+				}
+				r, err := db.Open(ctx, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { r.Close() })
+				regs = append(regs, r)
+			}
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				total int
+				errs  []error
+			)
+			for _, r := range regs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, err := r.Migrate(ctx)
+					if err == nil {
+						_, err = queue.Migrate(ctx, r, nil)
+					}
+					mu.Lock()
+					total += n
+					errs = append(errs, err)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			for _, n := range db.Names {
+				ms, _ := db.Migrations(n, first.Get(n).Dialect)
+				want += len(ms)
+			}
+			if total != want {
+				t.Fatalf("migrations applied %d times in all, want exactly %d", total, want)
+			}
+			v, err := queue.Version(ctx, first)
+			if err != nil || v == 0 {
+				t.Fatalf("river version %d, err %v", v, err)
+			}
+		})
+	}
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[:i]
+		}
+	}
+	return "."
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		d := reg.Get(db.Platform)
+		if _, err := d.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+			9999, "from_the_future", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := reg.Migrate(ctx)
+		if !errors.Is(err, db.ErrSchemaTooNew) {
+			t.Fatalf("Migrate = %v, want ErrSchemaTooNew", err)
+		}
+	})
+}
+
+func TestSQLiteReaderIsQueryOnly(t *testing.T) {
+	t.Parallel()
+	reg := dbtest.Open(t, dbtest.Engine{Name: "sqlite"})
+	_, err := reg.Get(db.Platform).Reader().Exec("INSERT INTO teams (id, name, created_at) VALUES ('a', 'a', '2026-01-01')")
+	if err == nil {
+		t.Fatal("write through the reader pool succeeded; it must be query-only")
+	}
+}
+
+func TestOpenUnwritableDataDir(t *testing.T) {
+	t.Parallel()
+	file := t.TempDir() + "/plain-file"
+	if err := writeFile(file); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Open(context.Background(), db.Options{DataDir: file + "/data"})
+	if err == nil {
+		t.Fatal("Open succeeded under a regular file")
+	}
+	if got := err.Error(); got != "data directory "+file+"/data cannot be created: not a directory" {
+		t.Fatalf("error = %q", got)
+	}
+}
+
+func TestOpenUnreachablePostgres(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := db.Open(ctx, db.Options{URLs: map[db.Name]string{db.Platform: "postgres://cspm:s3cret@127.0.0.1:1/cspm?sslmode=disable"}, DataDir: t.TempDir()})
+	if err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+	msg := err.Error()
+	if want := "cannot connect to PostgreSQL at 127.0.0.1:1/cspm (database cspm_platform): connection refused"; msg != want {
+		t.Fatalf("error = %q, want %q", msg, want)
+	}
+}
+
+func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600) }

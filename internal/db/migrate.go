@@ -1,0 +1,220 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migrations live in migrations/<logical database>/<dialect>/NNNN_description.sql.
+// Numbers are per logical database and never reused; each file runs in one
+// transaction together with the row that records it.
+//
+//go:embed migrations
+var migrationFS embed.FS
+
+// Migration is one numbered schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// MigrationState is a migration and whether it has been applied.
+type MigrationState struct {
+	Migration
+	AppliedAt *time.Time
+}
+
+// Migrations returns the embedded migrations of one logical database and dialect, in order.
+func Migrations(name Name, dialect Dialect) ([]Migration, error) {
+	dir := path.Join("migrations", string(name), string(dialect))
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, rest, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s/%s: name must be NNNN_description.sql", dir, e.Name())
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migration %s: %s and %s share version %d", dir, prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		body, err := fs.ReadFile(migrationFS, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: rest, SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TIMESTAMP NOT NULL
+)`
+
+// ErrSchemaTooNew means the database was migrated by a newer cspm.
+var ErrSchemaTooNew = errors.New("database schema is newer than this cspm")
+
+// Migrate applies every pending migration of every logical database. It is
+// safe to run from several processes at once: each database is migrated under
+// WithLock, and a migration another process applied meanwhile is skipped.
+func (r *Registry) Migrate(ctx context.Context) (applied int, err error) {
+	for _, name := range Names {
+		n, err := r.dbs[name].migrate(ctx)
+		applied += n
+		if err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return applied, nil
+}
+
+func (d *DB) migrate(ctx context.Context) (applied int, err error) {
+	err = d.WithLock(ctx, "migrate", func() error {
+		applied, err = d.migrateLocked(ctx)
+		return err
+	})
+	return applied, err
+}
+
+func (d *DB) migrateLocked(ctx context.Context) (int, error) {
+	migrations, err := Migrations(d.Name, d.Dialect)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := d.ExecContext(ctx, createMigrationsTable); err != nil {
+		return 0, err
+	}
+	states, err := d.MigrationStatus(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(states) > len(migrations) { // applied rows the binary does not know
+		last := states[len(states)-1]
+		return 0, fmt.Errorf("%w: it is at migration %d (%s) but this binary knows only %d; upgrade cspm",
+			ErrSchemaTooNew, last.Version, last.Name, len(migrations))
+	}
+	applied := 0
+	for _, m := range migrations {
+		ok, err := d.applyOne(ctx, m)
+		if err != nil {
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		if ok {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+func (d *DB) applyOne(ctx context.Context, m Migration) (bool, error) {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var exists int
+	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&exists)
+	if err != nil {
+		return false, err
+	}
+	if exists > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+		m.Version, m.Name, time.Now().UTC()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// MigrationStatus lists every migration this binary knows, plus any applied
+// one it does not, with the time it was applied.
+func (d *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
+	migrations, err := Migrations(d.Name, d.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]time.Time{}
+	names := map[int]string{}
+	rows, err := d.QueryContext(ctx, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+	if err != nil && !isMissingTable(err) {
+		return nil, err
+	}
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				v  int
+				n  string
+				at time.Time
+			)
+			if err := rows.Scan(&v, &n, &at); err != nil {
+				return nil, err
+			}
+			applied[v], names[v] = at, n
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []MigrationState
+	for _, m := range migrations {
+		s := MigrationState{Migration: m}
+		if at, ok := applied[m.Version]; ok {
+			s.AppliedAt = &at
+			delete(applied, m.Version)
+		}
+		out = append(out, s)
+	}
+	for v, at := range applied {
+		at := at
+		out = append(out, MigrationState{Migration: Migration{Version: v, Name: names[v]}, AppliedAt: &at})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Version is the highest applied migration, 0 for none.
+func (d *DB) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := d.Reader().QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v)
+	if err != nil {
+		if isMissingTable(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return int(v.Int64), nil
+}
+
+func isMissingTable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist")
+}

@@ -1,0 +1,7 @@
+-- One row per queue_probe job worked: proves end to end that workers take
+-- jobs from the queue, and which worker took each one (see `cspm queue probe`).
+CREATE TABLE queue_probes (
+    job_id       BIGINT PRIMARY KEY,
+    worker_id    TEXT NOT NULL,
+    completed_at TIMESTAMPTZ NOT NULL
+);
