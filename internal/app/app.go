@@ -1,0 +1,188 @@
+// Package app wires the services together: it opens the database registry,
+// migrates it, builds every service, its routes and its workers, and runs and
+// stops them. It is the one place that knows every service.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	"github.com/offloadsecurity/cspm/internal/config"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/httpapi"
+	"github.com/offloadsecurity/cspm/internal/queue"
+	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/system"
+	"github.com/offloadsecurity/cspm/web"
+)
+
+// App is a running cspm process.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Registry *db.Registry
+	Queue    *queue.Client
+	System   *system.Service
+	Metrics  *httpapi.Metrics
+	Router   *httpapi.Router
+
+	runWorkers bool
+}
+
+// OpenRegistry opens every logical database where the configuration says.
+func OpenRegistry(ctx context.Context, cfg *config.Config) (*db.Registry, error) {
+	urls := map[db.Name]string{}
+	for _, n := range db.Names {
+		urls[n] = cfg.URLFor(n)
+	}
+	return db.Open(ctx, db.Options{DataDir: cfg.DataDir, URLs: urls})
+}
+
+// Migrate applies the application's and River's migrations.
+func Migrate(ctx context.Context, reg *db.Registry, logger *slog.Logger) (int, error) {
+	n, err := reg.Migrate(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := queue.Migrate(ctx, reg, logger)
+	return n + m, err
+}
+
+// Open builds the application: registry, migrations, services, routes and
+// the River client (with workers when runWorkers is set).
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, runWorkers bool) (*App, error) {
+	reg, err := OpenRegistry(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, Registry: reg, runWorkers: runWorkers}
+	if err := a.build(ctx); err != nil {
+		_ = reg.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	start := time.Now()
+	applied, err := Migrate(ctx, a.Registry, a.Logger)
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("databases ready", "engine", a.Registry.Engine(), "migrations_applied", applied,
+		"duration_ms", time.Since(start).Milliseconds())
+
+	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency}
+	if a.runWorkers {
+		opts.Workers = a.workers()
+	}
+	if a.Queue, err = queue.New(a.Registry, opts); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+
+	a.Metrics = httpapi.NewMetrics()
+	for _, n := range db.Names {
+		a.Metrics.Registry.MustRegister(collectors.NewDBStatsCollector(a.Registry.Get(n).DB, string(n)))
+	}
+	a.System = system.New(a.Registry, a.runWorkers, a.Logger)
+	a.Metrics.Registry.MustRegister(a.System.QueueCollector())
+
+	a.Router = httpapi.New(a.Logger, a.Metrics)
+	a.System.RegisterRoutes(a.Router, a.Metrics)
+	a.Router.Handle("", "/", rbac.Public, web.Handler())
+	return nil
+}
+
+// workers registers every job kind this binary can work.
+func (a *App) workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
+	return w
+}
+
+// Close releases the databases.
+func (a *App) Close() error { return a.Registry.Close() }
+
+// Serve serves HTTP on ln (and works jobs, if the App was opened with
+// workers) until ctx is done, then shuts down gracefully: /readyz turns 503,
+// the listener closes, in-flight requests and jobs get ShutdownTimeout to
+// finish, and only then are they cancelled.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Router.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	if err := a.startWorkers(); err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		a.stopWorkers()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	a.System.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	httpErr := srv.Shutdown(sctx)
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		a.Logger.Warn("in-flight requests did not finish in time; closing their connections")
+		httpErr = srv.Close()
+	}
+	a.stopWorkers()
+	a.Logger.Info("stopped")
+	return httpErr
+}
+
+// Work runs workers only, until ctx is done (`cspm worker`).
+func (a *App) Work(ctx context.Context) error {
+	if err := a.startWorkers(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	a.Logger.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	a.stopWorkers()
+	a.Logger.Info("stopped")
+	return nil
+}
+
+func (a *App) startWorkers() error {
+	if !a.runWorkers {
+		return nil
+	}
+	// Workers get their own context: a signal must not cancel running jobs
+	// at once, only stop them from taking new ones (see stopWorkers).
+	if err := a.Queue.Start(context.Background()); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	a.Logger.Info("workers started", "id", a.Queue.ID(), "concurrency", a.Config.WorkerConcurrency)
+	return nil
+}
+
+func (a *App) stopWorkers() {
+	if !a.runWorkers {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := a.Queue.Stop(ctx); err != nil {
+		a.Logger.Warn("running jobs did not finish in time; cancelling them", "err", err)
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		_ = a.Queue.StopAndCancel(cctx)
+	}
+}

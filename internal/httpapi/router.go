@@ -1,0 +1,129 @@
+// Package httpapi holds the cross-cutting HTTP concerns: the router, its
+// middleware, the one error shape, metrics and the OpenAPI document. Services
+// register their own operations on it with Register.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/version"
+)
+
+// PermissionExtension is the OpenAPI extension that carries each operation's permission.
+const PermissionExtension = "x-permission"
+
+// OpenAPIPath is where the OpenAPI 3.1 document is served (with ".json" or ".yaml").
+const OpenAPIPath = "/api/v1/openapi"
+
+// Route is one registered route and the permission it declared.
+type Route struct {
+	Method     string          `json:"method"`
+	Pattern    string          `json:"pattern"`
+	Permission rbac.Permission `json:"permission"`
+}
+
+// Router is the application's HTTP router.
+type Router struct {
+	mux     *http.ServeMux
+	api     huma.API
+	routes  []Route
+	logger  *slog.Logger
+	metrics *Metrics
+}
+
+// New returns a router with the OpenAPI document and API 404s wired.
+func New(logger *slog.Logger, metrics *Metrics) *Router {
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("OffloadSecurity CSPM API", version.Get().Version)
+	cfg.Info.Description = "Cloud security posture management: scans, findings, vulnerabilities, compliance, " +
+		"business impact and the policy knowledge base. Every operation names the permission it needs in " + PermissionExtension + "."
+	cfg.OpenAPIPath = OpenAPIPath
+	cfg.DocsPath = ""    // huma's page loads scripts from a CDN; /api/docs is self-contained instead
+	cfg.SchemasPath = "" // no per-schema endpoints: the document has them all
+	cfg.CreateHooks = nil
+	r := &Router{mux: mux, api: humago.New(mux, cfg), logger: logger, metrics: metrics}
+	r.declare(http.MethodGet, OpenAPIPath+".json", rbac.Public)
+	r.declare(http.MethodGet, OpenAPIPath+".yaml", rbac.Public)
+	r.Handle(http.MethodGet, "/api/docs", rbac.Public, http.HandlerFunc(r.serveDocs))
+	// Anything else under /api/ is an API 404 in the API's error shape, never
+	// the web UI's index page.
+	r.mux.HandleFunc("/api/", func(w http.ResponseWriter, req *http.Request) {
+		WriteProblem(w, req, http.StatusNotFound, "no API route "+req.Method+" "+req.URL.Path)
+	})
+	return r
+}
+
+// API returns the huma API, for services that need more than Register.
+func (r *Router) API() huma.API { return r.api }
+
+// OpenAPI returns the OpenAPI document.
+func (r *Router) OpenAPI() *huma.OpenAPI { return r.api.OpenAPI() }
+
+// Routes lists every route with its permission, sorted.
+func (r *Router) Routes() []Route {
+	out := append([]Route(nil), r.routes...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Pattern != out[j].Pattern {
+			return out[i].Pattern < out[j].Pattern
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
+
+func (r *Router) declare(method, pattern string, perm rbac.Permission) {
+	if perm == "" {
+		panic(fmt.Sprintf("httpapi: route %s %s declares no permission", method, pattern))
+	}
+	r.routes = append(r.routes, Route{Method: method, Pattern: pattern, Permission: perm})
+}
+
+// Handle registers a plain handler (one that is not a typed API operation)
+// for method and pattern, with the permission it needs.
+func (r *Router) Handle(method, pattern string, perm rbac.Permission, h http.Handler) {
+	r.declare(method, pattern, perm)
+	if method == "" {
+		r.mux.Handle(pattern, h)
+		return
+	}
+	r.mux.Handle(method+" "+pattern, h)
+}
+
+// Register adds a typed API operation. The permission is mandatory and is
+// published in the OpenAPI document under PermissionExtension.
+func Register[I, O any](r *Router, op huma.Operation, perm rbac.Permission, handler func(context.Context, *I) (*O, error)) {
+	r.declare(op.Method, op.Path, perm)
+	if op.Extensions == nil {
+		op.Extensions = map[string]any{}
+	}
+	op.Extensions[PermissionExtension] = string(perm)
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata["permission"] = perm
+	huma.Register(r.api, op, handler)
+}
+
+// Handler returns the router wrapped in the middleware every request passes.
+func (r *Router) Handler() http.Handler {
+	var h http.Handler = r.mux
+	h = r.observe(h)
+	h = securityHeaders(h)
+	h = requestID(h)
+	h = r.recoverPanics(h)
+	return h
+}
+
+// quietPaths are polled by machines; logging each would drown the log.
+func quietPath(p string) bool {
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/assets/")
+}
