@@ -63,9 +63,18 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, runWorke
 	if err != nil {
 		return nil, err
 	}
+	a, err := New(ctx, cfg, logger, reg, runWorkers)
+	if err != nil {
+		_ = reg.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// New builds the application on an open registry, which it then owns.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg *db.Registry, runWorkers bool) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Registry: reg, runWorkers: runWorkers}
 	if err := a.build(ctx); err != nil {
-		_ = reg.Close()
 		return nil, err
 	}
 	return a, nil

@@ -85,7 +85,7 @@ func listenError(addr string, err error) error {
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
-		return fmt.Errorf("cannot listen on %s: %v", addr, op.Err)
+		return fmt.Errorf("cannot listen on %s: %w", addr, op.Err)
 	}
 	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }

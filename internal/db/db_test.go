@@ -191,3 +191,21 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 }
 
 func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600) }
+
+// Audit evidence and credentials live in these files: owner-only.
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	reg := dbtest.Open(t, dbtest.Engine{Name: "sqlite"})
+	for _, n := range db.Names {
+		path := reg.Get(n).Location()
+		for _, p := range []string{path, path + "-wal"} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := st.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s has mode %o, want 600", p, mode)
+			}
+		}
+	}
+}

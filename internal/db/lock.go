@@ -24,7 +24,7 @@ func (d *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 func (d *DB) withAdvisoryLock(ctx context.Context, key string, fn func() error) error {
 	h := fnv.New64a()
 	h.Write([]byte(key + ":" + d.Schema))
-	id := int64(h.Sum64())
+	id := int64(h.Sum64() >> 1) // advisory lock keys are signed 64-bit
 	conn, err := d.Conn(ctx)
 	if err != nil {
 		return err

@@ -145,7 +145,7 @@ func (r *Registry) Close() error {
 		if d.read != nil {
 			errs = append(errs, d.read.Close())
 		}
-		errs = append(errs, d.DB.Close())
+		errs = append(errs, d.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -173,6 +173,13 @@ func openSQLite(ctx context.Context, name Name, dataDir string) (*DB, error) {
 		return nil, err
 	}
 	path := filepath.Join(dataDir, string(name)+".db")
+	// Create the file owner-only before SQLite does (it would use 0644);
+	// SQLite gives the -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, unwrapPathError(err))
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)

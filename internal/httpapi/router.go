@@ -18,6 +18,12 @@ import (
 	"github.com/offloadsecurity/cspm/internal/version"
 )
 
+func init() {
+	// Lists in answers are never null: handlers return empty slices, and the
+	// generated TypeScript types then need no null checks.
+	huma.DefaultArrayNullable = false
+}
+
 // PermissionExtension is the OpenAPI extension that carries each operation's permission.
 const PermissionExtension = "x-permission"
 

@@ -80,28 +80,35 @@ func ProbeStatus(ctx context.Context, reg *db.Registry, jobIDs []int64) (ProbeRe
 			ph += fmt.Sprintf("$%d", i+1)
 			args = append(args, id)
 		}
-		rows, err := d.Reader().QueryContext(ctx,
-			"SELECT worker_id, count(*) FROM queue_probes WHERE job_id IN ("+ph+") GROUP BY worker_id", args...)
+		n, err := countProbes(ctx, d, ph, args, res.ByWorker)
 		if err != nil {
 			return res, err
 		}
-		for rows.Next() {
-			var (
-				w string
-				n int
-			)
-			if err := rows.Scan(&w, &n); err != nil {
-				rows.Close()
-				return res, err
-			}
-			res.ByWorker[w] += n
-			seen += n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return res, err
-		}
+		seen += n
 	}
 	res.Pending = len(jobIDs) - seen
 	return res, nil
+}
+
+// countProbes adds the probes among one batch of job IDs to byWorker.
+func countProbes(ctx context.Context, d *db.DB, placeholders string, args []any, byWorker map[string]int) (int, error) {
+	rows, err := d.Reader().QueryContext(ctx,
+		"SELECT worker_id, count(*) FROM queue_probes WHERE job_id IN ("+placeholders+") GROUP BY worker_id", args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	seen := 0
+	for rows.Next() {
+		var (
+			w string
+			n int
+		)
+		if err := rows.Scan(&w, &n); err != nil {
+			return 0, err
+		}
+		byWorker[w] += n
+		seen += n
+	}
+	return seen, rows.Err()
 }

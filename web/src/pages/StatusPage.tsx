@@ -1,0 +1,116 @@
+import { useCallback, useEffect, useState } from "react";
+import { Alert, Badge, Card, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { getSystemStatus, type SystemStatus } from "../api/client";
+import { formatDuration, shortCommit } from "../format";
+
+const REFRESH_MS = 10_000;
+const JOB_STATES = ["available", "running", "scheduled", "retryable", "completed", "discarded", "cancelled"] as const;
+
+export function StatusPage() {
+  const [status, setStatus] = useState<SystemStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setStatus(await getSystemStatus());
+      setError(null);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+    const t = setInterval(load, REFRESH_MS);
+    return () => clearInterval(t);
+  }, [load]);
+
+  return (
+    <Stack>
+      <Title order={2}>System status</Title>
+      {error && (
+        <Alert color="red" title="The API did not answer" role="alert">
+          {error}
+        </Alert>
+      )}
+      {!status && !error && <Loader aria-label="Loading status" />}
+      {status && <StatusView status={status} />}
+    </Stack>
+  );
+}
+
+function StatusView({ status }: { status: SystemStatus }) {
+  const q = status.queue;
+  const healthy = q.reachable && status.databases.every((d) => d.reachable);
+  return (
+    <Stack>
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">Version</Text>
+          <Text fw={700} size="xl" data-testid="status-version">{status.version.version}</Text>
+          <Text size="xs" c="dimmed">
+            commit {shortCommit(status.version.commit)} · {status.version.go_version}
+          </Text>
+        </Card>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">Database engine</Text>
+          <Text fw={700} size="xl" data-testid="status-engine">{status.engine === "sqlite" ? "SQLite (embedded)" : status.engine === "postgres" ? "PostgreSQL" : "mixed"}</Text>
+          <Text size="xs" c="dimmed">up {formatDuration(status.uptime_seconds)}</Text>
+        </Card>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">Job queue</Text>
+          <Group gap="xs">
+            <Badge color={healthy ? "green" : "red"} size="lg" data-testid="status-queue">
+              {q.reachable ? "healthy" : "unreachable"}
+            </Badge>
+            <Badge variant="light" color={q.workers_in_process ? "blue" : "gray"}>
+              {q.workers_in_process ? "workers in this process" : "no workers in this process"}
+            </Badge>
+          </Group>
+          <Text size="xs" c="dimmed">
+            {q.leader ? `leader ${q.leader}` : "no leader elected"} · oldest waiting job {formatDuration(q.oldest_available_seconds)}
+          </Text>
+        </Card>
+      </SimpleGrid>
+
+      <Card withBorder>
+        <Title order={4} mb="sm">Databases</Title>
+        <Table striped>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Logical database</Table.Th>
+              <Table.Th>Engine</Table.Th>
+              <Table.Th>Schema version</Table.Th>
+              <Table.Th>State</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {status.databases.map((d) => (
+              <Table.Tr key={d.name}>
+                <Table.Td><code>{d.name}</code></Table.Td>
+                <Table.Td>{d.engine}</Table.Td>
+                <Table.Td>{d.schema_version}</Table.Td>
+                <Table.Td>
+                  <Badge color={d.reachable ? "green" : "red"} variant="light">{d.reachable ? "reachable" : "unreachable"}</Badge>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Card>
+
+      <Card withBorder>
+        <Title order={4} mb="sm">Jobs by state</Title>
+        <Group>
+          {JOB_STATES.map((s) => (
+            <Stack key={s} gap={0} align="center" miw={90}>
+              <Text fw={700} size="lg" data-testid={`jobs-${s}`}>{q.jobs?.[s] ?? 0}</Text>
+              <Text size="xs" c="dimmed">{s}</Text>
+            </Stack>
+          ))}
+        </Group>
+        <Text size="xs" c="dimmed" mt="sm">River schema version {q.river_schema_version}</Text>
+      </Card>
+    </Stack>
+  );
+}
