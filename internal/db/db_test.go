@@ -209,3 +209,28 @@ func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+// One logical database may live elsewhere than the rest.
+func TestMixedEngines(t *testing.T) {
+	t.Parallel()
+	u := dbtest.PostgresURL(t)
+	if u == "" {
+		t.Skip("CSPM_TEST_POSTGRES_URL not set")
+	}
+	prefix := dbtest.RandomPrefix()
+	t.Cleanup(func() { dbtest.DropSchemas(t, u, prefix) })
+	reg, err := db.Open(context.Background(), db.Options{
+		DataDir: t.TempDir(), SchemaPrefix: prefix,
+		URLs: map[db.Name]string{db.Vulnerability: u},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if _, err := reg.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Engine() != "mixed" || reg.Get(db.Vulnerability).Dialect != db.Postgres || reg.Get(db.Platform).Dialect != db.SQLite {
+		t.Fatalf("engine %s, vulnerability %s, platform %s", reg.Engine(), reg.Get(db.Vulnerability).Dialect, reg.Get(db.Platform).Dialect)
+	}
+}

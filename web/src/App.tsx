@@ -30,7 +30,7 @@ function Shell() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
-        <ScrollArea>
+        <AppShell.Section grow component={ScrollArea}>
           {groups.map((g) => (
             <div key={g}>
               <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
@@ -50,7 +50,7 @@ function Shell() {
                 ))}
             </div>
           ))}
-        </ScrollArea>
+        </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
         <Routes>

@@ -63,10 +63,10 @@ function StatusView({ status }: { status: SystemStatus }) {
             <Badge color={healthy ? "green" : "red"} size="lg" data-testid="status-queue">
               {q.reachable ? "healthy" : "unreachable"}
             </Badge>
-            <Badge variant="light" color={q.workers_in_process ? "blue" : "gray"}>
-              {q.workers_in_process ? "workers in this process" : "no workers in this process"}
-            </Badge>
           </Group>
+          <Text size="xs" c="dimmed" mt={4}>
+            {q.workers_in_process ? "Workers run in this process." : "No workers in this process (serve --no-workers)."}
+          </Text>
           <Text size="xs" c="dimmed">
             {q.leader ? `leader ${q.leader}` : "no leader elected"} · oldest waiting job {formatDuration(q.oldest_available_seconds)}
           </Text>
@@ -91,7 +91,7 @@ function StatusView({ status }: { status: SystemStatus }) {
                 <Table.Td>{d.engine}</Table.Td>
                 <Table.Td>{d.schema_version}</Table.Td>
                 <Table.Td>
-                  <Badge color={d.reachable ? "green" : "red"} variant="light">{d.reachable ? "reachable" : "unreachable"}</Badge>
+                  <Text size="sm" fw={600} c={d.reachable ? "green.8" : "red.8"}>{d.reachable ? "reachable" : "unreachable"}</Text>
                 </Table.Td>
               </Table.Tr>
             ))}
