@@ -13,14 +13,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/config"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/system"
+	"github.com/offloadsecurity/cspm/internal/team"
 	"github.com/offloadsecurity/cspm/web"
 )
 
@@ -33,6 +37,10 @@ type App struct {
 	System   *system.Service
 	Metrics  *httpapi.Metrics
 	Router   *httpapi.Router
+	Auth     *auth.Service
+	Audit    *audit.Log
+	Teams    *team.Store
+	Redis    *redis.Client // nil unless CSPM_REDIS_URL is set
 
 	runWorkers bool
 }
@@ -89,7 +97,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Logger.Info("databases ready", "engine", a.Registry.Engine(), "migrations_applied", applied,
 		"duration_ms", time.Since(start).Milliseconds())
 
-	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency}
+	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency, PeriodicJobs: periodicJobs()}
 	if a.runWorkers {
 		opts.Workers = a.workers()
 	}
@@ -104,8 +112,15 @@ func (a *App) build(ctx context.Context) error {
 	a.System = system.New(a.Registry, a.runWorkers, a.Logger)
 	a.Metrics.Registry.MustRegister(a.System.QueueCollector())
 
+	if err := a.buildAuth(ctx); err != nil {
+		return err
+	}
+
 	a.Router = httpapi.New(a.Logger, a.Metrics)
+	a.Router.Use(a.Auth.Middleware)
+	a.Router.SetAuthorizer(a.Auth.Authorize)
 	a.System.RegisterRoutes(a.Router, a.Metrics)
+	a.Auth.RegisterRoutes(a.Router, a.Audit)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -114,11 +129,17 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
+	river.AddWorker(w, &sessionCleanupWorker{app: a})
 	return w
 }
 
-// Close releases the databases.
-func (a *App) Close() error { return a.Registry.Close() }
+// Close releases the databases and Redis.
+func (a *App) Close() error {
+	if a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	return a.Registry.Close()
+}
 
 // Serve serves HTTP on ln (and works jobs, if the App was opened with
 // workers) until ctx is done, then shuts down gracefully: /readyz turns 503,

@@ -51,6 +51,8 @@ func init() {
 		"config":  {"print the effective configuration, secrets redacted", runConfig},
 		"version": {"print the version", runVersion},
 		"queue":   {"check the job queue end to end: queue probe", runQueue},
+		"team":    {"manage teams: team create NAME", runTeam},
+		"user":    {"manage users: user create | user import FILE", runUser},
 	}
 }
 

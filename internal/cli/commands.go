@@ -71,6 +71,12 @@ func runServe(env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if email, pw, err := a.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	} else if pw != "" {
+		fmt.Fprintf(env.Stdout, "Created team \"Default\" and its first administrator.\n  email:    %s\n  password: %s\n"+
+			"This password is shown once: sign in and change it now.\n", email, pw)
+	}
 	url := "http://" + ln.Addr().String()
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		url = fmt.Sprintf("http://localhost:%d", tcp.Port)

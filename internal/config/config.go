@@ -45,6 +45,24 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests and jobs may take to
 	// finish after SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration
+	// RedisURL, when set, keeps sessions and login lockout counters in Redis.
+	RedisURL string
+	// SecretKey (base64) seals secrets at rest; empty means SecretKeyFile.
+	SecretKey string
+	// SecretKeyFile holds the key when SecretKey is empty; created if missing.
+	SecretKeyFile string
+	// CookieSecure marks the session cookie Secure (HTTPS only).
+	CookieSecure bool
+	// SessionIdleTimeout ends a session after this long without a request.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge ends a session this long after sign-in, whatever its activity.
+	SessionMaxAge time.Duration
+	// MaxFailedLoginAttempts within LoginFailureWindow lock an email for LoginLockout.
+	MaxFailedLoginAttempts int
+	LoginFailureWindow     time.Duration
+	LoginLockout           time.Duration
+	// PasswordHashConcurrency bounds PBKDF2 work running at once; 0 is unbounded.
+	PasswordHashConcurrency int
 	// ConfigFile is the file the configuration was read from, if any.
 	ConfigFile string
 

@@ -95,6 +95,50 @@ func Settings() []Setting {
 	}
 	s = append(s,
 		Setting{
+			Key: "redis_url", Env: "CSPM_REDIS_URL", Flag: "redis-url", Default: "", Secret: true,
+			Usage: "redis:// URL that keeps sessions and login lockout counters in Redis, shared by every API process; empty keeps them in the SQL database",
+			apply: func(c *Config, v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+						return fmt.Errorf("want a redis:// or rediss:// URL")
+					}
+				}
+				c.RedisURL = v
+				return nil
+			},
+			get: func(c *Config) string { return c.RedisURL },
+		},
+		Setting{
+			Key: "secret_key", Env: "CSPM_SECRET_KEY", Default: "", Secret: true,
+			Usage: "32 random bytes in base64 (openssl rand -base64 32) that seal secrets at rest (TOTP secrets, cloud credentials); every process of an install needs the same key; empty uses secret_key_file",
+			apply: func(c *Config, v string) error { c.SecretKey = v; return nil },
+			get:   func(c *Config) string { return c.SecretKey },
+		},
+		Setting{
+			Key: "secret_key_file", Env: "CSPM_SECRET_KEY_FILE", Flag: "secret-key-file", Default: "",
+			Usage: "file holding the secret key when secret_key is empty; created with a random key if missing; empty means data_dir/secret.key",
+			apply: func(c *Config, v string) error { c.SecretKeyFile = v; return nil },
+			get:   func(c *Config) string { return c.SecretKeyFile },
+		},
+		boolSetting("cookie_secure", "CSPM_COOKIE_SECURE", "true",
+			"mark the session cookie Secure (sent over HTTPS only); false only for plain-HTTP development on another host than localhost",
+			func(c *Config) *bool { return &c.CookieSecure }),
+		durationSetting("session_idle_timeout", "CSPM_SESSION_IDLE_TIMEOUT", "30m",
+			"a session ends after this long without a request", func(c *Config) *time.Duration { return &c.SessionIdleTimeout }),
+		durationSetting("session_max_age", "CSPM_SESSION_MAX_AGE", "12h",
+			"a session ends this long after sign-in, however active", func(c *Config) *time.Duration { return &c.SessionMaxAge }),
+		intSetting("max_failed_login_attempts", "CSPM_MAX_FAILED_LOGIN_ATTEMPTS", "5", 1, 1000,
+			"failed sign-ins for one email within login_failure_window that lock it (MAX_FAILED_LOGIN_ATTEMPTS)",
+			func(c *Config) *int { return &c.MaxFailedLoginAttempts }),
+		durationSetting("login_failure_window", "CSPM_LOGIN_FAILURE_WINDOW", "15m",
+			"window in which failed sign-ins are counted", func(c *Config) *time.Duration { return &c.LoginFailureWindow }),
+		durationSetting("login_lockout", "CSPM_LOGIN_LOCKOUT", "15m",
+			"how long a locked email is refused, even with the right password", func(c *Config) *time.Duration { return &c.LoginLockout }),
+		intSetting("password_hash_concurrency", "CSPM_PASSWORD_HASH_CONCURRENCY", "2", 0, 1024,
+			"PBKDF2 hashes (about 0.1 s of a core each) one process runs at once, so a flood of logins cannot starve the API; 0 is unbounded",
+			func(c *Config) *int { return &c.PasswordHashConcurrency }),
+		Setting{
 			Key: "log_level", Env: "CSPM_LOG_LEVEL", Flag: "log-level", Default: "info",
 			Usage: "minimum log level: debug, info, warn or error",
 			apply: func(c *Config, v string) error {
@@ -220,4 +264,46 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | `%s` | %s |\n", s.Key, s.Env, flagCol, def, desc)
 	}
 	return b.String()
+}
+
+func boolSetting(key, env, def, usage string, field func(*Config) *bool) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			*field(c) = b
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
+func durationSetting(key, env, def, usage string, field func(*Config) *time.Duration) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a positive duration such as 30s, got %q", v)
+			}
+			*field(c) = d
+			return nil
+		},
+		get: func(c *Config) string { return field(c).String() },
+	}
+}
+
+func intSetting(key, env, def string, lo, hi int, usage string, field func(*Config) *int) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				return fmt.Errorf("want a whole number from %d to %d, got %q", lo, hi, v)
+			}
+			*field(c) = n
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+	}
 }

@@ -97,18 +97,35 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // streaming exports need.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// routeHolder carries the matched route pattern back out to observe: the
+// mux sets Request.Pattern on the request it receives, which middleware in
+// between may have replaced with a copy (WithContext).
+type routeHolder struct{ pattern string }
+
+type routeKey struct{}
+
+func recordPattern(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+			h.pattern = r.Pattern
+		}
+	})
+}
+
 // observe logs each request and records its metrics under the route pattern
 // (never the raw path, which would give one time series per ID).
 func (rt *Router) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
+		holder := &routeHolder{}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, holder)))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		route := r.Pattern // set by ServeMux on this same request
+		route := holder.pattern
 		if route == "" {
 			route = "unmatched"
 		}

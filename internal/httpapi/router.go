@@ -37,13 +37,38 @@ type Route struct {
 	Permission rbac.Permission `json:"permission"`
 }
 
+// Authorizer decides whether the request may use a route that needs perm.
+// It answers 0 to allow, or an HTTP status and a message to refuse.
+type Authorizer func(r *http.Request, perm rbac.Permission) (status int, detail string)
+
 // Router is the application's HTTP router.
 type Router struct {
-	mux     *http.ServeMux
-	api     huma.API
-	routes  []Route
-	logger  *slog.Logger
-	metrics *Metrics
+	mux       *http.ServeMux
+	api       huma.API
+	routes    []Route
+	logger    *slog.Logger
+	metrics   *Metrics
+	authorize Authorizer
+	inner     []func(http.Handler) http.Handler
+}
+
+// SetAuthorizer installs the check every non-public route passes. Until one
+// is installed, only public routes answer; the others refuse with 503, so a
+// wiring mistake fails closed.
+func (r *Router) SetAuthorizer(a Authorizer) { r.authorize = a }
+
+// Use adds middleware that runs after the router's own (request ID, headers,
+// logging) and before routing, such as authentication.
+func (r *Router) Use(mw func(http.Handler) http.Handler) { r.inner = append(r.inner, mw) }
+
+func (r *Router) check(req *http.Request, perm rbac.Permission) (int, string) {
+	if perm == rbac.Public {
+		return 0, ""
+	}
+	if r.authorize == nil {
+		return http.StatusServiceUnavailable, "authorization is not configured"
+	}
+	return r.authorize(req, perm)
 }
 
 // New returns a router with the OpenAPI document and API 404s wired.
@@ -57,6 +82,15 @@ func New(logger *slog.Logger, metrics *Metrics) *Router {
 	cfg.SchemasPath = "" // no per-schema endpoints: the document has them all
 	cfg.CreateHooks = nil
 	r := &Router{mux: mux, api: humago.New(mux, cfg), logger: logger, metrics: metrics}
+	r.api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		perm, _ := ctx.Operation().Metadata["permission"].(rbac.Permission)
+		req, _ := humago.Unwrap(ctx)
+		if status, detail := r.check(req, perm); status != 0 {
+			_ = huma.WriteErr(r.api, ctx, status, detail)
+			return
+		}
+		next(ctx)
+	})
 	r.declare(http.MethodGet, OpenAPIPath+".json", rbac.Public)
 	r.declare(http.MethodGet, OpenAPIPath+".yaml", rbac.Public)
 	r.Handle(http.MethodGet, "/api/docs", rbac.Public, http.HandlerFunc(r.serveDocs))
@@ -97,6 +131,16 @@ func (r *Router) declare(method, pattern string, perm rbac.Permission) {
 // for method and pattern, with the permission it needs.
 func (r *Router) Handle(method, pattern string, perm rbac.Permission, h http.Handler) {
 	r.declare(method, pattern, perm)
+	if perm != rbac.Public {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if status, detail := r.check(req, perm); status != 0 {
+				WriteProblem(w, req, status, detail)
+				return
+			}
+			inner.ServeHTTP(w, req)
+		})
+	}
 	if method == "" {
 		r.mux.Handle(pattern, h)
 		return
@@ -121,7 +165,10 @@ func Register[I, O any](r *Router, op huma.Operation, perm rbac.Permission, hand
 
 // Handler returns the router wrapped in the middleware every request passes.
 func (r *Router) Handler() http.Handler {
-	var h http.Handler = r.mux
+	h := recordPattern(r.mux)
+	for i := len(r.inner) - 1; i >= 0; i-- {
+		h = r.inner[i](h)
+	}
 	h = r.observe(h)
 	h = securityHeaders(h)
 	h = requestID(h)

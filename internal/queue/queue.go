@@ -119,9 +119,9 @@ func New(reg *db.Registry, opts Options) (*Client, error) {
 		// second costs a few cheap queries a second and keeps queue latency low.
 		FetchPollInterval: 250 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
-		PeriodicJobs:      opts.PeriodicJobs,
 	}
 	if opts.Workers != nil {
+		cfg.PeriodicJobs = opts.PeriodicJobs
 		if opts.Concurrency <= 0 {
 			opts.Concurrency = 10
 		}

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/secrets"
+	"github.com/offloadsecurity/cspm/internal/team"
+)
+
+// redisKeyPrefix namespaces every key cspm writes to a shared Redis.
+const redisKeyPrefix = "cspm:"
+
+func (a *App) buildAuth(ctx context.Context) error {
+	keyFile := a.Config.SecretKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(a.Config.DataDir, "secret.key")
+	}
+	key, err := secrets.LoadKey(a.Config.SecretKey, keyFile)
+	if err != nil {
+		return err
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return err
+	}
+	a.Teams = team.NewStore(a.Registry)
+	a.Audit = audit.New(a.Registry, a.Logger)
+
+	var (
+		sessions auth.SessionStore = auth.NewSQLSessionStore(a.Registry)
+		lockouts auth.LockoutStore = auth.NewSQLLockoutStore(a.Registry)
+	)
+	if a.Config.RedisURL != "" {
+		opts, err := redis.ParseURL(a.Config.RedisURL)
+		if err != nil {
+			return fmt.Errorf("CSPM_REDIS_URL: not a valid Redis URL")
+		}
+		a.Redis = redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := a.Redis.Ping(pctx).Err(); err != nil {
+			return fmt.Errorf("cannot connect to Redis at %s: %w", opts.Addr, err)
+		}
+		sessions = auth.NewRedisSessionStore(a.Redis, redisKeyPrefix, a.Config.SessionIdleTimeout)
+		lockouts = auth.NewRedisLockoutStore(a.Redis, redisKeyPrefix)
+	}
+	a.Auth, err = auth.NewService(auth.Options{
+		Registry: a.Registry, Sessions: sessions, Lockouts: lockouts, Hasher: auth.NewHasher(a.Config.PasswordHashConcurrency),
+		Box: box, Audit: a.Audit, Teams: a.Teams, Logger: a.Logger,
+		Lockout: auth.LockoutPolicy{MaxFailures: a.Config.MaxFailedLoginAttempts, Window: a.Config.LoginFailureWindow,
+			LockFor: a.Config.LoginLockout},
+		IdleTimeout: a.Config.SessionIdleTimeout, MaxAge: a.Config.SessionMaxAge, CookieSecure: a.Config.CookieSecure,
+	})
+	return err
+}
+
+// BootstrapAdminEmail is the first administrator of a fresh install.
+const BootstrapAdminEmail = "admin@cspm.local"
+
+// Bootstrap creates a first team and ADMIN on an install with no teams and
+// returns the admin's one-time password; on any other install it does
+// nothing and returns "". Concurrent starts race on the unique team name,
+// and only the winner creates the admin.
+func (a *App) Bootstrap(ctx context.Context) (email, password string, err error) {
+	n, err := a.Teams.TeamCount(ctx)
+	if err != nil || n > 0 {
+		return "", "", err
+	}
+	t, err := a.Teams.TeamCreate(ctx, "Default")
+	if errors.Is(err, db.ErrConflict) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	_, pw, err := a.Auth.UserCreate(ctx, nil, t.ID, auth.UserCreateRequest{Email: BootstrapAdminEmail, Role: rbac.Admin})
+	if err != nil {
+		return "", "", err
+	}
+	return BootstrapAdminEmail, pw, nil
+}
+
+// sessionCleanupArgs is the periodic job that deletes expired sessions.
+type sessionCleanupArgs struct{}
+
+func (sessionCleanupArgs) Kind() string { return "session_cleanup" }
+
+type sessionCleanupWorker struct {
+	river.WorkerDefaults[sessionCleanupArgs]
+	app *App
+}
+
+func (w *sessionCleanupWorker) Work(ctx context.Context, _ *river.Job[sessionCleanupArgs]) error {
+	n, err := w.app.Auth.CleanupExpiredSessions(ctx)
+	if err == nil && n > 0 {
+		w.app.Logger.Info("expired sessions removed", "count", n)
+	}
+	return err
+}
+
+func periodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return sessionCleanupArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: false}),
+	}
+}

@@ -1,0 +1,68 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Querier is what a store needs to run SQL: a pool or a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ErrNoTeam means tenant-scoped work was asked for without a team.
+var ErrNoTeam = errors.New("db: tenant-scoped query without a team")
+
+// systemScope marks work that legitimately crosses teams.
+const systemScope = "system"
+
+// InTeam runs fn in a transaction scoped to teamID. Every tenant-scoped
+// query filters on team_id itself; on PostgreSQL the transaction also sets
+// cspm.team_id, which row-level security checks as a second wall, so a query
+// that forgot its filter still sees only this team's rows.
+func (d *DB) InTeam(ctx context.Context, teamID string, fn func(q Querier) error) error {
+	if teamID == "" {
+		return ErrNoTeam
+	}
+	return d.inScope(ctx, false, "cspm.team_id", teamID, fn)
+}
+
+// ReadInTeam is InTeam for reads: on SQLite it uses the concurrent reader
+// pool without a transaction; on PostgreSQL a read-only transaction.
+func (d *DB) ReadInTeam(ctx context.Context, teamID string, fn func(q Querier) error) error {
+	if teamID == "" {
+		return ErrNoTeam
+	}
+	if d.Dialect == SQLite {
+		return fn(d.Reader())
+	}
+	return d.inScope(ctx, true, "cspm.team_id", teamID, fn)
+}
+
+// AsSystem runs fn in a transaction that may see every team's rows: for the
+// few operations that must, such as finding a user by email at login or a
+// session by its token. Keep its callers few and obvious.
+func (d *DB) AsSystem(ctx context.Context, fn func(q Querier) error) error {
+	return d.inScope(ctx, false, "cspm.scope", systemScope, fn)
+}
+
+func (d *DB) inScope(ctx context.Context, readOnly bool, key, value string, fn func(q Querier) error) error {
+	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && d.Dialect == Postgres})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if d.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", key, value); err != nil {
+			return fmt.Errorf("set %s: %w", key, err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
