@@ -116,6 +116,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 
+	if a.Redis != nil {
+		a.System.AddCheck("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
+	}
 	a.Router = httpapi.New(a.Logger, a.Metrics)
 	a.Router.Use(a.Auth.Middleware)
 	a.Router.SetAuthorizer(a.Auth.Authorize)

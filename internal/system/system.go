@@ -27,6 +27,15 @@ type Service struct {
 	startedAt        time.Time
 	logger           *slog.Logger
 	draining         atomic.Bool
+	checks           map[string]func(context.Context) error
+}
+
+// AddCheck adds a dependency to readiness, such as Redis.
+func (s *Service) AddCheck(name string, fn func(context.Context) error) {
+	if s.checks == nil {
+		s.checks = map[string]func(context.Context) error{}
+	}
+	s.checks[name] = fn
 }
 
 // New returns a Service. workersInProcess says whether this process runs River workers.
@@ -116,6 +125,15 @@ func (s *Service) Ready(ctx context.Context) (bool, map[string]string) {
 			ok = false
 		} else {
 			checks[string(name)] = "ok"
+		}
+	}
+	for name, fn := range s.checks {
+		if err := fn(ctx); err != nil {
+			s.logger.Warn("readiness: dependency unreachable", "dependency", name, "err", err)
+			checks[name] = "unreachable"
+			ok = false
+		} else {
+			checks[name] = "ok"
 		}
 	}
 	if h := queue.CheckHealth(ctx, s.registry); !h.Reachable {
