@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"strings"
@@ -43,71 +46,185 @@ func browser(t *testing.T) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now, outside any step's deadline.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
+}
+
+// servePlatform starts cspm serve on a fresh SQLite directory, with the
+// default (Secure) session cookie, and returns it with the bootstrap
+// admin's password.
+func servePlatform(t *testing.T) (*proc, string) {
+	t.Helper()
+	p := start(t, []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, "serve")
+	for _, line := range strings.Split(p.stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
+			return p, f[1]
+		}
+	}
+	t.Fatalf("no bootstrap password printed:\n%s", p.stdout.String())
+	return nil, ""
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func step(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	s, cancel := context.WithTimeout(ctx, 45*time.Second)
+	t.Cleanup(cancel)
+	return s
+}
+
+// signIn fills the login form.
+func signIn(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestBrowserStatusPageShowsTheAPIAnswer(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
-	p := start(t, []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, "serve")
+	ctx := step(t, browser(t))
+	p, _ := servePlatform(t)
 	api := getStatus(t, p.url)
 
-	// Open the app at its root, then reach the status page through the
-	// navigation, as a person would.
-	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/")); err != nil {
-		t.Fatal(err)
-	}
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step,
-		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main navigation"]`)),
+	// Signed out, the app lands on the login page, which links to the status page.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(p.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/status"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status-version"]`)),
 	); err != nil {
 		t.Fatal(err)
 	}
-	text := func(sel string) string {
-		s, err := chromedp.Run(step, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("%s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	if got := text(`[data-testid="status-version"]`); got != api.Version.Version {
+	if got := text(t, ctx, `[data-testid="status-version"]`); got != api.Version.Version {
 		t.Errorf("page shows version %q, API says %q", got, api.Version.Version)
 	}
-	if got := text(`[data-testid="status-engine"]`); got != "SQLite (embedded)" {
+	if got := text(t, ctx, `[data-testid="status-engine"]`); got != "SQLite (embedded)" {
 		t.Errorf("page shows engine %q", got)
 	}
 	// The badge is upper-cased by CSS, and innerText reports what is shown.
-	if got := text(`[data-testid="status-queue"]`); !strings.EqualFold(got, "healthy") {
+	if got := text(t, ctx, `[data-testid="status-queue"]`); !strings.EqualFold(got, "healthy") {
 		t.Errorf("page shows queue %q", got)
 	}
-
-	// A deep link survives a reload: the server answers client routes with the app.
-	if err := chromedp.Do(step,
-		chromedp.Navigate(p.url+"/status"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status-version"]`)),
-	); err != nil {
-		t.Fatal(err)
-	}
-	if shot, err := chromedp.Run(step, chromedp.FullScreenshot(100)); err == nil {
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile(os.TempDir()+"/cspm-status.png", shot, 0o644) // PNG at quality 100, for a person to look at
 	}
 }
 
-func TestBrowserLoginPageRenders(t *testing.T) {
+// The bootstrap admin signs in through the form and reaches administration.
+func TestBrowserLoginAndAdministration(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
-	p := start(t, []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, "serve")
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step,
-		chromedp.Navigate(p.url+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`input[type="email"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[type="password"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`button[type="submit"]`)),
+	ctx := step(t, browser(t))
+	p, password := servePlatform(t)
+	signIn(t, ctx, p.url, "admin@cspm.local", password)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/admin"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="users-table"]`)),
 	); err != nil {
 		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="user-menu"]`); !strings.Contains(got, "admin@cspm.local") || !strings.Contains(got, "ADMIN") {
+		t.Errorf("user menu shows %q", got)
+	}
+	if got := text(t, ctx, `[data-testid="users-table"]`); !strings.Contains(got, "admin@cspm.local") {
+		t.Errorf("users table shows %q", got)
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(os.TempDir()+"/cspm-admin.png", shot, 0o644)
+	}
+}
+
+func TestBrowserLockoutMessage(t *testing.T) {
+	t.Parallel()
+	ctx := step(t, browser(t))
+	p, password := servePlatform(t)
+	for i := 0; i < 5; i++ {
+		if s := login(t, p.url, "admin@cspm.local", "not-the-password-"+string(rune('a'+i))); s != 401 {
+			t.Fatalf("failure %d = %d", i, s)
+		}
+	}
+	signIn(t, ctx, p.url, "admin@cspm.local", password)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-error"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="login-error"]`); !strings.Contains(got, "Too many failed sign-ins") {
+		t.Fatalf("login error shows %q", got)
+	}
+}
+
+// apiSession signs in over HTTP and returns a client and its CSRF token.
+func apiSession(t *testing.T, base, email, password string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := c.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&out) != nil {
+		t.Fatalf("login %s = %d", email, res.StatusCode)
+	}
+	return c, out.CSRFToken
+}
+
+// A VIEWER sees no administration: not in the navigation, and not by URL.
+func TestBrowserViewerCannotSeeAdministration(t *testing.T) {
+	t.Parallel()
+	ctx := step(t, browser(t))
+	p, password := servePlatform(t)
+	// Create the viewer through the API as the admin.
+	c, csrf := apiSession(t, p.url, "admin@cspm.local", password)
+	body := `{"email":"viewer@example.com","role":"VIEWER","password":"viewer-password-77"}`
+	req, _ := http.NewRequest("POST", p.url+"/api/v1/users", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("create viewer = %d", res.StatusCode)
+	}
+
+	signIn(t, ctx, p.url, "viewer@example.com", "viewer-password-77")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`))); err != nil {
+		t.Fatal(err)
+	}
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="/admin"]').length`))
+	if err != nil || links != 0 {
+		t.Fatalf("viewer sees %d administration links (%v)", links, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(p.url+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="no-access"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="users-table"]').length`)); n != 0 {
+		t.Fatal("viewer was shown the users table")
 	}
 }

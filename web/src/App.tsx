@@ -1,44 +1,105 @@
-import { AppShell, Burger, Group, NavLink, ScrollArea, Text, Title } from "@mantine/core";
+import { AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Text, Title, UnstyledButton } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { Link, Route, Routes, useLocation } from "react-router-dom";
+import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { areas } from "./areas";
+import { useAuth } from "./auth";
+import { api } from "./api/client";
 import { StatusPage } from "./pages/StatusPage";
 import { LoginPage } from "./pages/LoginPage";
 import { AreaPlaceholder } from "./pages/AreaPlaceholder";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { AccountPage } from "./pages/AccountPage";
+import { AdminPage } from "./pages/AdminPage";
 
 const groups = ["Posture", "Governance", "Platform"] as const;
 
+// Pages anyone may open without signing in.
+const publicPaths = new Set(["/login", "/status"]);
+
 export function App() {
   const location = useLocation();
-  if (location.pathname === "/login") return <LoginPage />;
+  const { me, loading } = useAuth();
+  if (location.pathname === "/login") return me ? <Navigate to="/" replace /> : <LoginPage />;
+  if (loading) {
+    return (
+      <Center mih="100vh">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
+  }
+  if (!me && !publicPaths.has(location.pathname)) return <Navigate to="/login" replace />;
+  if (me?.mfa_enrollment_required && location.pathname !== "/account" && location.pathname !== "/status") {
+    return <Navigate to="/account" replace />;
+  }
   return <Shell />;
+}
+
+function UserMenu() {
+  const { me, refresh } = useAuth();
+  const navigate = useNavigate();
+  if (!me) {
+    return (
+      <Button component={Link} to="/login" variant="subtle">
+        Sign in
+      </Button>
+    );
+  }
+  return (
+    <Menu position="bottom-end" withinPortal>
+      <Menu.Target>
+        <UnstyledButton data-testid="user-menu">
+          <Text size="sm" fw={600}>{me.user.email}</Text>
+          <Text size="xs" c="dimmed" ta="right">{me.role} · {me.team.name}</Text>
+        </UnstyledButton>
+      </Menu.Target>
+      <Menu.Dropdown>
+        <Menu.Item component={Link} to="/account">Your account</Menu.Item>
+        <Menu.Item
+          color="red"
+          onClick={async () => {
+            await api.logout().catch(() => undefined);
+            await refresh();
+            navigate("/login");
+          }}
+        >
+          Sign out
+        </Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
+  );
 }
 
 function Shell() {
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
+  const { me, can } = useAuth();
+  const visible = areas.filter((a) => {
+    if (a.path === "/admin") return can("users:read") || can("audit:read");
+    if (a.path === "/status") return true;
+    return !!me;
+  });
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 250, breakpoint: "sm", collapsed: { mobile: !opened } }} padding="lg">
+    <AppShell header={{ height: 60 }} navbar={{ width: 250, breakpoint: "sm", collapsed: { mobile: !opened } }} padding="lg">
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
           <Group gap="sm">
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
             <Title order={4}>OffloadSecurity CSPM</Title>
           </Group>
-          <NavLink component={Link} to="/login" label="Sign in" w="auto" />
+          <UserMenu />
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         <AppShell.Section grow component={ScrollArea}>
-          {groups.map((g) => (
-            <div key={g}>
-              <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
-                {g}
-              </Text>
-              {areas
-                .filter((a) => a.group === g)
-                .map((a) => (
+          {groups.map((g) => {
+            const items = visible.filter((a) => a.group === g);
+            if (items.length === 0) return null;
+            return (
+              <div key={g}>
+                <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
+                  {g}
+                </Text>
+                {items.map((a) => (
                   <NavLink
                     key={a.path}
                     component={Link}
@@ -48,15 +109,18 @@ function Shell() {
                     onClick={close}
                   />
                 ))}
-            </div>
-          ))}
+              </div>
+            );
+          })}
         </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
         <Routes>
           <Route path="/status" element={<StatusPage />} />
+          <Route path="/account" element={<AccountPage />} />
+          <Route path="/admin" element={<AdminPage />} />
           {areas
-            .filter((a) => a.path !== "/status")
+            .filter((a) => a.path !== "/status" && a.path !== "/admin")
             .map((a) => (
               <Route key={a.path} path={a.path} element={<AreaPlaceholder area={a} />} />
             ))}

@@ -1,8 +1,20 @@
-// A thin fetch wrapper: JSON in and out, same-origin cookies, and every
-// error turned into an ApiError carrying the server's RFC 9457 problem.
+// A thin fetch wrapper: JSON in and out, same-origin cookies, the CSRF token
+// on every write, and every error turned into an ApiError carrying the
+// server's RFC 9457 problem.
 import type { components } from "./schema";
 
-export type SystemStatus = components["schemas"]["Status"];
+type S = components["schemas"];
+export type SystemStatus = S["Status"];
+export type Me = S["Me"];
+export type User = S["User"];
+export type Session = S["Session"];
+export type APIToken = S["APIToken"];
+export type AuditEvent = S["Event"];
+export type Team = S["Team"];
+export type MFAEnrollment = S["MFAEnrollment"];
+export type Role = User["role"];
+
+export const ROLES: Role[] = ["ADMIN", "SECURITY_MANAGER", "SECURITY_ANALYST", "COMPLIANCE_OFFICER", "AUDITOR", "VIEWER"];
 
 export interface Problem {
   title?: string;
@@ -14,25 +26,38 @@ export interface Problem {
 export class ApiError extends Error {
   readonly status: number;
   readonly problem: Problem;
-  constructor(status: number, problem: Problem) {
+  readonly retryAfter: number | null;
+  constructor(status: number, problem: Problem, retryAfter: number | null = null) {
     super(problemMessage(status, problem));
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter;
+  }
+  get mfaRequired(): boolean {
+    return this.status === 401 && (this.problem.errors ?? []).some((e) => e.message === "mfa_required");
   }
 }
 
 export function problemMessage(status: number, p: Problem): string {
   const parts = [p.detail || p.title || `HTTP ${status}`];
   for (const e of p.errors ?? []) {
-    if (e.message) parts.push(e.location ? `${e.location}: ${e.message}` : e.message);
+    if (e.message && e.message !== "mfa_required") parts.push(e.location ? `${e.location}: ${e.message}` : e.message);
   }
   return parts.join(" — ");
+}
+
+// The CSRF token comes from login and GET /api/v1/auth/me; writes send it back.
+let csrfToken = "";
+export function setCSRFToken(t: string | undefined) {
+  csrfToken = t ?? "";
 }
 
 export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
   if (init.body && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  const method = (init.method ?? "GET").toUpperCase();
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers.set("X-CSRF-Token", csrfToken);
   const res = await fetch(path, { ...init, headers, credentials: "same-origin" });
   const text = await res.text();
   let body: unknown = undefined;
@@ -43,8 +68,41 @@ export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise
       body = { detail: text.slice(0, 200) };
     }
   }
-  if (!res.ok) throw new ApiError(res.status, (body as Problem) ?? {});
+  if (!res.ok) {
+    const ra = res.headers.get("Retry-After");
+    throw new ApiError(res.status, (body as Problem) ?? {}, ra ? Number(ra) : null);
+  }
   return body as T;
 }
 
-export const getSystemStatus = () => apiFetch<SystemStatus>("/api/v1/system/status");
+const json = (method: string, body?: unknown): RequestInit => ({ method, body: body === undefined ? undefined : JSON.stringify(body) });
+
+export const api = {
+  status: () => apiFetch<SystemStatus>("/api/v1/system/status"),
+  me: () => apiFetch<Me>("/api/v1/auth/me"),
+  login: (body: { email: string; password: string; otp?: string; recovery_code?: string }) =>
+    apiFetch<S["LoginOutputBody"]>("/api/v1/auth/login", json("POST", body)),
+  logout: () => apiFetch<void>("/api/v1/auth/logout", json("POST")),
+  changePassword: (current_password: string, new_password: string) =>
+    apiFetch<void>("/api/v1/auth/password", json("POST", { current_password, new_password })),
+  sessions: () => apiFetch<S["SessionsOutputBody"]>("/api/v1/auth/sessions"),
+  revokeSession: (id: string) => apiFetch<void>(`/api/v1/auth/sessions/${encodeURIComponent(id)}`, json("DELETE")),
+  tokens: () => apiFetch<S["TokensOutputBody"]>("/api/v1/auth/tokens"),
+  createToken: (name: string, expires_in_days: number) =>
+    apiFetch<S["TokenCreateOutputBody"]>("/api/v1/auth/tokens", json("POST", { name, expires_in_days })),
+  revokeToken: (id: string) => apiFetch<void>(`/api/v1/auth/tokens/${encodeURIComponent(id)}`, json("DELETE")),
+  mfaEnroll: () => apiFetch<MFAEnrollment>("/api/v1/auth/mfa/enroll", json("POST")),
+  mfaConfirm: (code: string) => apiFetch<S["MfaConfirmOutputBody"]>("/api/v1/auth/mfa/confirm", json("POST", { code })),
+  mfaDisable: (password: string) => apiFetch<void>("/api/v1/auth/mfa/disable", json("POST", { password })),
+  team: () => apiFetch<Team>("/api/v1/team"),
+  updateTeam: (require_mfa: boolean) => apiFetch<Team>("/api/v1/team", json("PATCH", { require_mfa })),
+  users: () => apiFetch<S["UsersOutputBody"]>("/api/v1/users"),
+  createUser: (email: string, role: Role) => apiFetch<S["UserCreateOutputBody"]>("/api/v1/users", json("POST", { email, role })),
+  updateUser: (id: string, change: { role?: Role; disabled?: boolean }) =>
+    apiFetch<User>(`/api/v1/users/${encodeURIComponent(id)}`, json("PATCH", change)),
+  resetPassword: (id: string) => apiFetch<S["PasswordResetOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/reset-password`, json("POST")),
+  revokeUserSessions: (id: string) => apiFetch<S["RevokedOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/sessions`, json("DELETE")),
+  audit: (params: Record<string, string>) => apiFetch<S["AuditOutputBody"]>("/api/v1/audit?" + new URLSearchParams(params).toString()),
+};
+
+export const getSystemStatus = api.status;
