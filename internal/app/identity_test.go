@@ -381,9 +381,14 @@ func TestMFAEnrolmentAndLogin(t *testing.T) {
 		if s, _ := login(map[string]string{"otp": "123456"}); s != 401 {
 			t.Fatalf("wrong code = %d", s)
 		}
-		code, _ = totp.GenerateCode(enr.Secret, time.Now())
+		// The confirmation used the current step; the next step's code (within
+		// the drift window) signs in once and cannot be replayed.
+		code, _ = totp.GenerateCode(enr.Secret, time.Now().Add(30*time.Second))
 		if s, body := login(map[string]string{"otp": code}); s != 200 {
 			t.Fatalf("password and code = %d %s", s, body)
+		}
+		if s, _ := login(map[string]string{"otp": code}); s != 401 {
+			t.Fatalf("replayed code = %d, want 401", s)
 		}
 		if s, body := login(map[string]string{"recovery_code": strings.ToLower(recovery[0])}); s != 200 {
 			t.Fatalf("recovery code = %d %s", s, body)

@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -191,7 +192,7 @@ func (s *Service) MFAConfirm(ctx context.Context, p *Principal, code string) ([]
 	if u.MFAEnabled || u.mfaSecret == "" {
 		return nil, fmt.Errorf("%w: start enrolment first", ErrInvalidInput)
 	}
-	ok, err := s.checkTOTP(u, code, s.opts.Now())
+	ok, err := s.checkTOTP(ctx, u, code, s.opts.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -238,16 +239,29 @@ func (s *Service) MFADisable(ctx context.Context, p *Principal, password string)
 	return nil
 }
 
-func (s *Service) checkTOTP(u User, code string, now time.Time) (bool, error) {
+// checkTOTP accepts a code for the current 30-second step or one step
+// either side (clock drift), and only for a step later than the last one
+// accepted, so that a code seen over a shoulder or in a log cannot be
+// replayed within its window.
+func (s *Service) checkTOTP(ctx context.Context, u User, code string, now time.Time) (bool, error) {
 	secret, err := s.opts.Box.Open(u.mfaSecret, "totp:"+u.ID)
 	if err != nil {
 		return false, fmt.Errorf("open TOTP secret of user %s: %w", u.ID, err)
 	}
-	ok, err := totp.ValidateCustom(strings.TrimSpace(code), secret, now, totp.ValidateOpts{
-		Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
-	})
-	// A malformed code (letters, wrong length) is simply a wrong code.
-	return ok && err == nil, nil
+	code = strings.TrimSpace(code)
+	opts := totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	matched := int64(-1)
+	for _, offset := range []int64{-1, 0, 1} {
+		at := now.Add(time.Duration(offset) * 30 * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, at, opts)
+		if err == nil && len(code) == len(want) && subtle.ConstantTimeCompare([]byte(code), []byte(want)) == 1 {
+			matched = at.Unix() / 30
+		}
+	}
+	if matched < 0 {
+		return false, nil
+	}
+	return s.users.userClaimTOTPStep(ctx, u.TeamID, u.ID, matched)
 }
 
 func normalizeRecovery(code string) string {

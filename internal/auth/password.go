@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The seed's PBKDF2_ITERATIONS. New hashes use PBKDF2Iterations (OWASP's
@@ -109,15 +110,21 @@ func VerifyPasswordSecure(password, encoded string) (ok, needsRehash bool, err e
 // the rest of the API. Callers wait for a slot, or give up when their
 // context ends.
 type Hasher struct {
-	slots chan struct{} // nil means unbounded
+	slots   chan struct{} // nil means unbounded
+	maxWait time.Duration
 }
+
+// maxHashWait bounds how long a request queues for a hashing slot before it
+// is told the server is busy (503 with Retry-After), so that a flood turns
+// into fast refusals rather than a growing queue of open connections.
+const maxHashWait = 10 * time.Second
 
 // NewHasher returns a pool running at most concurrency hashes at once; 0 means unbounded.
 func NewHasher(concurrency int) *Hasher {
 	if concurrency <= 0 {
 		return &Hasher{}
 	}
-	return &Hasher{slots: make(chan struct{}, concurrency)}
+	return &Hasher{slots: make(chan struct{}, concurrency), maxWait: maxHashWait}
 }
 
 // ErrBusy means no hashing slot came free before the caller's context ended.
@@ -127,10 +134,14 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if h.slots == nil {
 		return nil
 	}
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
+		return ErrBusy
+	case <-timer.C:
 		return ErrBusy
 	}
 }

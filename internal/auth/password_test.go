@@ -68,6 +68,7 @@ func TestMalformedHashes(t *testing.T) {
 
 func TestHasherBoundsConcurrency(t *testing.T) {
 	h := NewHasher(1)
+	h.maxWait = time.Hour // the context, not the timer, must end this wait
 	h.slots <- struct{}{} // the only slot is taken
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

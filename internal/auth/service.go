@@ -155,7 +155,7 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 		case p.OTP == "" && p.RecoveryCode == "":
 			return LoginResult{}, ErrMFARequired
 		case p.OTP != "":
-			ok, err = s.checkTOTP(user, p.OTP, now)
+			ok, err = s.checkTOTP(ctx, user, p.OTP, now)
 			if err != nil {
 				return LoginResult{}, err
 			}

@@ -175,5 +175,25 @@ func (s *UserStore) UserSetMFA(ctx context.Context, teamID, userID, sealedSecret
 	if enabled {
 		at = time.Now().UTC()
 	}
+	if !enabled {
+		// A new secret starts a new sequence of steps.
+		return s.userUpdate(ctx, teamID, userID, "mfa_secret = $1, mfa_enabled_at = $2, mfa_last_step = NULL", secret, at)
+	}
 	return s.userUpdate(ctx, teamID, userID, "mfa_secret = $1, mfa_enabled_at = $2", secret, at)
+}
+
+// userClaimTOTPStep records step as the last TOTP step used, if it is later
+// than the last one; false means the code's step was used already.
+func (s *UserStore) userClaimTOTPStep(ctx context.Context, teamID, userID string, step int64) (bool, error) {
+	var n int64
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE users SET mfa_last_step = $1
+			WHERE team_id = $2 AND id = $3 AND (mfa_last_step IS NULL OR mfa_last_step < $1)`, step, teamID, userID)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n == 1, err
 }

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,15 @@ func TestMatrixHasEveryPermission(t *testing.T) {
 		if !strings.Contains(m, "`"+string(p)+"`") {
 			t.Errorf("matrix lacks %s", p)
 		}
+	}
+}
+
+func TestSecurityDocCarriesTheMatrix(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), Matrix()) {
+		t.Fatal("docs/security.md does not carry the current role matrix (rbac.Matrix())")
 	}
 }

@@ -10,6 +10,7 @@ CREATE TABLE users (
     password_hash       TEXT NOT NULL,
     mfa_secret          TEXT,
     mfa_enabled_at      TIMESTAMPTZ,
+    mfa_last_step       BIGINT,                    -- last TOTP time step accepted: no replays
     disabled_at         TIMESTAMPTZ,
     password_changed_at TIMESTAMPTZ NOT NULL,
     created_at          TIMESTAMPTZ NOT NULL,

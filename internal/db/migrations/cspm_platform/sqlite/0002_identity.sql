@@ -10,6 +10,7 @@ CREATE TABLE users (
     password_hash       TEXT NOT NULL,
     mfa_secret          TEXT,                      -- sealed with the secret key
     mfa_enabled_at      TIMESTAMP,
+    mfa_last_step       BIGINT,                    -- last TOTP time step accepted: no replays
     disabled_at         TIMESTAMP,
     password_changed_at TIMESTAMP NOT NULL,
     created_at          TIMESTAMP NOT NULL,
