@@ -72,7 +72,7 @@ func run(base, email, password string, flood, readers int, duration time.Duratio
 		start := time.Now()
 		status, body, err := login(client, base, email, password)
 		if err != nil || status != 200 {
-			return fmt.Errorf("login = %d %s %v", status, body, err)
+			return fmt.Errorf("login = %d %s: %w", status, body, err)
 		}
 		lat = append(lat, time.Since(start))
 	}
@@ -154,7 +154,7 @@ func apiToken(base, email, password string) (string, error) {
 	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
 	status, body, err := login(c, base, email, password)
 	if err != nil || status != 200 {
-		return "", fmt.Errorf("login = %d %s %v", status, body, err)
+		return "", fmt.Errorf("login = %d %s: %w", status, body, err)
 	}
 	var lr struct {
 		CSRFToken string `json:"csrf_token"`
