@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,10 +69,19 @@ func (e *env) team(name string) team.Team {
 	return tm
 }
 
+// testHash is testPassword hashed once for the whole test binary: a real
+// 600,000-iteration hash, but not one per user (each costs a second under -race).
+var testHash = sync.OnceValue(func() string {
+	h, err := auth.HashPassword(testPassword)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
 func (e *env) user(teamID string, role rbac.Role) auth.User {
 	e.t.Helper()
-	u, _, err := e.app.Auth.UserCreate(context.Background(), nil, teamID,
-		auth.UserCreateRequest{Email: uniq(strings.ToLower(string(role))) + "@example.com", Role: role, Password: testPassword})
+	u, err := e.app.Auth.UserImport(context.Background(), teamID, uniq(strings.ToLower(string(role)))+"@example.com", role, testHash())
 	if err != nil {
 		e.t.Fatal(err)
 	}
