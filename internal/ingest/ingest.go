@@ -1,0 +1,235 @@
+// Package ingest turns every supported tool's output into normalized
+// findings with a stable fingerprint and an OCSF rendering. Parsers stream:
+// they hold one item (a Prowler finding, a Trivy result, an Nmap host) in
+// memory at a time, whatever the size of the file.
+package ingest
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/offloadsecurity/cspm/internal/ocsf"
+)
+
+// Result is what the tool concluded about the checked thing.
+type Result string
+
+// Results.
+const (
+	ResultFail   Result = "fail"   // a problem: a failed check, a vulnerability, an alert
+	ResultPass   Result = "pass"   // a check that passed
+	ResultManual Result = "manual" // needs a person to judge (Prowler MANUAL)
+)
+
+// Finding is one normalized finding.
+type Finding struct {
+	Fingerprint  string
+	Tool         string
+	ClassUID     int
+	CheckID      string // check, rule, template, plugin or vulnerability ID
+	Title        string
+	Description  string
+	Severity     ocsf.Severity
+	Result       Result
+	Provider     string // aws, gcp, azure, kubernetes...
+	AccountUID   string
+	Region       string
+	Service      string
+	ResourceUID  string
+	ResourceName string
+	ResourceType string
+	Target       string // host, URL, image or repository the scan was aimed at
+	Location     string // port, URL path and parameter, file and line
+	Component    string
+	Version      string
+	FixedVersion string
+	VulnIDs      []string // CVE, GHSA... sorted
+	Remediation  string
+	RiskDetails  string
+	Compliance   map[string][]string
+	// Raw is the finding as OCSF JSON: the tool's own for Prowler, a
+	// rendering of the normalized fields for the others.
+	Raw json.RawMessage
+}
+
+// ScopeKey is what a later scan must cover to resolve this finding: the
+// tool plus account and region for cloud findings, or the tool plus target.
+func (f *Finding) ScopeKey() string {
+	if f.AccountUID != "" {
+		return f.Tool + "|" + f.AccountUID + "|" + f.Region
+	}
+	return f.Tool + "||" + f.Target
+}
+
+// fingerprint hashes the stable identity of a finding: never descriptions,
+// timestamps or build numbers, which change between runs of the same thing.
+func fingerprint(tool string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(tool))
+	for _, p := range parts {
+		h.Write([]byte{0x1f})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+// Emit receives each finding; returning an error stops the parse.
+type Emit func(*Finding) error
+
+// Parser reads one format.
+type Parser func(r io.Reader, emit Emit) error
+
+// Formats maps each format name (as --format takes it) to its parser.
+var Formats = map[string]Parser{
+	"prowler-ocsf": parseProwlerOCSF,
+	"prowler-csv":  parseProwlerCSV,
+	"trivy":        parseTrivy,
+	"grype":        parseGrype,
+	"nmap":         parseNmap,
+	"zap":          parseZAP,
+	"nuclei":       parseNuclei,
+	"wapiti":       parseWapiti,
+	"sarif":        parseSARIF,
+	"powerpipe":    parsePowerpipe,
+}
+
+// FormatNames lists the formats, sorted.
+func FormatNames() []string {
+	out := make([]string, 0, len(Formats))
+	for k := range Formats {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrUnknownFormat means the content matches no supported format.
+var ErrUnknownFormat = errors.New("unrecognized report format")
+
+// ParseError says where in the input a parse failed.
+type ParseError struct {
+	Format string
+	Where  string // "line 12", "offset 4031", "line 3, column 7"
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s report is malformed at %s: %v", e.Format, e.Where, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Parse reads r as format (detected from the content when empty) and emits
+// each finding. It returns the format used.
+func Parse(r io.Reader, format string, emit Emit) (string, error) {
+	br := bufio.NewReaderSize(r, 64*1024)
+	if format == "" {
+		head, _ := br.Peek(16 * 1024)
+		var err error
+		if format, err = Detect(head); err != nil {
+			return "", err
+		}
+	}
+	p, ok := Formats[format]
+	if !ok {
+		return "", fmt.Errorf("%w %q: want one of %s", ErrUnknownFormat, format, strings.Join(FormatNames(), ", "))
+	}
+	return format, p(br, emit)
+}
+
+// Detect names the format of a report from its first bytes.
+func Detect(head []byte) (string, error) {
+	s := strings.TrimLeft(string(head), "\ufeff \t\r\n")
+	switch {
+	case strings.HasPrefix(s, "<"):
+		switch {
+		case strings.Contains(s, "<nmaprun"):
+			return "nmap", nil
+		case strings.Contains(s, "<OWASPZAPReport"):
+			return "zap", nil
+		case strings.Contains(s, "<report") && strings.Contains(strings.ToLower(s), "wapiti"):
+			return "wapiti", nil
+		}
+	case strings.HasPrefix(s, "{") || strings.HasPrefix(s, "["):
+		switch {
+		case strings.Contains(s, `"class_uid"`) || strings.Contains(s, `"finding_info"`):
+			return "prowler-ocsf", nil
+		case strings.Contains(s, `"SchemaVersion"`) && (strings.Contains(s, `"ArtifactName"`) || strings.Contains(s, `"Results"`)):
+			return "trivy", nil
+		case strings.Contains(s, `"matches"`) && (strings.Contains(s, `"vulnerability"`) || strings.Contains(s, `"descriptor"`) || strings.Contains(s, `"source"`)):
+			return "grype", nil
+		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):
+			return "nuclei", nil
+		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`)):
+			return "sarif", nil
+		case strings.Contains(s, `"@programName"`) || strings.Contains(s, `"site"`) && strings.Contains(s, `"alerts"`):
+			return "zap", nil
+		case strings.Contains(s, `"vulnerabilities"`) && strings.Contains(s, `"infos"`):
+			return "wapiti", nil
+		case strings.Contains(s, `"control_id"`) || strings.Contains(s, `"benchmark"`) || strings.Contains(s, `"group_id"`) && strings.Contains(s, `"controls"`):
+			return "powerpipe", nil
+		}
+	default:
+		first, _, _ := strings.Cut(s, "\n")
+		if strings.Contains(first, ";") && strings.Contains(first, "CHECK_ID") {
+			return "prowler-csv", nil
+		}
+	}
+	return "", ErrUnknownFormat
+}
+
+func rawJSON(f ocsf.Finding) json.RawMessage {
+	b, _ := json.Marshal(f) // plain structs: cannot fail
+	return b
+}
+
+// render builds the OCSF JSON of a finding parsed from a non-OCSF tool.
+func render(f *Finding, product string) {
+	o := ocsf.Finding{
+		ClassUID: f.ClassUID, ClassName: ocsf.ClassName(f.ClassUID), CategoryUID: ocsf.CategoryFindings,
+		TypeUID: f.ClassUID*100 + 1, ActivityID: 1,
+		SeverityID: f.Severity, Severity: f.Severity.String(), StatusID: ocsf.StatusNew, Status: "New",
+		StatusCode: strings.ToUpper(string(f.Result)), Message: f.Title,
+		Metadata:    ocsf.Metadata{EventCode: f.CheckID, Product: ocsf.Product{Name: product, UID: f.Tool}, Version: "1.4.0"},
+		FindingInfo: ocsf.FindingInfo{UID: f.Fingerprint, Title: f.Title, Desc: f.Description},
+	}
+	if f.ResourceUID != "" || f.Target != "" {
+		uid := f.ResourceUID
+		if uid == "" {
+			uid = f.Target
+		}
+		o.Resources = []ocsf.Resource{{UID: uid, Name: f.ResourceName, Type: f.ResourceType}}
+	}
+	if f.Remediation != "" {
+		o.Remediation = &ocsf.Remediation{Desc: f.Remediation}
+	}
+	for _, id := range f.VulnIDs {
+		v := ocsf.Vulnerability{CVE: &ocsf.CVE{UID: id}, Title: f.Title, Severity: f.Severity.String(), FixAvailable: f.FixedVersion != ""}
+		if f.Component != "" {
+			v.AffectedPackages = []ocsf.AffectedPackage{{Name: f.Component, Version: f.Version, FixedVersion: f.FixedVersion}}
+		}
+		o.Vulns = append(o.Vulns, v)
+	}
+	f.Raw = rawJSON(o)
+}
+
+func sortedUnique(ids []string) []string {
+	seen := map[string]bool{}
+	out := ids[:0:0]
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,162 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// jsonStream walks a JSON document token by token so that only one element
+// of a large array is decoded at a time.
+type jsonStream struct {
+	dec    *json.Decoder
+	format string
+}
+
+func newJSONStream(r io.Reader, format string) *jsonStream {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return &jsonStream{dec: dec, format: format}
+}
+
+func (s *jsonStream) fail(err error) error {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return &ParseError{Format: s.format, Where: fmt.Sprintf("offset %d", s.dec.InputOffset()), Err: err}
+}
+
+func (s *jsonStream) expect(want json.Delim) error {
+	t, err := s.dec.Token()
+	if err != nil {
+		return s.fail(err)
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return s.fail(fmt.Errorf("expected %q, found %v", want, t))
+	}
+	return nil
+}
+
+// eachElement decodes every element of the array that starts at the next token.
+func (s *jsonStream) eachElement(fn func(raw json.RawMessage) error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	for s.dec.More() {
+		var raw json.RawMessage
+		if err := s.dec.Decode(&raw); err != nil {
+			return s.fail(err)
+		}
+		if err := fn(raw); err != nil {
+			return s.fail(err)
+		}
+	}
+	return s.expect(']')
+}
+
+// eachKey walks the object that starts at the next token, calling fn with
+// each key; fn must consume the value (with skip, decode or eachElement).
+func (s *jsonStream) eachKey(fn func(key string) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	for s.dec.More() {
+		t, err := s.dec.Token()
+		if err != nil {
+			return s.fail(err)
+		}
+		key, ok := t.(string)
+		if !ok {
+			return s.fail(fmt.Errorf("expected an object key, found %v", t))
+		}
+		if err := fn(key); err != nil {
+			return s.fail(err)
+		}
+	}
+	return s.expect('}')
+}
+
+func (s *jsonStream) decode(v any) error {
+	if err := s.dec.Decode(v); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+func (s *jsonStream) skip() error {
+	var raw json.RawMessage
+	return s.decode(&raw)
+}
+
+// end checks that nothing but white space follows the document.
+func (s *jsonStream) end() error {
+	if _, err := s.dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("unexpected data after the end of the report")
+		}
+		return s.fail(err)
+	}
+	return nil
+}
+
+// arrayOrLines streams the elements of a top-level JSON array, or of a
+// file of JSON lines (one object after another), whichever r holds.
+func arrayOrLines(r io.Reader, format string, fn func(raw json.RawMessage) error) error {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	first, err := firstNonSpace(br)
+	if err != nil {
+		return &ParseError{Format: format, Where: "offset 0", Err: err}
+	}
+	s := newJSONStream(br, format)
+	if first == '[' {
+		if err := s.eachElement(fn); err != nil {
+			return err
+		}
+		return s.end()
+	}
+	for {
+		var raw json.RawMessage
+		err := s.dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		if len(raw) == 0 || raw[0] != '{' {
+			return s.fail(errors.New("expected a JSON object per line"))
+		}
+		if err := fn(raw); err != nil {
+			return s.fail(err)
+		}
+	}
+}
+
+func firstNonSpace(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, errors.New("the report is empty")
+			}
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = br.ReadByte()
+		case 0xEF: // UTF-8 byte order mark
+			_, _ = br.Discard(3)
+		default:
+			return b[0], nil
+		}
+	}
+}
