@@ -1,0 +1,475 @@
+// Package findings is the CSPM findings store: every tool's findings,
+// normalized by ingest, with a stable identity per team and fingerprint, a
+// lifecycle (open, resolved, reopened, muted), a delta per scan and the
+// history of each finding.
+package findings
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/ingest"
+	"github.com/offloadsecurity/cspm/internal/nativescans"
+)
+
+// Lifecycle statuses.
+const (
+	StatusOpen     = "open"
+	StatusResolved = "resolved"
+	StatusReopened = "reopened"
+	StatusMuted    = "muted"
+)
+
+// Store keeps findings in the native_scans database, beside the unified
+// scan results, so that a scan and its findings commit together.
+type Store struct {
+	d   *db.DB
+	now func() time.Time
+}
+
+// NewStore returns the findings store.
+func NewStore(reg *db.Registry) *Store { return &Store{d: reg.Get(db.NativeScans), now: time.Now} }
+
+// ImportParams describes one report to import.
+type ImportParams struct {
+	TeamID      string
+	ScanID      string // empty: a new ID
+	Format      string // empty: detected from the content
+	Filename    string
+	ArtifactRef string
+	CreatedBy   string
+	Source      string // "import" (default) or "scan"
+	// Progress, when set, is called with the items read so far, every batch.
+	Progress func(itemsRead int)
+}
+
+// ImportResult is what an import did; the JSON names are the API's and the CLI's.
+type ImportResult struct {
+	ScanID            string `json:"scan_id"`
+	Format            string `json:"format"`
+	ItemsRead         int    `json:"items_read"`
+	FindingsCreated   int    `json:"findings_created"`
+	FindingsUpdated   int    `json:"findings_updated"`
+	FindingsUnchanged int    `json:"findings_unchanged"`
+	FindingsResolved  int    `json:"findings_resolved"`
+}
+
+// batchSize rows go into one multi-row statement: 31 columns x 500 rows
+// stays under SQLite's and PostgreSQL's parameter limits.
+const batchSize = 500
+
+// Import reads a report and records its findings and its scan in one
+// transaction: a report that fails to parse half-way leaves nothing
+// visible but a failed entry in the scan history.
+func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (ImportResult, error) {
+	if p.ScanID == "" {
+		p.ScanID = id.New()
+	}
+	if p.Source == "" {
+		p.Source = "import"
+	}
+	started := s.now().UTC()
+	rec := &nativescans.ScanResult{
+		ID: p.ScanID, TeamID: p.TeamID, Source: p.Source, Status: nativescans.StatusRunning, Format: p.Format,
+		Filename: p.Filename, ArtifactRef: p.ArtifactRef, StartedAt: started, CreatedBy: p.CreatedBy,
+		BySeverity: map[string]int{}, ByResult: map[string]int{},
+	}
+	res := ImportResult{ScanID: p.ScanID}
+	err := s.d.InTeam(ctx, p.TeamID, func(q db.Querier) error {
+		imp := &importRun{q: q, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res}
+		var batch []*ingest.Finding
+		format, err := ingest.Parse(r, p.Format, func(f *ingest.Finding) error {
+			if rec.Tool == "" {
+				rec.Tool, rec.ScanType = f.Tool, nativescans.TypeForTool(f.Tool)
+				if err := nativescans.MirrorToUnifiedScanResults(ctx, q, rec); err != nil {
+					return err
+				}
+			}
+			batch = append(batch, f)
+			if len(batch) == batchSize {
+				if err := imp.flush(batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+				if p.Progress != nil {
+					p.Progress(res.ItemsRead)
+				}
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+		if err := imp.flush(batch); err != nil {
+			return err
+		}
+		if err := imp.resolveMissing(); err != nil {
+			return err
+		}
+		res.Format, rec.Format = format, format
+		if rec.Tool == "" { // an empty report: still a scan in the history
+			rec.Tool = strings.SplitN(format, "-", 2)[0]
+			rec.ScanType = nativescans.TypeForTool(rec.Tool)
+		}
+		finished := s.now().UTC()
+		rec.Status, rec.FinishedAt = nativescans.StatusCompleted, &finished
+		rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated = res.ItemsRead, res.FindingsCreated, res.FindingsUpdated
+		rec.FindingsUnchanged, rec.FindingsResolved = res.FindingsUnchanged, res.FindingsResolved
+		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
+	})
+	if err != nil {
+		s.recordFailure(rec, err)
+		return ImportResult{ScanID: p.ScanID}, err
+	}
+	if p.Progress != nil {
+		p.Progress(res.ItemsRead)
+	}
+	return res, nil
+}
+
+// recordFailure keeps a failed import in the history, outside the rolled-back
+// transaction, with a context of its own: the caller's may be what ended.
+func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	finished := s.now().UTC()
+	rec.Status, rec.FinishedAt, rec.Error = nativescans.StatusFailed, &finished, cause.Error()
+	rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated, rec.FindingsUnchanged, rec.FindingsResolved = 0, 0, 0, 0, 0
+	rec.BySeverity, rec.ByResult = map[string]int{}, map[string]int{}
+	if rec.Tool == "" {
+		rec.Tool, rec.ScanType = "unknown", nativescans.TypeCode
+		if rec.Format != "" {
+			rec.Tool = strings.SplitN(rec.Format, "-", 2)[0]
+			rec.ScanType = nativescans.TypeForTool(rec.Tool)
+		}
+	}
+	_ = s.d.InTeam(ctx, rec.TeamID, func(q db.Querier) error {
+		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
+	})
+}
+
+// importRun is the state of one import's transaction.
+type importRun struct {
+	ctx    context.Context
+	q      db.Querier
+	teamID string
+	scanID string
+	now    time.Time
+	scopes map[string]bool
+	rec    *nativescans.ScanResult
+	res    *ImportResult
+}
+
+type existing struct {
+	id          int64
+	status      string
+	contentHash string
+}
+
+// contentHash covers what a person reads of a finding, so that a change in
+// it shows as "changed"; the raw OCSF is left out, as it carries scan times.
+func contentHash(f *ingest.Finding) string {
+	h := sha256.New()
+	for _, s := range []string{f.Title, f.Description, f.Severity.Key(), string(f.Result), f.ResourceName, f.ResourceType,
+		f.Location, f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Remediation, f.Service} {
+		h.Write([]byte(s))
+		h.Write([]byte{0x1f})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// nextStatus is the lifecycle: a failing result opens (or reopens) a
+// finding, a passing one resolves it; a muted finding stays muted.
+func nextStatus(result ingest.Result, current string) string {
+	if current == StatusMuted {
+		return StatusMuted
+	}
+	if result == ingest.ResultPass {
+		return StatusResolved
+	}
+	switch current {
+	case StatusResolved:
+		return StatusReopened
+	case "":
+		return StatusOpen
+	}
+	return current
+}
+
+func placeholders(rows, cols, start int) string {
+	var b strings.Builder
+	n := start
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < cols; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "$%d", n)
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func inList(n, start int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "$%d", start+i)
+	}
+	return b.String()
+}
+
+const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
+	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
+	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, last_seen, resolved_at,
+	first_scan_id, last_scan_id`
+
+func (r *importRun) flush(batch []*ingest.Finding) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	// Identical items of one report are one finding; the last one wins.
+	byFP := make(map[string]*ingest.Finding, len(batch))
+	order := make([]string, 0, len(batch))
+	for _, f := range batch {
+		r.res.ItemsRead++
+		r.rec.BySeverity[f.Severity.Key()]++
+		r.rec.ByResult[string(f.Result)]++
+		r.scopes[f.ScopeKey()] = true
+		if _, dup := byFP[f.Fingerprint]; !dup {
+			order = append(order, f.Fingerprint)
+		}
+		byFP[f.Fingerprint] = f
+	}
+	known, err := r.lookup(order)
+	if err != nil {
+		return err
+	}
+	var (
+		fresh     []*ingest.Finding
+		unchanged []any
+	)
+	for _, fp := range order {
+		f := byFP[fp]
+		old, ok := known[fp]
+		if !ok {
+			fresh = append(fresh, f)
+			continue
+		}
+		status := nextStatus(f.Result, old.status)
+		hash := contentHash(f)
+		if status == old.status && hash == old.contentHash {
+			unchanged = append(unchanged, old.id)
+			r.res.FindingsUnchanged++
+			continue
+		}
+		if err := r.update(old, f, status, hash); err != nil {
+			return err
+		}
+	}
+	if err := r.insert(fresh); err != nil {
+		return err
+	}
+	if len(unchanged) > 0 {
+		args := append([]any{r.now, r.scanID, r.teamID}, unchanged...)
+		if _, err := r.q.ExecContext(r.ctx, "UPDATE findings SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND id IN ("+
+			inList(len(unchanged), 4)+")", args...); err != nil {
+			return fmt.Errorf("mark unchanged findings: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *importRun) lookup(fps []string) (map[string]existing, error) {
+	args := make([]any, 0, len(fps)+1)
+	args = append(args, r.teamID)
+	for _, fp := range fps {
+		args = append(args, fp)
+	}
+	rows, err := r.q.QueryContext(r.ctx, "SELECT id, fingerprint, status, content_hash FROM findings WHERE team_id = $1 AND fingerprint IN ("+
+		inList(len(fps), 2)+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("look up findings: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]existing, len(fps))
+	for rows.Next() {
+		var (
+			e  existing
+			fp string
+		)
+		if err := rows.Scan(&e.id, &fp, &e.status, &e.contentHash); err != nil {
+			return nil, err
+		}
+		out[fp] = e
+	}
+	return out, rows.Err()
+}
+
+func (r *importRun) insert(fresh []*ingest.Finding) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	const cols = 31
+	args := make([]any, 0, len(fresh)*cols)
+	for _, f := range fresh {
+		status := nextStatus(f.Result, "")
+		var resolvedAt any
+		if status == StatusResolved {
+			resolvedAt = r.now
+		}
+		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
+			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
+			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
+			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID)
+	}
+	ids, err := r.insertReturningIDs("INSERT INTO findings ("+findingInsertColumns+") VALUES "+placeholders(len(fresh), cols, 1)+
+		" RETURNING id, fingerprint", args)
+	if err != nil {
+		return fmt.Errorf("insert findings: %w", err)
+	}
+	raw := make([]any, 0, len(fresh)*3)
+	hist := make([]any, 0, len(fresh)*6)
+	for _, f := range fresh {
+		fid := ids[f.Fingerprint]
+		raw = append(raw, fid, r.teamID, string(f.Raw))
+		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", nextStatus(f.Result, ""))
+	}
+	if _, err := r.q.ExecContext(r.ctx, "INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+placeholders(len(fresh), 3, 1), raw...); err != nil {
+		return fmt.Errorf("insert raw findings: %w", err)
+	}
+	if _, err := r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, to_status) VALUES "+
+		placeholders(len(fresh), 6, 1), hist...); err != nil {
+		return fmt.Errorf("insert finding history: %w", err)
+	}
+	r.res.FindingsCreated += len(fresh)
+	return nil
+}
+
+func (r *importRun) insertReturningIDs(query string, args []any) (map[string]int64, error) {
+	rows, err := r.q.QueryContext(r.ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := map[string]int64{}
+	for rows.Next() {
+		var (
+			fid int64
+			fp  string
+		)
+		if err := rows.Scan(&fid, &fp); err != nil {
+			return nil, err
+		}
+		ids[fp] = fid
+	}
+	return ids, rows.Err()
+}
+
+func (r *importRun) update(old existing, f *ingest.Finding, status, hash string) error {
+	change := "changed"
+	var resolvedAt any
+	switch {
+	case status == StatusResolved && old.status != StatusResolved:
+		change, resolvedAt = "resolved", r.now
+		r.res.FindingsResolved++
+	case status == StatusReopened && old.status == StatusResolved:
+		change = "reopened"
+		r.res.FindingsUpdated++
+	default:
+		r.res.FindingsUpdated++
+	}
+	_, err := r.q.ExecContext(r.ctx, `UPDATE findings SET title = $1, severity = $2, result = $3, status = $4, service = $5,
+		resource_name = $6, resource_type = $7, location = $8, component = $9, version = $10, fixed_version = $11,
+		vuln_ids = $12, description = $13, remediation = $14, content_hash = $15, last_seen = $16, last_scan_id = $17,
+		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($18, resolved_at) ELSE NULL END
+		WHERE team_id = $19 AND id = $20`,
+		f.Title, int(f.Severity), string(f.Result), status, f.Service, f.ResourceName, f.ResourceType, f.Location, f.Component,
+		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, hash, r.now, r.scanID, resolvedAt,
+		r.teamID, old.id)
+	if err != nil {
+		return fmt.Errorf("update finding: %w", err)
+	}
+	if _, err := r.q.ExecContext(r.ctx, `INSERT INTO finding_raw (finding_id, team_id, raw) VALUES ($1, $2, $3)
+		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, string(f.Raw)); err != nil {
+		return fmt.Errorf("update raw finding: %w", err)
+	}
+	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+		r.teamID, old.id, r.scanID, r.now, change, old.status, status)
+	return err
+}
+
+// resolveMissing resolves the open findings of every scope this report
+// covered that the report no longer lists: the thing was fixed or is gone.
+func (r *importRun) resolveMissing() error {
+	if len(r.scopes) == 0 {
+		return nil
+	}
+	scopes := make([]any, 0, len(r.scopes))
+	for s := range r.scopes {
+		scopes = append(scopes, s)
+	}
+	missing, err := r.missing(append([]any{r.teamID, r.scanID}, scopes...))
+	if err != nil {
+		return fmt.Errorf("find missing findings: %w", err)
+	}
+	for start := 0; start < len(missing); start += batchSize {
+		chunk := missing[start:min(start+batchSize, len(missing))]
+		ids := make([]any, 0, len(chunk))
+		hist := make([]any, 0, len(chunk)*7)
+		for _, g := range chunk {
+			ids = append(ids, g.id)
+			hist = append(hist, r.teamID, g.id, r.scanID, r.now, "resolved", g.status, StatusResolved)
+		}
+		if _, err := r.q.ExecContext(r.ctx, "UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE team_id = $2 AND id IN ("+
+			inList(len(ids), 3)+")", append([]any{r.now, r.teamID}, ids...)...); err != nil {
+			return fmt.Errorf("resolve missing findings: %w", err)
+		}
+		if _, err := r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES "+
+			placeholders(len(chunk), 7, 1), hist...); err != nil {
+			return err
+		}
+	}
+	r.res.FindingsResolved += len(missing)
+	return nil
+}
+
+type gone struct {
+	id     int64
+	status string
+}
+
+// missing lists the open findings of the given scopes (args: team, scan,
+// scope keys...) that this scan did not report.
+func (r *importRun) missing(args []any) ([]gone, error) {
+	rows, err := r.q.QueryContext(r.ctx, "SELECT id, status FROM findings WHERE team_id = $1 AND last_scan_id <> $2 AND status IN ('open', 'reopened') AND scope_key IN ("+
+		inList(len(args)-2, 3)+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gone
+	for rows.Next() {
+		var g gone
+		if err := rows.Scan(&g.id, &g.status); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}

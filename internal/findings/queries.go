@@ -1,0 +1,407 @@
+package findings
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/ocsf"
+)
+
+// Finding is a stored finding as the API shows it.
+type Finding struct {
+	ID           int64      `json:"id"`
+	Fingerprint  string     `json:"fingerprint"`
+	Tool         string     `json:"tool"`
+	ClassUID     int        `json:"class_uid"`
+	CheckID      string     `json:"check_id"`
+	Title        string     `json:"title"`
+	Severity     string     `json:"severity" enum:"critical,high,medium,low,informational,unknown,fatal,other"`
+	Result       string     `json:"result" enum:"fail,pass,manual"`
+	Status       string     `json:"status" enum:"open,resolved,reopened,muted"`
+	Provider     string     `json:"provider"`
+	AccountUID   string     `json:"account_uid"`
+	Region       string     `json:"region"`
+	Service      string     `json:"service"`
+	ResourceUID  string     `json:"resource_uid"`
+	ResourceName string     `json:"resource_name"`
+	ResourceType string     `json:"resource_type"`
+	Target       string     `json:"target"`
+	Location     string     `json:"location"`
+	Component    string     `json:"component"`
+	Version      string     `json:"version"`
+	FixedVersion string     `json:"fixed_version"`
+	VulnIDs      []string   `json:"vuln_ids"`
+	Description  string     `json:"description"`
+	Remediation  string     `json:"remediation"`
+	FirstSeen    time.Time  `json:"first_seen"`
+	LastSeen     time.Time  `json:"last_seen"`
+	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
+	FirstScanID  string     `json:"first_scan_id"`
+	LastScanID   string     `json:"last_scan_id"`
+}
+
+// HistoryEntry is one change of a finding.
+type HistoryEntry struct {
+	ScanID     string    `json:"scan_id"`
+	At         time.Time `json:"at"`
+	Change     string    `json:"change" enum:"new,changed,reopened,resolved,muted,unmuted"`
+	FromStatus string    `json:"from_status"`
+	ToStatus   string    `json:"to_status"`
+}
+
+// Detail is a finding with its history and its OCSF JSON.
+type Detail struct {
+	Finding
+	History []HistoryEntry  `json:"history"`
+	Raw     json.RawMessage `json:"raw_ocsf"`
+}
+
+const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
+	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
+	vuln_ids, description, remediation, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id`
+
+func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
+	var (
+		f        Finding
+		sev      int
+		vulns    string
+		resolved sql.NullTime
+	)
+	err := row.Scan(&f.ID, &f.Fingerprint, &f.Tool, &f.ClassUID, &f.CheckID, &f.Title, &sev, &f.Result, &f.Status, &f.Provider,
+		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
+		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &f.LastSeen,
+		&resolved, &f.FirstScanID, &f.LastScanID)
+	if err != nil {
+		return Finding{}, db.MapError(err)
+	}
+	f.Severity = ocsf.Severity(sev).Key()
+	f.VulnIDs = []string{}
+	if vulns != "" {
+		f.VulnIDs = strings.Split(vulns, ",")
+	}
+	if resolved.Valid {
+		f.ResolvedAt = &resolved.Time
+	}
+	return f, nil
+}
+
+// ListParams filters, sorts and pages the findings of one team. Lists
+// match any of their values; empty means no filter.
+type ListParams struct {
+	TeamID   string
+	Severity []string
+	Status   []string
+	Tool     []string
+	Account  []string
+	Region   []string
+	Service  []string
+	Check    []string
+	Resource string // substring of the resource UID or name
+	Scan     string // findings reported by this scan (last seen in it)
+	Text     string // substring of title, check, resource or location
+	Sort     string // severity (default), last_seen, first_seen, title
+	Desc     *bool  // default: descending for severity and times, ascending for title
+	Cursor   string
+	Limit    int
+	Facets   bool
+}
+
+// Facets are counts of the matching findings by field.
+type Facets struct {
+	Severity map[string]int `json:"severity"`
+	Status   map[string]int `json:"status"`
+	Tool     map[string]int `json:"tool"`
+	Service  map[string]int `json:"service"`
+	Account  map[string]int `json:"account"`
+	Region   map[string]int `json:"region"`
+}
+
+// ListResult is one page.
+type ListResult struct {
+	Findings   []Finding `json:"findings"`
+	Total      int       `json:"total" doc:"Number of findings matching the filters, over all pages."`
+	NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor= for the next page."`
+	Facets     *Facets   `json:"facets,omitempty"`
+}
+
+var sortColumns = map[string]string{"severity": "severity", "last_seen": "last_seen", "first_seen": "first_seen", "title": "title"}
+
+// ErrBadCursor means a cursor that this server did not issue.
+var ErrBadCursor = fmt.Errorf("invalid cursor")
+
+type cursor struct {
+	V  any   `json:"v"`
+	ID int64 `json:"id"`
+}
+
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, vals ...any) {
+	n := len(w.args)
+	ph := make([]any, len(vals))
+	for i := range vals {
+		ph[i] = fmt.Sprintf("$%d", n+i+1)
+	}
+	w.conds = append(w.conds, fmt.Sprintf(cond, ph...))
+	w.args = append(w.args, vals...)
+}
+
+func (w *where) in(col string, vals []string) {
+	if len(vals) == 0 {
+		return
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		w.args = append(w.args, v)
+		ph[i] = fmt.Sprintf("$%d", len(w.args))
+	}
+	w.conds = append(w.conds, col+" IN ("+strings.Join(ph, ",")+")")
+}
+
+func likeArg(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
+}
+
+func (p *ListParams) filters() (*where, error) {
+	w := &where{}
+	w.add("team_id = %s", p.TeamID)
+	if len(p.Severity) > 0 {
+		var sevs []string
+		for _, s := range p.Severity {
+			found := false
+			for v := ocsf.SeverityUnknown; v <= ocsf.SeverityOther; v++ {
+				if v.Key() == strings.ToLower(s) {
+					sevs, found = append(sevs, fmt.Sprint(int(v))), true
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("unknown severity %q", s)
+			}
+		}
+		w.in("severity", sevs)
+	}
+	w.in("status", p.Status)
+	w.in("tool", p.Tool)
+	w.in("account_uid", p.Account)
+	w.in("region", p.Region)
+	w.in("service", p.Service)
+	w.in("check_id", p.Check)
+	if p.Scan != "" {
+		w.add("last_scan_id = %s", p.Scan)
+	}
+	if p.Resource != "" {
+		a := likeArg(p.Resource)
+		w.add(`(lower(resource_uid) LIKE %s ESCAPE '\' OR lower(resource_name) LIKE %s ESCAPE '\')`, a, a)
+	}
+	if p.Text != "" {
+		a := likeArg(p.Text)
+		w.add(`(lower(title) LIKE %s ESCAPE '\' OR lower(check_id) LIKE %s ESCAPE '\' OR lower(resource_uid) LIKE %s ESCAPE '\' OR lower(location) LIKE %s ESCAPE '\')`, a, a, a, a)
+	}
+	return w, nil
+}
+
+// FindingList returns a page of findings matching p, their total and, when
+// asked, facet counts.
+func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, error) {
+	if p.Limit <= 0 || p.Limit > 500 {
+		p.Limit = 50
+	}
+	if p.Sort == "" {
+		p.Sort = "severity"
+	}
+	col, ok := sortColumns[p.Sort]
+	if !ok {
+		return ListResult{}, fmt.Errorf("unknown sort %q: want severity, last_seen, first_seen or title", p.Sort)
+	}
+	desc := p.Sort != "title"
+	if p.Desc != nil {
+		desc = *p.Desc
+	}
+	w, err := p.filters()
+	if err != nil {
+		return ListResult{}, err
+	}
+	base := strings.Join(w.conds, " AND ")
+	res := ListResult{Findings: []Finding{}}
+	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM findings WHERE "+base, w.args...).Scan(&res.Total); err != nil {
+			return err
+		}
+		page := &where{conds: append([]string{}, w.conds...), args: append([]any{}, w.args...)}
+		if p.Cursor != "" {
+			c, err := decodeCursor(p.Cursor)
+			if err != nil {
+				return err
+			}
+			op := ">"
+			if desc {
+				op = "<"
+			}
+			v := c.V
+			switch p.Sort {
+			case "last_seen", "first_seen":
+				t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(v))
+				if err != nil {
+					return ErrBadCursor
+				}
+				v = t
+			case "severity":
+				n, ok := v.(float64)
+				if !ok {
+					return ErrBadCursor
+				}
+				v = int(n)
+			}
+			page.add(fmt.Sprintf("(%s %s %%s OR (%s = %%s AND id %s %%s))", col, op, col, op), v, v, c.ID)
+		}
+		dir := "ASC"
+		if desc {
+			dir = "DESC"
+		}
+		page.args = append(page.args, p.Limit+1)
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM findings WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
+			selectColumns, strings.Join(page.conds, " AND "), col, dir, dir, len(page.args)), page.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			f, err := scanFinding(rows)
+			if err != nil {
+				return err
+			}
+			res.Findings = append(res.Findings, f)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(res.Findings) > p.Limit {
+			res.Findings = res.Findings[:p.Limit]
+			last := res.Findings[p.Limit-1]
+			var v any
+			switch p.Sort {
+			case "severity":
+				v = ocsfSeverityValue(last.Severity)
+			case "last_seen":
+				v = last.LastSeen.UTC().Format(time.RFC3339Nano)
+			case "first_seen":
+				v = last.FirstSeen.UTC().Format(time.RFC3339Nano)
+			case "title":
+				v = last.Title
+			}
+			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
+		}
+		if p.Facets {
+			res.Facets, err = facets(ctx, q, base, w.args)
+		}
+		return err
+	})
+	return res, err
+}
+
+func ocsfSeverityValue(key string) int {
+	for v := ocsf.SeverityUnknown; v <= ocsf.SeverityOther; v++ {
+		if v.Key() == key {
+			return int(v)
+		}
+	}
+	return 0
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID <= 0 {
+		return c, ErrBadCursor
+	}
+	return c, nil
+}
+
+func facets(ctx context.Context, q db.Querier, cond string, args []any) (*Facets, error) {
+	f := &Facets{}
+	for _, spec := range []struct {
+		col string
+		dst *map[string]int
+	}{{"severity", &f.Severity}, {"status", &f.Status}, {"tool", &f.Tool}, {"service", &f.Service}, {"account_uid", &f.Account}, {"region", &f.Region}} {
+		m, err := countBy(ctx, q, spec.col, cond, args)
+		if err != nil {
+			return nil, err
+		}
+		if spec.col == "severity" {
+			named := map[string]int{}
+			for k, v := range m {
+				var n int
+				_, _ = fmt.Sscan(k, &n)
+				named[ocsf.Severity(n).Key()] += v
+			}
+			m = named
+		}
+		*spec.dst = m
+	}
+	return f, nil
+}
+
+func countBy(ctx context.Context, q db.Querier, col, cond string, args []any) (map[string]int, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s, count(*) FROM findings WHERE %s GROUP BY %s ORDER BY count(*) DESC LIMIT 50", col, cond, col), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			k any
+			n int
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[fmt.Sprint(k)] = n
+	}
+	return out, rows.Err()
+}
+
+// FindingGet returns one finding of the team with its history and OCSF JSON.
+func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) (Detail, error) {
+	var d Detail
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		f, err := scanFinding(q.QueryRowContext(ctx, "SELECT "+selectColumns+" FROM findings WHERE team_id = $1 AND id = $2", teamID, findingID))
+		if err != nil {
+			return err
+		}
+		d.Finding = f
+		var raw string
+		if err := q.QueryRowContext(ctx, "SELECT raw FROM finding_raw WHERE team_id = $1 AND finding_id = $2", teamID, findingID).Scan(&raw); err == nil {
+			d.Raw = json.RawMessage(raw)
+		}
+		rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, findingID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		d.History = []HistoryEntry{}
+		for rows.Next() {
+			var h HistoryEntry
+			if err := rows.Scan(&h.ScanID, &h.At, &h.Change, &h.FromStatus, &h.ToStatus); err != nil {
+				return err
+			}
+			d.History = append(d.History, h)
+		}
+		return rows.Err()
+	})
+	return d, err
+}
