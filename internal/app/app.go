@@ -10,14 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
+	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/findings"
+	"github.com/offloadsecurity/cspm/internal/imports"
+	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/config"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
@@ -41,6 +46,9 @@ type App struct {
 	Audit    *audit.Log
 	Teams    *team.Store
 	Redis    *redis.Client // nil unless CSPM_REDIS_URL is set
+	Findings *findings.Store
+	Scans    *nativescans.Service
+	Imports  *imports.Service
 
 	runWorkers bool
 }
@@ -97,6 +105,19 @@ func (a *App) build(ctx context.Context) error {
 	a.Logger.Info("databases ready", "engine", a.Registry.Engine(), "migrations_applied", applied,
 		"duration_ms", time.Since(start).Milliseconds())
 
+	a.Findings = findings.NewStore(a.Registry)
+	a.Scans = nativescans.New(a.Registry)
+	artifactDir := a.Config.ArtifactDir
+	if artifactDir == "" {
+		artifactDir = filepath.Join(a.Config.DataDir, "artifacts")
+	}
+	artifacts, err := artifact.NewLocal(artifactDir)
+	if err != nil {
+		return err
+	}
+	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
+		MaxBytes: a.Config.ImportMaxBytes}
+
 	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency, PeriodicJobs: periodicJobs()}
 	if a.runWorkers {
 		opts.Workers = a.workers()
@@ -104,6 +125,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Queue, err = queue.New(a.Registry, opts); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
+	a.Imports.Queue = a.Queue
 
 	a.Metrics = httpapi.NewMetrics()
 	for _, n := range db.Names {
@@ -124,6 +146,10 @@ func (a *App) build(ctx context.Context) error {
 	a.Router.SetAuthorizer(a.Auth.Authorize)
 	a.System.RegisterRoutes(a.Router, a.Metrics)
 	a.Auth.RegisterRoutes(a.Router, a.Audit)
+	a.Imports.Audit = a.Audit
+	a.Findings.RegisterRoutes(a.Router)
+	a.Scans.RegisterRoutes(a.Router)
+	a.Imports.RegisterRoutes(a.Router, a.Scans)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -133,6 +159,7 @@ func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
 	river.AddWorker(w, &sessionCleanupWorker{app: a})
+	river.AddWorker(w, &imports.ImportReportWorker{Service: a.Imports})
 	return w
 }
 

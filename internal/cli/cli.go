@@ -52,6 +52,7 @@ func init() {
 		"version": {"print the version", runVersion},
 		"queue":   {"check the job queue end to end: queue probe", runQueue},
 		"team":    {"manage teams: team create NAME", runTeam},
+		"import":  {"import a scanner report: import --team NAME [--format F] [--json] FILE", runImport},
 		"user":    {"manage users: user create | user import FILE", runUser},
 	}
 }

@@ -63,6 +63,10 @@ type Config struct {
 	LoginLockout           time.Duration
 	// PasswordHashConcurrency bounds PBKDF2 work running at once; 0 is unbounded.
 	PasswordHashConcurrency int
+	// ImportMaxBytes bounds one uploaded or imported report.
+	ImportMaxBytes int64
+	// ArtifactDir holds raw reports; empty means data_dir/artifacts.
+	ArtifactDir string
 	// ConfigFile is the file the configuration was read from, if any.
 	ConfigFile string
 

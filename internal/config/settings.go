@@ -139,6 +139,25 @@ func Settings() []Setting {
 			"PBKDF2 hashes (about 0.1 s of a core each) one process runs at once, so a flood of logins cannot starve the API; 0 is unbounded",
 			func(c *Config) *int { return &c.PasswordHashConcurrency }),
 		Setting{
+			Key: "import_max_bytes", Env: "CSPM_IMPORT_MAX_BYTES", Flag: "import-max-bytes", Default: "1073741824",
+			Usage: "largest report an upload or `cspm import` accepts, in bytes (default 1 GiB)",
+			apply: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1024 {
+					return fmt.Errorf("want a number of bytes, at least 1024, got %q", v)
+				}
+				c.ImportMaxBytes = n
+				return nil
+			},
+			get: func(c *Config) string { return strconv.FormatInt(c.ImportMaxBytes, 10) },
+		},
+		Setting{
+			Key: "artifact_dir", Env: "CSPM_ARTIFACT_DIR", Flag: "artifact-dir", Default: "",
+			Usage: "directory for raw scan outputs and uploaded reports; empty means data_dir/artifacts",
+			apply: func(c *Config, v string) error { c.ArtifactDir = v; return nil },
+			get:   func(c *Config) string { return c.ArtifactDir },
+		},
+		Setting{
 			Key: "log_level", Env: "CSPM_LOG_LEVEL", Flag: "log-level", Default: "info",
 			Usage: "minimum log level: debug, info, warn or error",
 			apply: func(c *Config, v string) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -342,13 +343,7 @@ func facets(ctx context.Context, q db.Querier, cond string, args []any) (*Facets
 			return nil, err
 		}
 		if spec.col == "severity" {
-			named := map[string]int{}
-			for k, v := range m {
-				var n int
-				_, _ = fmt.Sscan(k, &n)
-				named[ocsf.Severity(n).Key()] += v
-			}
-			m = named
+			m = severityNames(m)
 		}
 		*spec.dst = m
 	}
@@ -404,4 +399,15 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 		return rows.Err()
 	})
 	return d, err
+}
+
+// severityNames re-keys counts grouped by the stored severity number with
+// the severity's name.
+func severityNames(m map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range m {
+		n, _ := strconv.Atoi(k)
+		out[ocsf.Severity(n).Key()] += v
+	}
+	return out
 }

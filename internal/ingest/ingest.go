@@ -134,7 +134,7 @@ func Parse(r io.Reader, format string, emit Emit) (string, error) {
 		head, _ := br.Peek(16 * 1024)
 		var err error
 		if format, err = Detect(head); err != nil {
-			return "", err
+			return "", fmt.Errorf("%w: the content is none of %s; name one with --format", err, strings.Join(FormatNames(), ", "))
 		}
 	}
 	p, ok := Formats[format]

@@ -1,0 +1,127 @@
+// Package artifact keeps the raw outputs of scans and imports, so that a
+// finding can always be traced to the file it came from. This is the local
+// directory store; S3 and MinIO come with scan orchestration.
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// ErrTooLarge means the object exceeded the size limit; nothing was kept.
+var ErrTooLarge = errors.New("artifact larger than the limit")
+
+// Object describes a stored artifact.
+type Object struct {
+	Key    string `json:"key"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Store keeps artifacts by key.
+type Store interface {
+	Put(ctx context.Context, key string, r io.Reader, maxBytes int64) (Object, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// Local stores artifacts as files under a directory.
+type Local struct{ dir string }
+
+// NewLocal returns a store rooted at dir, creating it (mode 0700).
+func NewLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("artifact directory: %w", err)
+	}
+	return &Local{dir: dir}, nil
+}
+
+var safeKey = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+
+func (l *Local) path(key string) (string, error) {
+	if !safeKey.MatchString(key) || strings.Contains(key, "..") {
+		return "", fmt.Errorf("artifact: invalid key %q", key)
+	}
+	return filepath.Join(l.dir, filepath.FromSlash(key)), nil
+}
+
+// Put writes r to key through a temporary file, so that a failed or
+// oversized upload leaves nothing behind.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, maxBytes int64) (Object, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return Object{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return Object{}, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
+	if err != nil {
+		return Object{}, err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	h := sha256.New()
+	limit := maxBytes
+	if limit <= 0 {
+		limit = 1<<63 - 1
+	}
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(&ctxReader{ctx, r}, limit))
+	if err == nil && maxBytes > 0 && n == maxBytes {
+		// Exactly at the limit: there must be nothing more to read.
+		var one [1]byte
+		if m, _ := r.Read(one[:]); m > 0 {
+			err = ErrTooLarge
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Object{}, err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return Object{}, err
+	}
+	return Object{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// Open reads an artifact.
+func (l *Local) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Delete removes an artifact; a missing one is not an error.
+func (l *Local) Delete(_ context.Context, key string) error {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

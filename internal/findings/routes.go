@@ -1,0 +1,174 @@
+package findings
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/httpapi"
+	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/team"
+)
+
+// TenantResourceKey mirrors auth.TenantResourceKey without importing auth.
+const TenantResourceKey = "tenant_resource"
+
+type listInput struct {
+	Severity []string `query:"severity" doc:"Any of critical, high, medium, low, informational (comma-separated)."`
+	Status   []string `query:"status" doc:"Any of open, resolved, reopened, muted."`
+	Tool     []string `query:"tool"`
+	Account  []string `query:"account"`
+	Region   []string `query:"region"`
+	Service  []string `query:"service"`
+	Check    []string `query:"check"`
+	Resource string   `query:"resource" maxLength:"500" doc:"Substring of the resource UID or name."`
+	Scan     string   `query:"scan" maxLength:"64" doc:"A ScanRun or import ID: the findings it reported."`
+	Text     string   `query:"q" maxLength:"500" doc:"Substring of title, check, resource or location."`
+	Sort     string   `query:"sort" enum:"severity,last_seen,first_seen,title," doc:"Default severity."`
+	Order    string   `query:"order" enum:"asc,desc," doc:"Default desc, asc for title."`
+	Cursor   string   `query:"cursor" maxLength:"500"`
+	Limit    int      `query:"limit" minimum:"0" maximum:"500" default:"50"`
+	Facets   bool     `query:"facets" doc:"Also count the matches by severity, status, tool, service, account and region."`
+}
+
+func (in *listInput) params(teamID string) ListParams {
+	p := ListParams{TeamID: teamID, Severity: in.Severity, Status: in.Status, Tool: in.Tool, Account: in.Account, Region: in.Region,
+		Service: in.Service, Check: in.Check, Resource: in.Resource, Scan: in.Scan, Text: in.Text, Sort: in.Sort, Cursor: in.Cursor,
+		Limit: in.Limit, Facets: in.Facets}
+	if in.Order != "" {
+		desc := in.Order == "desc"
+		p.Desc = &desc
+	}
+	return p
+}
+
+type listOutput struct{ Body ListResult }
+
+type detailInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+type detailOutput struct{ Body Detail }
+
+type overviewInput struct {
+	Days int `query:"days" minimum:"0" maximum:"365" default:"30"`
+}
+
+type overviewOutput struct{ Body Overview }
+
+func toHTTP(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, db.ErrNotFound):
+		return huma.Error404NotFound("not found")
+	case errors.Is(err, ErrBadCursor):
+		return huma.Error400BadRequest("invalid cursor")
+	case strings.HasPrefix(err.Error(), "unknown "):
+		return huma.Error422UnprocessableEntity(err.Error())
+	}
+	return err
+}
+
+// RegisterRoutes adds the findings explorer's API.
+func (s *Store) RegisterRoutes(r *httpapi.Router) {
+	httpapi.Register(r, huma.Operation{OperationID: "list-findings", Method: http.MethodGet, Path: "/api/v1/findings",
+		Summary: "Findings, filtered, sorted and paged", Tags: []string{"Findings"},
+		Description: "Server-side filters; a keyset cursor for paging; total is the count of all matches."},
+		rbac.FindingsRead, func(ctx context.Context, in *listInput) (*listOutput, error) {
+			res, err := s.FindingList(ctx, in.params(team.FromContext(ctx)))
+			if err != nil {
+				return nil, toHTTP(err)
+			}
+			return &listOutput{Body: res}, nil
+		})
+	httpapi.Register(r, huma.Operation{OperationID: "get-finding", Method: http.MethodGet, Path: "/api/v1/findings/{id}",
+		Summary: "One finding with its history and OCSF JSON", Tags: []string{"Findings"},
+		Metadata: map[string]any{TenantResourceKey: "finding"}},
+		rbac.FindingsRead, func(ctx context.Context, in *detailInput) (*detailOutput, error) {
+			d, err := s.FindingGet(ctx, team.FromContext(ctx), in.ID)
+			if err != nil {
+				return nil, toHTTP(err)
+			}
+			return &detailOutput{Body: d}, nil
+		})
+	httpapi.Register(r, huma.Operation{OperationID: "get-posture-overview", Method: http.MethodGet, Path: "/api/v1/posture/overview",
+		Summary: "Open findings by severity, service, account and tool, and a daily trend", Tags: []string{"Findings"}},
+		rbac.FindingsRead, func(ctx context.Context, in *overviewInput) (*overviewOutput, error) {
+			o, err := s.PostureOverview(ctx, team.FromContext(ctx), in.Days)
+			if err != nil {
+				return nil, toHTTP(err)
+			}
+			return &overviewOutput{Body: o}, nil
+		})
+	r.Handle(http.MethodGet, "/api/v1/findings/export", rbac.FindingsRead, http.HandlerFunc(s.serveExport))
+}
+
+// serveExport streams the filtered findings as CSV or JSON lines, a page
+// at a time, so that an export of a million findings holds one page in memory.
+func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	split := func(k string) []string {
+		if v := q.Get(k); v != "" {
+			return strings.Split(v, ",")
+		}
+		return nil
+	}
+	p := ListParams{TeamID: team.FromContext(r.Context()), Severity: split("severity"), Status: split("status"), Tool: split("tool"),
+		Account: split("account"), Region: split("region"), Service: split("service"), Check: split("check"),
+		Resource: q.Get("resource"), Scan: q.Get("scan"), Text: q.Get("q"), Limit: 500}
+	format := q.Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "json" {
+		httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, "format must be csv or json")
+		return
+	}
+	first, err := s.FindingList(r.Context(), p)
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="findings.csv"`)
+	} else {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="findings.jsonl"`)
+	}
+	cw := csv.NewWriter(w)
+	enc := json.NewEncoder(w)
+	if format == "csv" {
+		_ = cw.Write([]string{"id", "status", "severity", "result", "tool", "check_id", "title", "provider", "account_uid", "region",
+			"service", "resource_uid", "target", "location", "component", "version", "fixed_version", "vuln_ids", "first_seen", "last_seen"})
+	}
+	page := first
+	for {
+		for i := range page.Findings {
+			f := &page.Findings[i]
+			if format == "csv" {
+				_ = cw.Write([]string{strconv.FormatInt(f.ID, 10), f.Status, f.Severity, f.Result, f.Tool, f.CheckID, f.Title, f.Provider,
+					f.AccountUID, f.Region, f.Service, f.ResourceUID, f.Target, f.Location, f.Component, f.Version, f.FixedVersion,
+					strings.Join(f.VulnIDs, " "), f.FirstSeen.UTC().Format("2006-01-02T15:04:05Z"), f.LastSeen.UTC().Format("2006-01-02T15:04:05Z")})
+			} else if err := enc.Encode(f); err != nil {
+				return // the client went away
+			}
+		}
+		cw.Flush()
+		if page.NextCursor == "" || r.Context().Err() != nil {
+			return
+		}
+		p.Cursor = page.NextCursor
+		if page, err = s.FindingList(r.Context(), p); err != nil {
+			return // headers are sent: the truncated body is the only signal left
+		}
+	}
+}
