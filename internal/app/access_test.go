@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -122,6 +124,25 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 			Current string `json:"current"`
 		}](t, body).Current
 	},
+	"finding": func(t *testing.T, e *env, teamA string) string {
+		res, err := e.app.Findings.Import(context.Background(), strings.NewReader(`[{"class_uid":2004,"finding_info":{"uid":"x"},"metadata":{"event_code":"c"}}]`),
+			findings.ImportParams{TeamID: teamA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.app.Findings.FindingList(context.Background(), findings.ListParams{TeamID: teamA, Scan: res.ScanID})
+		if err != nil || len(list.Findings) != 1 {
+			t.Fatalf("fixture finding: %v", err)
+		}
+		return strconv.FormatInt(list.Findings[0].ID, 10)
+	},
+	"scan": func(t *testing.T, e *env, teamA string) string {
+		res, err := e.app.Findings.Import(context.Background(), strings.NewReader(`[]`), findings.ImportParams{TeamID: teamA, Format: "nuclei"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.ScanID
+	},
 	"token": func(t *testing.T, e *env, teamA string) string {
 		c := e.login(e.user(teamA, rbac.Viewer).Email)
 		_, body := c.do("POST", "/api/v1/auth/tokens", map[string]any{"name": "a", "expires_in_days": 1})
@@ -161,7 +182,11 @@ func TestTeamIsolationOnEveryTenantRoute(t *testing.T) {
 				if status != 404 {
 					t.Errorf("team B: %s %s with team A's %s = %d %s, want 404", method, path, kind, status, body)
 				}
-				if s2, _ := bC.do(method, fillPath(path, id.New()), map[string]any{}); s2 != status {
+				missing := id.New()
+				if _, err := strconv.Atoi(objA); err == nil {
+					missing = "987654321" // numeric IDs get a numeric stranger
+				}
+				if s2, _ := bC.do(method, fillPath(path, missing), map[string]any{}); s2 != status {
 					t.Errorf("%s %s: another team's ID answers %d but a missing ID %d", method, path, status, s2)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -41,6 +42,17 @@ type env struct {
 // newEnv builds an App on reg, with cfgFn adjusting the configuration.
 func newEnv(t *testing.T, reg *db.Registry, cfgFn func(*config.Config)) *env {
 	t.Helper()
+	return buildEnv(t, reg, cfgFn, false)
+}
+
+// newEnvWithWorkers is newEnv with River workers running, for job tests.
+func newEnvWithWorkers(t *testing.T, reg *db.Registry, cfgFn func(*config.Config)) *env {
+	t.Helper()
+	return buildEnv(t, reg, cfgFn, true)
+}
+
+func buildEnv(t *testing.T, reg *db.Registry, cfgFn func(*config.Config), workers bool) *env {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.CookieSecure = false // httptest serves plain HTTP
@@ -48,9 +60,19 @@ func newEnv(t *testing.T, reg *db.Registry, cfgFn func(*config.Config)) *env {
 	if cfgFn != nil {
 		cfgFn(cfg)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, false)
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, workers)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if workers {
+		if err := a.Queue.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = a.Queue.Stop(ctx)
+		})
 	}
 	srv := httptest.NewServer(a.Router.Handler())
 	t.Cleanup(srv.Close)
@@ -201,4 +223,29 @@ func legacyHash(t *testing.T, password string) string {
 		t.Fatal(err)
 	}
 	return "pbkdf2_sha256$100000$oldsalt0123$" + base64.StdEncoding.EncodeToString(key)
+}
+
+// upload posts a report as multipart form data.
+func (c *client) upload(path, filename string, data []byte) (int, []byte) {
+	c.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", filename)
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", c.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if c.csrf != "" {
+		req.Header.Set(auth.CSRFHeader, c.csrf)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
 }
