@@ -22,14 +22,14 @@ type stringOrList []string
 
 func (s *stringOrList) UnmarshalJSON(b []byte) error {
 	var one string
-	if json.Unmarshal(b, &one) == nil {
+	if unmarshal(b, &one) == nil {
 		if one != "" {
 			*s = []string{one}
 		}
 		return nil
 	}
 	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	if err := unmarshal(b, &many); err != nil {
 		return err
 	}
 	*s = many
@@ -64,7 +64,7 @@ type nucleiResult struct {
 func parseNuclei(r io.Reader, emit Emit) error {
 	return arrayOrLines(r, "nuclei", func(raw json.RawMessage) error {
 		var n nucleiResult
-		if err := json.Unmarshal(raw, &n); err != nil {
+		if err := unmarshal(raw, &n); err != nil {
 			return err
 		}
 		id := firstNonEmpty(n.TemplateID, n.TemplateOld)
@@ -185,7 +185,7 @@ func parseSARIF(r io.Reader, emit Emit) error {
 		if err := s.expect('['); err != nil {
 			return err
 		}
-		for s.dec.More() {
+		for s.dec.PeekKind() != ']' {
 			if err := parseSARIFRun(s, emit); err != nil {
 				return err
 			}
@@ -259,7 +259,7 @@ func parseSARIFRun(s *jsonStream, emit Emit) error {
 				return err
 			}
 			if len(tool.Driver) > 0 {
-				if err := json.Unmarshal(tool.Driver, &driver); err != nil {
+				if err := unmarshal(tool.Driver, &driver); err != nil {
 					return err
 				}
 			}
@@ -273,7 +273,7 @@ func parseSARIFRun(s *jsonStream, emit Emit) error {
 		case "results":
 			return s.eachElement(func(raw json.RawMessage) error {
 				var res sarifResult
-				if err := json.Unmarshal(raw, &res); err != nil {
+				if err := unmarshal(raw, &res); err != nil {
 					return err
 				}
 				if driver.Name == "" && len(driver.Rules) == 0 {

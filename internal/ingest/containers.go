@@ -60,7 +60,7 @@ func parseTrivy(r io.Reader, emit Emit) error {
 		case "Results":
 			return s.eachElement(func(raw json.RawMessage) error {
 				var res trivyResult
-				if err := json.Unmarshal(raw, &res); err != nil {
+				if err := unmarshal(raw, &res); err != nil {
 					return err
 				}
 				return emitTrivyResult(artifact, &res, emit)
@@ -199,16 +199,16 @@ func parseGrype(r io.Reader, emit Emit) error {
 			var t struct {
 				UserInput string `json:"userInput"`
 			}
-			if json.Unmarshal(src.Target, &t) == nil && t.UserInput != "" {
+			if unmarshal(src.Target, &t) == nil && t.UserInput != "" {
 				target = t.UserInput
 			} else {
-				_ = json.Unmarshal(src.Target, &target)
+				_ = unmarshal(src.Target, &target)
 			}
 			return nil
 		case "matches":
 			return s.eachElement(func(raw json.RawMessage) error {
 				var m grypeMatch
-				if err := json.Unmarshal(raw, &m); err != nil {
+				if err := unmarshal(raw, &m); err != nil {
 					return err
 				}
 				ids := []string{m.Vulnerability.ID}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,7 @@ func prowlerResult(statusCode string) Result {
 func parseProwlerOCSF(r io.Reader, emit Emit) error {
 	return arrayOrLines(r, "prowler-ocsf", func(raw json.RawMessage) error {
 		var o ocsf.Finding
-		if err := json.Unmarshal(raw, &o); err != nil {
+		if err := unmarshal(raw, &o); err != nil {
 			return err
 		}
 		if o.ClassUID == 0 && o.FindingInfo.UID == "" {
@@ -75,7 +76,7 @@ func parseProwlerOCSF(r io.Reader, emit Emit) error {
 		// check and resource are added so that exports with redacted uids
 		// still tell findings apart.
 		f.Fingerprint = fingerprint("prowler", o.FindingInfo.UID, f.CheckID, f.ResourceUID)
-		f.Raw = raw
+		f.Raw = bytes.Clone(raw) // the decoder reuses its buffer
 		return emit(f)
 	})
 }

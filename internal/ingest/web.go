@@ -321,7 +321,7 @@ func parseZAPJSON(r io.Reader, emit Emit) error {
 				Name   string     `json:"@name"`
 				Alerts []zapAlert `json:"alerts"`
 			}
-			if err := json.Unmarshal(raw, &site); err != nil {
+			if err := unmarshal(raw, &site); err != nil {
 				return err
 			}
 			for i := range site.Alerts {
@@ -451,7 +451,7 @@ func parseWapitiJSON(r io.Reader, emit Emit) error {
 			return s.eachKey(func(name string) error {
 				return s.eachElement(func(raw json.RawMessage) error {
 					var e wapitiEntry
-					if err := json.Unmarshal(raw, &e); err != nil {
+					if err := unmarshal(raw, &e); err != nil {
 						return err
 					}
 					if target == "" {

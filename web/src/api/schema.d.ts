@@ -212,6 +212,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Findings, filtered, sorted and paged
+         * @description Server-side filters; a keyset cursor for paging; total is the count of all matches.
+         */
+        get: operations["list-findings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One finding with its history and OCSF JSON */
+        get: operations["get-finding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An import's status and counts */
+        get: operations["get-import"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/posture/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open findings by severity, service, account and tool, and a daily trend */
+        get: operations["get-posture-overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The unified scan history: cloud, network, web, container and code scans and imports */
+        get: operations["list-scan-results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan-results/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One entry of the scan history */
+        get: operations["get-scan-result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/system/status": {
         parameters: {
             query?: never;
@@ -360,6 +465,47 @@ export interface components {
              */
             schema_version: number;
         };
+        Detail: {
+            account_uid: string;
+            check_id: string;
+            /** Format: int64 */
+            class_uid: number;
+            component: string;
+            description: string;
+            fingerprint: string;
+            first_scan_id: string;
+            /** Format: date-time */
+            first_seen: string;
+            fixed_version: string;
+            history: components["schemas"]["HistoryEntry"][];
+            /** Format: int64 */
+            id: number;
+            last_scan_id: string;
+            /** Format: date-time */
+            last_seen: string;
+            location: string;
+            provider: string;
+            raw_ocsf: unknown;
+            region: string;
+            remediation: string;
+            /** Format: date-time */
+            resolved_at?: string;
+            resource_name: string;
+            resource_type: string;
+            resource_uid: string;
+            /** @enum {string} */
+            result: "fail" | "pass" | "manual";
+            service: string;
+            /** @enum {string} */
+            severity: "critical" | "high" | "medium" | "low" | "informational" | "unknown" | "fatal" | "other";
+            /** @enum {string} */
+            status: "open" | "resolved" | "reopened" | "muted";
+            target: string;
+            title: string;
+            tool: string;
+            version: string;
+            vuln_ids: string[];
+        };
         ErrorDetail: {
             /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
             location?: string;
@@ -422,6 +568,74 @@ export interface components {
             team_id: string;
             user_agent: string;
         };
+        Facets: {
+            account: {
+                [key: string]: number;
+            };
+            region: {
+                [key: string]: number;
+            };
+            service: {
+                [key: string]: number;
+            };
+            severity: {
+                [key: string]: number;
+            };
+            status: {
+                [key: string]: number;
+            };
+            tool: {
+                [key: string]: number;
+            };
+        };
+        Finding: {
+            account_uid: string;
+            check_id: string;
+            /** Format: int64 */
+            class_uid: number;
+            component: string;
+            description: string;
+            fingerprint: string;
+            first_scan_id: string;
+            /** Format: date-time */
+            first_seen: string;
+            fixed_version: string;
+            /** Format: int64 */
+            id: number;
+            last_scan_id: string;
+            /** Format: date-time */
+            last_seen: string;
+            location: string;
+            provider: string;
+            region: string;
+            remediation: string;
+            /** Format: date-time */
+            resolved_at?: string;
+            resource_name: string;
+            resource_type: string;
+            resource_uid: string;
+            /** @enum {string} */
+            result: "fail" | "pass" | "manual";
+            service: string;
+            /** @enum {string} */
+            severity: "critical" | "high" | "medium" | "low" | "informational" | "unknown" | "fatal" | "other";
+            /** @enum {string} */
+            status: "open" | "resolved" | "reopened" | "muted";
+            target: string;
+            title: string;
+            tool: string;
+            version: string;
+            vuln_ids: string[];
+        };
+        HistoryEntry: {
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            change: "new" | "changed" | "reopened" | "resolved" | "muted" | "unmuted";
+            from_status: string;
+            scan_id: string;
+            to_status: string;
+        };
         Info: {
             /** @description VCS revision the binary was built from, if known. */
             commit: string;
@@ -429,6 +643,22 @@ export interface components {
             go_version: string;
             /** @description Release version, or the module version for development builds. */
             version: string;
+        };
+        ListOutputBody: {
+            scan_results: components["schemas"]["ScanResult"][];
+            /** Format: int64 */
+            total: number;
+        };
+        ListResult: {
+            facets?: components["schemas"]["Facets"];
+            findings: components["schemas"]["Finding"][];
+            /** @description Pass as cursor= for the next page. */
+            next_cursor?: string;
+            /**
+             * Format: int64
+             * @description Number of findings matching the filters, over all pages.
+             */
+            total: number;
         };
         LoginInputBody: {
             email: string;
@@ -472,6 +702,28 @@ export interface components {
         MfaDisableInputBody: {
             password: string;
         };
+        Overview: {
+            by_status: {
+                [key: string]: number;
+            };
+            /** @description Top 50 accounts by open findings. */
+            open_by_account: {
+                [key: string]: number;
+            };
+            /** @description Top 50 services by open findings. */
+            open_by_service: {
+                [key: string]: number;
+            };
+            /** @description Open and reopened findings by severity. */
+            open_by_severity: {
+                [key: string]: number;
+            };
+            open_by_tool: {
+                [key: string]: number;
+            };
+            /** @description Per UTC day over the window: findings first seen and findings resolved. */
+            trend: components["schemas"]["TrendPoint"][];
+        };
         PasswordInputBody: {
             current_password: string;
             new_password: string;
@@ -507,6 +759,43 @@ export interface components {
         RevokedOutputBody: {
             /** Format: int64 */
             revoked: number;
+        };
+        ScanResult: {
+            account_uid: string;
+            artifact_ref?: string;
+            by_result: {
+                [key: string]: number;
+            };
+            by_severity: {
+                [key: string]: number;
+            };
+            created_by?: string;
+            error?: string;
+            filename: string;
+            /** Format: int64 */
+            findings_created: number;
+            /** Format: int64 */
+            findings_resolved: number;
+            /** Format: int64 */
+            findings_unchanged: number;
+            /** Format: int64 */
+            findings_updated: number;
+            /** Format: date-time */
+            finished_at?: string;
+            format: string;
+            id: string;
+            /** Format: int64 */
+            items_read: number;
+            /** @enum {string} */
+            scan_type: "cloud" | "network" | "web" | "container" | "code";
+            /** @enum {string} */
+            source: "import" | "scan";
+            /** Format: date-time */
+            started_at: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "failed";
+            target: string;
+            tool: string;
         };
         Session: {
             /** Format: date-time */
@@ -569,6 +858,14 @@ export interface components {
         };
         TokensOutputBody: {
             tokens: components["schemas"]["APIToken"][];
+        };
+        TrendPoint: {
+            /** @description YYYY-MM-DD (UTC) */
+            day: string;
+            /** Format: int64 */
+            new: number;
+            /** Format: int64 */
+            resolved: number;
         };
         User: {
             /** Format: date-time */
@@ -1004,6 +1301,218 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-findings": {
+        parameters: {
+            query?: {
+                /** @description Any of critical, high, medium, low, informational (comma-separated). */
+                severity?: string[];
+                /** @description Any of open, resolved, reopened, muted. */
+                status?: string[];
+                tool?: string[];
+                account?: string[];
+                region?: string[];
+                service?: string[];
+                check?: string[];
+                /** @description Substring of the resource UID or name. */
+                resource?: string;
+                /** @description A ScanRun or import ID: the findings it reported. */
+                scan?: string;
+                /** @description Substring of title, check, resource or location. */
+                q?: string;
+                /** @description Default severity. */
+                sort?: "severity" | "last_seen" | "first_seen" | "title" | "";
+                /** @description Default desc, asc for title. */
+                order?: "asc" | "desc" | "";
+                cursor?: string;
+                limit?: number;
+                /** @description Also count the matches by severity, status, tool, service, account and region. */
+                facets?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-posture-overview": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-scan-results": {
+        parameters: {
+            query?: {
+                type?: "cloud" | "network" | "web" | "container" | "code" | "";
+                tool?: string;
+                status?: "queued" | "running" | "completed" | "failed" | "";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-scan-result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResult"];
+                };
             };
             /** @description Error */
             default: {
