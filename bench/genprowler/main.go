@@ -47,14 +47,14 @@ func main() {
 	accounts := flag.Int("accounts", 5, "AWS accounts")
 	seed := flag.Uint64("seed", 1, "random seed (the same seed writes the same file)")
 	flag.Parse()
-	r := rand.New(rand.NewPCG(*seed, 42))
+	r := rand.New(rand.NewPCG(*seed, 42)) //nolint:gosec // G404: reproducible test data, not secrets
 
 	checks := make([]check, 320)
 	for i := range checks {
 		svc := services[i%len(services)]
 		c := check{
 			id: fmt.Sprintf("%s_%s_%d", svc, strings.ReplaceAll(sentence(r, 3), " ", "_"), i), service: svc,
-			title: "Ensure " + sentence(r, 8), risk: sentence(r, 120 + r.IntN(160)), remediation: sentence(r, 40 + r.IntN(60)),
+			title: "Ensure " + sentence(r, 8), risk: sentence(r, 120+r.IntN(160)), remediation: sentence(r, 40+r.IntN(60)),
 			severity: 1 + r.IntN(5), compliance: map[string][]string{},
 		}
 		for _, fw := range frameworks[:4+r.IntN(len(frameworks)-4)] {
@@ -72,7 +72,7 @@ func main() {
 		os.Exit(1)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString("[")
+	_, _ = w.WriteString("[")
 	enc := json.NewEncoder(w)
 	for i := 0; i < *n; i++ {
 		c := checks[r.IntN(len(checks))]
@@ -97,23 +97,23 @@ func main() {
 			"finding_info": map[string]any{"created_time": 1739539623, "created_time_dt": "2025-02-14T14:27:03.913874", "desc": c.title,
 				"product_uid": "prowler", "title": c.title, "types": []string{c.service}, "uid": "prowler-aws-" + c.id + "-" + account + "-" + region + "-" + resource},
 			"resources": []any{map[string]any{"cloud_partition": "aws", "region": region,
-				"data": map[string]any{"details": "", "metadata": map[string]any{"arn": resource, "name": fmt.Sprintf("%s-%06d", c.service, i), "tags": []string{}}},
+				"data":  map[string]any{"details": "", "metadata": map[string]any{"arn": resource, "name": fmt.Sprintf("%s-%06d", c.service, i), "tags": []string{}}},
 				"group": map[string]any{"name": c.service}, "labels": []string{}, "name": fmt.Sprintf("%s-%06d", c.service, i), "type": "Aws" + strings.ToUpper(c.service[:1]) + c.service[1:], "uid": resource}},
 			"category_name": "Findings", "category_uid": 2, "class_name": "Detection Finding", "class_uid": 2004,
 			"cloud": map[string]any{"account": map[string]any{"name": "prod-" + account[8:], "type": "AWS Account", "type_id": 10, "uid": account, "labels": []string{}},
 				"org": map[string]any{"name": "", "uid": ""}, "provider": "aws", "region": region},
-			"remediation": map[string]any{"desc": c.remediation, "references": []string{"aws " + c.service + " update --fix", "https://docs.aws.amazon.com/" + c.service}},
+			"remediation":  map[string]any{"desc": c.remediation, "references": []string{"aws " + c.service + " update --fix", "https://docs.aws.amazon.com/" + c.service}},
 			"risk_details": c.risk, "time": 1739539623, "time_dt": "2025-02-14T14:27:03.913874", "type_uid": 200401, "type_name": "Detection Finding: Create",
 		}
 		if i > 0 {
-			w.WriteString(",\n")
+			_, _ = w.WriteString(",\n")
 		}
 		if err := enc.Encode(doc); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}
-	w.WriteString("]\n")
+	_, _ = w.WriteString("]\n")
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
