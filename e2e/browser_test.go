@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,57 @@ func TestBrowserViewerCannotSeeAdministration(t *testing.T) {
 	}
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="users-table"]').length`)); n != 0 {
 		t.Fatal("viewer was shown the users table")
+	}
+}
+
+// Import a report through the import page, then filter the findings it made
+// and open one.
+func TestBrowserImportFilterAndDetail(t *testing.T) {
+	t.Parallel()
+	ctx := step(t, browser(t))
+	p, password := servePlatform(t)
+	signIn(t, ctx, p.url, "admin@cspm.local", password)
+	report, err := filepath.Abs("../internal/ingest/testdata/samples/zap/dvwa_baseline_dojo.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/import"]`)),
+		chromedp.WaitReady(chromedp.CSS(`input[type="file"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{report}),
+		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-created"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="import-items"]`); got != "19" {
+		t.Fatalf("import page shows %q items read, want 19", got)
+	}
+	if got := text(t, ctx, `[data-testid="import-created"]`); got != "18" {
+		t.Fatalf("import page shows %q new findings, want 18", got)
+	}
+
+	// Filtered by severity through the URL the filters write.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(p.url+"/findings?severity=medium"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="findings-table"] tbody tr`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="findings-total"]`); got != "4 findings" {
+		t.Fatalf("filtered total %q, want 4 findings", got)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="findings-table"] tbody tr`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="finding-detail"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="finding-remediation"]`); got == "" {
+		t.Fatal("detail shows no remediation")
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(os.TempDir()+"/cspm-findings.png", shot, 0o644)
 	}
 }

@@ -1,3 +1,4 @@
+import type { JSX } from "react";
 import { AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Text, Title, UnstyledButton } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
@@ -10,6 +11,18 @@ import { AreaPlaceholder } from "./pages/AreaPlaceholder";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { AccountPage } from "./pages/AccountPage";
 import { AdminPage } from "./pages/AdminPage";
+import { PosturePage } from "./pages/PosturePage";
+import { FindingsPage } from "./pages/FindingsPage";
+import { ScansPage } from "./pages/ScansPage";
+import { ImportPage } from "./pages/ImportPage";
+
+// Areas with a page of their own; the others show their placeholder.
+const built: Record<string, JSX.Element> = {
+  "/": <PosturePage />,
+  "/findings": <FindingsPage />,
+  "/scans": <ScansPage />,
+  "/import": <ImportPage />,
+};
 
 const groups = ["Posture", "Governance", "Platform"] as const;
 
@@ -76,6 +89,7 @@ function Shell() {
   const visible = areas.filter((a) => {
     if (a.path === "/admin") return can("users:read") || can("audit:read");
     if (a.path === "/status") return true;
+    if (a.path === "/import") return can("findings:import");
     return !!me;
   });
   return (
@@ -122,7 +136,7 @@ function Shell() {
           {areas
             .filter((a) => a.path !== "/status" && a.path !== "/admin")
             .map((a) => (
-              <Route key={a.path} path={a.path} element={<AreaPlaceholder area={a} />} />
+              <Route key={a.path} path={a.path} element={built[a.path] ?? <AreaPlaceholder area={a} />} />
             ))}
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

@@ -13,6 +13,11 @@ export type AuditEvent = S["Event"];
 export type Team = S["Team"];
 export type MFAEnrollment = S["MFAEnrollment"];
 export type Role = User["role"];
+export type Finding = S["Finding"];
+export type FindingDetail = S["Detail"];
+export type FindingList = S["ListResult"];
+export type ScanResult = S["ScanResult"];
+export type Overview = S["Overview"];
 
 export const ROLES: Role[] = ["ADMIN", "SECURITY_MANAGER", "SECURITY_ANALYST", "COMPLIANCE_OFFICER", "AUDITOR", "VIEWER"];
 
@@ -102,7 +107,38 @@ export const api = {
     apiFetch<User>(`/api/v1/users/${encodeURIComponent(id)}`, json("PATCH", change)),
   resetPassword: (id: string) => apiFetch<S["PasswordResetOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/reset-password`, json("POST")),
   revokeUserSessions: (id: string) => apiFetch<S["RevokedOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/sessions`, json("DELETE")),
+  findings: (params: Record<string, string>) => apiFetch<FindingList>("/api/v1/findings?" + new URLSearchParams(params).toString()),
+  finding: (id: number) => apiFetch<FindingDetail>(`/api/v1/findings/${id}`),
+  overview: () => apiFetch<Overview>("/api/v1/posture/overview"),
+  scanResults: (params: Record<string, string>) =>
+    apiFetch<S["ListOutputBody"]>("/api/v1/scan-results?" + new URLSearchParams(params).toString()),
+  importStatus: (id: string) => apiFetch<ScanResult>(`/api/v1/imports/${encodeURIComponent(id)}`),
   audit: (params: Record<string, string>) => apiFetch<S["AuditOutputBody"]>("/api/v1/audit?" + new URLSearchParams(params).toString()),
 };
 
 export const getSystemStatus = api.status;
+
+// uploadReport posts a report with progress; XMLHttpRequest, because fetch
+// cannot report upload progress.
+export function uploadReport(file: File, format: string, onProgress: (fraction: number) => void): Promise<{ scan_id: string }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/imports" + (format ? `?format=${encodeURIComponent(format)}` : ""));
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken);
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      let body: unknown = {};
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = { detail: xhr.responseText.slice(0, 200) };
+      }
+      if (xhr.status === 202) resolve(body as { scan_id: string });
+      else reject(new ApiError(xhr.status, body as Problem));
+    };
+    xhr.onerror = () => reject(new Error("upload failed: network error"));
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
