@@ -147,6 +147,7 @@ func (a *App) build(ctx context.Context) error {
 	a.System.RegisterRoutes(a.Router, a.Metrics)
 	a.Auth.RegisterRoutes(a.Router, a.Audit)
 	a.Imports.Audit = a.Audit
+	a.Findings.Audit = a.Audit
 	a.Findings.RegisterRoutes(a.Router)
 	a.Scans.RegisterRoutes(a.Router)
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
@@ -160,6 +161,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
 	river.AddWorker(w, &sessionCleanupWorker{app: a})
 	river.AddWorker(w, &imports.ImportReportWorker{Service: a.Imports})
+	river.AddWorker(w, &muteExpiryWorker{app: a})
 	return w
 }
 

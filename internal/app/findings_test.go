@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -177,5 +178,54 @@ func TestImportBadInputs(t *testing.T) {
 	_, body = c.do("GET", "/api/v1/findings", nil)
 	if l := decode[findings.ListResult](t, body); l.Total != 0 {
 		t.Fatalf("%d findings after a failed import", l.Total)
+	}
+}
+
+func TestMutingThroughTheAPIIsAudited(t *testing.T) {
+	t.Parallel()
+	reg := dbtest.Open(t, dbtest.Engine{Name: "sqlite"})
+	e := newEnv(t, reg, nil)
+	tm := e.team("acme")
+	if _, err := e.app.Findings.Import(context.Background(), bytes.NewReader(sampleFile(t, "nmap/nmap_multiple_port.xml")), findings.ImportParams{TeamID: tm.ID}); err != nil {
+		t.Fatal(err)
+	}
+	analyst := e.tokenClient(e.user(tm.ID, rbac.SecurityAnalyst).Email)
+	viewer := e.tokenClient(e.user(tm.ID, rbac.Viewer).Email)
+
+	if s, _ := viewer.do("POST", "/api/v1/mute-rules", map[string]any{"tool": "nmap", "reason": "lab"}); s != 403 {
+		t.Fatalf("viewer created a rule: %d", s)
+	}
+	s, body := analyst.do("POST", "/api/v1/mute-rules", map[string]any{"resource_pattern": "198.38.*", "reason": "scanner farm"})
+	created := decode[struct {
+		Rule  findings.MuteRule `json:"rule"`
+		Muted int               `json:"muted"`
+	}](t, body)
+	if s != 201 || created.Muted != 13 {
+		t.Fatalf("create rule = %d %s", s, body)
+	}
+	if s, _ := analyst.do("POST", "/api/v1/mute-rules", map[string]any{"reason": "no criteria"}); s != 422 {
+		t.Fatalf("rule without criteria = %d", s)
+	}
+	if s, _ := analyst.do("DELETE", "/api/v1/mute-rules/"+created.Rule.ID, nil); s != 200 {
+		t.Fatalf("delete rule = %d", s)
+	}
+	_, body = analyst.do("GET", "/api/v1/findings?limit=1", nil)
+	fid := decode[findings.ListResult](t, body).Findings[0].ID
+	until := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	if s, body := analyst.do("POST", fmt.Sprintf("/api/v1/findings/%d/mute", fid), map[string]any{"kind": "risk_accepted", "reason": "WAF in front", "until": until}); s != 204 {
+		t.Fatalf("risk accept = %d %s", s, body)
+	}
+	_, body = analyst.do("GET", fmt.Sprintf("/api/v1/findings/%d", fid), nil)
+	if d := decode[findings.Detail](t, body); d.Status != "muted" {
+		t.Fatalf("status after risk acceptance: %s", d.Status)
+	}
+	if s, _ := analyst.do("DELETE", fmt.Sprintf("/api/v1/findings/%d/mute", fid), nil); s != 204 {
+		t.Fatalf("unmute = %d", s)
+	}
+	actions := auditActions(t, e, tm.ID)
+	for _, want := range []string{"mute_rule.created", "mute_rule.deleted", "finding.risk_accepted", "finding.unmuted"} {
+		if actions[want] != 1 {
+			t.Errorf("%s audited %d times", want, actions[want])
+		}
 	}
 }

@@ -109,8 +109,29 @@ func (w *sessionCleanupWorker) Work(ctx context.Context, _ *river.Job[sessionCle
 	return err
 }
 
+// muteExpiryArgs is the periodic job that unmutes findings whose mute expired.
+type muteExpiryArgs struct{}
+
+func (muteExpiryArgs) Kind() string { return "mute_expiry" }
+
+type muteExpiryWorker struct {
+	river.WorkerDefaults[muteExpiryArgs]
+	app *App
+}
+
+func (w *muteExpiryWorker) Work(ctx context.Context, _ *river.Job[muteExpiryArgs]) error {
+	n, err := w.app.Findings.ExpireMutes(ctx)
+	if err == nil && n > 0 {
+		w.app.Logger.Info("expired mutes ended", "count", n)
+	}
+	return err
+}
+
 func periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return muteExpiryArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return sessionCleanupArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: false}),

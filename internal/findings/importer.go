@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/ingest"
@@ -35,6 +36,8 @@ const (
 type Store struct {
 	d   *db.DB
 	now func() time.Time
+	// Audit records triage changes made through the API; set by the app.
+	Audit *audit.Log
 }
 
 // NewStore returns the findings store.
@@ -130,6 +133,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
+		rules, err := activeRules(ctx, q, p.TeamID, started)
+		if err != nil {
+			drain()
+			return err
+		}
+		imp.rules = rules
 		for batch := range batches {
 			if rec.Tool == "" {
 				rec.Tool, rec.ScanType = batch[0].Tool, nativescans.TypeForTool(batch[0].Tool)
@@ -244,7 +253,18 @@ func (r *importRun) analyzeIfStale() error {
 	return err
 }
 
+// matchRule returns the first active mute rule covering f, or nil.
+func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
+	for i := range r.rules {
+		if r.rules[i].matches(f) {
+			return &r.rules[i]
+		}
+	}
+	return nil
+}
+
 type importRun struct {
+	rules     []MuteRule
 	inserted  int
 	analyzeAt int
 	ctx       context.Context
@@ -342,7 +362,7 @@ func inList(n, start int) string {
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
 	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, last_seen, resolved_at,
-	first_scan_id, last_scan_id`
+	first_scan_id, last_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until`
 
 func (r *importRun) flush(batch []*ingest.Finding) error {
 	if len(batch) == 0 {
@@ -378,13 +398,19 @@ func (r *importRun) flush(batch []*ingest.Finding) error {
 		}
 		status := nextStatus(f.Result, old.status)
 		hash := contentHash(f)
-		if status == old.status && hash == old.contentHash {
+		if status == old.status && hash == old.contentHash && (status == StatusMuted || r.matchRule(f) == nil) {
 			unchanged = append(unchanged, old.id)
 			r.res.FindingsUnchanged++
 			continue
 		}
 		if err := r.update(old, f, status, hash); err != nil {
 			return err
+		}
+		if rule := r.matchRule(f); rule != nil && status != StatusMuted {
+			if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{old.id, status}}, MuteByRule, rule.ID, rule.Reason,
+				rule.CreatedBy, rule.ExpiresAt, r.now); err != nil {
+				return err
+			}
 		}
 	}
 	if err := r.insert(fresh); err != nil {
@@ -433,18 +459,27 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	const cols = 31
+	const cols = 36
 	args := make([]any, 0, len(fresh)*cols)
+	statuses := make(map[string]string, len(fresh))
 	for _, f := range fresh {
 		status := nextStatus(f.Result, "")
-		var resolvedAt any
+		var resolvedAt, mutedUntil any
 		if status == StatusResolved {
 			resolvedAt = r.now
 		}
+		muteKind, ruleID, reason, by := "", "", "", ""
+		if rule := r.matchRule(f); rule != nil {
+			status, muteKind, ruleID, reason, by = StatusMuted, MuteByRule, rule.ID, rule.Reason, rule.CreatedBy
+			if rule.ExpiresAt != nil {
+				mutedUntil = rule.ExpiresAt.UTC()
+			}
+		}
+		statuses[f.Fingerprint] = status
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
-			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID)
+			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID, muteKind, ruleID, reason, by, mutedUntil)
 	}
 	ids, err := r.insertReturningIDs(r.bind("INSERT INTO findings ("+findingInsertColumns+") VALUES "+placeholders(len(fresh), cols, 1)+
 		" RETURNING id, fingerprint"), args)
@@ -456,7 +491,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	for _, f := range fresh {
 		fid := ids[f.Fingerprint]
 		raw = append(raw, fid, r.teamID, string(f.Raw))
-		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", nextStatus(f.Result, ""))
+		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", statuses[f.Fingerprint])
 	}
 	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+placeholders(len(fresh), 3, 1)), raw...); err != nil {
 		return fmt.Errorf("insert raw findings: %w", err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
@@ -126,6 +127,85 @@ func TestFailedImportLeavesNothing(t *testing.T) {
 		hist, total, err := nativescans.New(reg).ScanResultList(context.Background(), nativescans.ListParams{TeamID: team})
 		if err != nil || total != 1 || hist[0].Status != nativescans.StatusFailed || hist[0].Error == "" || hist[0].Tool != "zap" {
 			t.Fatalf("history = %+v %v", hist, err)
+		}
+	})
+}
+
+// Rules mute matching findings retroactively and at ingestion; deleting a
+// rule unmutes them; a single finding can be risk-accepted with an expiry.
+func TestMuting(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		team := id.New()
+		data := sample(t, "nmap/nmap_multiple_port.xml")
+		importBytes(t, st, team, data)
+
+		// Retroactive: the rule mutes the stored open-port findings of one port.
+		rule, n, err := st.MuteRuleCreate(ctx, team, "ana@example.com", findings.MuteRule{CheckPattern: "OPEN-*", ResourcePattern: "198.38.82.*", Reason: "scanner host"})
+		if err != nil || n != 13 {
+			t.Fatalf("rule = %v, muted %d, want 13", err, n)
+		}
+		count := func(status string) int {
+			l, err := st.FindingList(ctx, findings.ListParams{TeamID: team, Status: []string{status}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l.Total
+		}
+		if count("muted") != 13 || count("open") != 0 {
+			t.Fatalf("after rule: %d muted, %d open", count("muted"), count("open"))
+		}
+		// At ingestion: a re-import keeps them muted and creates nothing.
+		res := importBytes(t, st, team, data)
+		if res.FindingsUnchanged != 13 || count("muted") != 13 {
+			t.Fatalf("re-import with rule: %+v, %d muted", res, count("muted"))
+		}
+		// Deleting the rule unmutes them.
+		if n, err := st.MuteRuleDelete(ctx, team, rule.ID); err != nil || n != 13 {
+			t.Fatalf("delete rule: %d %v", n, err)
+		}
+		if count("open") != 13 {
+			t.Fatalf("after deleting the rule: %d open", count("open"))
+		}
+		// A new rule applies at ingestion to a fresh team's findings.
+		other := id.New()
+		if _, _, err := st.MuteRuleCreate(ctx, other, "bo@example.com", findings.MuteRule{Tool: "nmap", Reason: "lab network"}); err != nil {
+			t.Fatal(err)
+		}
+		importBytes(t, st, other, data)
+		l, _ := st.FindingList(ctx, findings.ListParams{TeamID: other, Status: []string{"muted"}})
+		if l.Total != 13 {
+			t.Fatalf("muted at ingestion: %d", l.Total)
+		}
+		// Risk acceptance of one finding, with an expiry that passes.
+		one, _ := st.FindingList(ctx, findings.ListParams{TeamID: team, Limit: 1})
+		fid := one.Findings[0].ID
+		until := time.Now().Add(50 * time.Millisecond)
+		if err := st.FindingMute(ctx, team, fid, "ana@example.com", findings.MuteRiskAccepted, "compensating control", &until); err != nil {
+			t.Fatal(err)
+		}
+		if count("muted") != 1 {
+			t.Fatalf("risk accepted: %d muted", count("muted"))
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n, err := st.ExpireMutes(ctx); err != nil || n != 1 {
+			t.Fatalf("expire = %d %v", n, err)
+		}
+		d, _ := st.FindingGet(ctx, team, fid)
+		last := d.History[len(d.History)-1]
+		if d.Status != "open" || last.Change != "unmuted" {
+			t.Fatalf("after expiry: %s, last change %s", d.Status, last.Change)
+		}
+		// Bad rules are refused.
+		for _, bad := range []findings.MuteRule{{Reason: "no criteria"}, {CheckPattern: "*", Reason: "everything"}, {Tool: "nmap"}} {
+			if _, _, err := st.MuteRuleCreate(ctx, team, "x", bad); err == nil {
+				t.Errorf("rule %+v accepted", bad)
+			}
+		}
+		if err := st.FindingMute(ctx, id.New(), fid, "x", findings.MuteByPerson, "other team", nil); err == nil {
+			t.Error("another team muted the finding")
 		}
 	})
 }

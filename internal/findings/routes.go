@@ -109,6 +109,7 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 			return &overviewOutput{Body: o}, nil
 		})
 	r.Handle(http.MethodGet, "/api/v1/findings/export", rbac.FindingsRead, http.HandlerFunc(s.serveExport))
+	s.registerMuteRoutes(r)
 }
 
 // serveExport streams the filtered findings as CSV or JSON lines, a page

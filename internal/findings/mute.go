@@ -1,0 +1,369 @@
+package findings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/ingest"
+)
+
+// Mute kinds: how a finding came to be muted.
+const (
+	MuteByRule       = "rule"
+	MuteByPerson     = "mute"
+	MuteRiskAccepted = "risk_accepted"
+)
+
+// MuteRule mutes the findings it matches, at ingestion and retroactively.
+// Patterns are globs (* any run of characters, ? one), case-insensitive;
+// empty criteria match everything, but a rule needs at least one.
+type MuteRule struct {
+	ID              string     `json:"id"`
+	CheckPattern    string     `json:"check_pattern,omitempty" maxLength:"200" doc:"Glob on the check, rule or template ID."`
+	ResourcePattern string     `json:"resource_pattern,omitempty" maxLength:"500" doc:"Glob on the resource UID."`
+	AccountUID      string     `json:"account_uid,omitempty" maxLength:"100"`
+	Region          string     `json:"region,omitempty" maxLength:"50"`
+	Tool            string     `json:"tool,omitempty" maxLength:"50"`
+	Reason          string     `json:"reason" minLength:"3" maxLength:"1000"`
+	CreatedBy       string     `json:"created_by"`
+	CreatedAt       time.Time  `json:"created_at"`
+	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
+}
+
+// ErrInvalidRule is wrapped by a rule's validation errors.
+var ErrInvalidRule = errors.New("invalid mute rule")
+
+func (r *MuteRule) validate() error {
+	if strings.TrimSpace(r.Reason) == "" {
+		return fmt.Errorf("%w: a reason is required", ErrInvalidRule)
+	}
+	if r.CheckPattern == "" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" {
+		return fmt.Errorf("%w: give at least one of check_pattern, resource_pattern, account_uid, region, tool", ErrInvalidRule)
+	}
+	if r.CheckPattern == "*" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" {
+		return fmt.Errorf("%w: a rule that mutes everything is not a rule", ErrInvalidRule)
+	}
+	return nil
+}
+
+func (r *MuteRule) active(now time.Time) bool { return r.ExpiresAt == nil || r.ExpiresAt.After(now) }
+
+// matches reports whether the rule covers f; the SQL of where() says the same.
+func (r *MuteRule) matches(f *ingest.Finding) bool {
+	return globMatch(r.CheckPattern, f.CheckID) && globMatch(r.ResourcePattern, f.ResourceUID) &&
+		(r.AccountUID == "" || r.AccountUID == f.AccountUID) && (r.Region == "" || r.Region == f.Region) &&
+		(r.Tool == "" || r.Tool == f.Tool)
+}
+
+func (r *MuteRule) where(w *where) {
+	if r.CheckPattern != "" {
+		w.add(`lower(check_id) LIKE %s ESCAPE '\'`, globToLike(r.CheckPattern))
+	}
+	if r.ResourcePattern != "" {
+		w.add(`lower(resource_uid) LIKE %s ESCAPE '\'`, globToLike(r.ResourcePattern))
+	}
+	if r.AccountUID != "" {
+		w.add("account_uid = %s", r.AccountUID)
+	}
+	if r.Region != "" {
+		w.add("region = %s", r.Region)
+	}
+	if r.Tool != "" {
+		w.add("tool = %s", r.Tool)
+	}
+}
+
+// globMatch matches s against a case-insensitive glob; "" matches anything.
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	p, str := []rune(strings.ToLower(pattern)), []rune(strings.ToLower(s))
+	// Iterative matching with backtracking to the last star: linear in practice.
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// globToLike turns a glob into a LIKE pattern (with \ as the escape).
+func globToLike(pattern string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(pattern) {
+		switch r {
+		case '*':
+			b.WriteByte('%')
+		case '?':
+			b.WriteByte('_')
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+const ruleColumns = "id, check_pattern, resource_pattern, account_uid, region, tool, reason, created_by, created_at, expires_at"
+
+func scanRule(row interface{ Scan(...any) error }) (MuteRule, error) {
+	var (
+		r   MuteRule
+		exp nullTime
+	)
+	if err := row.Scan(&r.ID, &r.CheckPattern, &r.ResourcePattern, &r.AccountUID, &r.Region, &r.Tool, &r.Reason, &r.CreatedBy, &r.CreatedAt, &exp); err != nil {
+		return MuteRule{}, db.MapError(err)
+	}
+	r.ExpiresAt = exp.ptr()
+	return r, nil
+}
+
+// activeRules loads the team's unexpired rules.
+func activeRules(ctx context.Context, q db.Querier, teamID string, now time.Time) ([]MuteRule, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+ruleColumns+" FROM mute_rules WHERE team_id = $1 AND (expires_at IS NULL OR expires_at > $2)", teamID, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MuteRule
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// MuteRuleList lists the team's rules, expired ones included.
+func (s *Store) MuteRuleList(ctx context.Context, teamID string) ([]MuteRule, error) {
+	out := []MuteRule{}
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		rows, err := q.QueryContext(ctx, "SELECT "+ruleColumns+" FROM mute_rules WHERE team_id = $1 ORDER BY created_at DESC", teamID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRule(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// MuteRuleCreate stores a rule and mutes the stored findings it matches;
+// it returns the rule and how many findings it muted.
+func (s *Store) MuteRuleCreate(ctx context.Context, teamID, actor string, r MuteRule) (MuteRule, int, error) {
+	if err := r.validate(); err != nil {
+		return MuteRule{}, 0, err
+	}
+	now := s.now().UTC()
+	r.ID, r.CreatedBy, r.CreatedAt = id.New(), actor, now
+	var exp any
+	if r.ExpiresAt != nil {
+		if !r.ExpiresAt.After(now) {
+			return MuteRule{}, 0, fmt.Errorf("%w: expires_at is in the past", ErrInvalidRule)
+		}
+		exp = r.ExpiresAt.UTC()
+	}
+	muted := 0
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		if _, err := q.ExecContext(ctx, "INSERT INTO mute_rules ("+ruleColumns+", team_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+			r.ID, r.CheckPattern, r.ResourcePattern, r.AccountUID, r.Region, r.Tool, r.Reason, actor, now, exp, teamID); err != nil {
+			return err
+		}
+		w := &where{}
+		w.add("team_id = %s", teamID)
+		w.conds = append(w.conds, "status <> 'muted'")
+		r.where(w)
+		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE "+strings.Join(w.conds, " AND "), w.args)
+		if err != nil {
+			return err
+		}
+		muted = len(ids)
+		return setMuted(ctx, q, teamID, ids, MuteByRule, r.ID, r.Reason, actor, r.ExpiresAt, now)
+	})
+	return r, muted, err
+}
+
+// MuteRuleDelete removes a rule and unmutes the findings it had muted.
+func (s *Store) MuteRuleDelete(ctx context.Context, teamID, ruleID string) (int, error) {
+	n := 0
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		res, err := q.ExecContext(ctx, "DELETE FROM mute_rules WHERE team_id = $1 AND id = $2", teamID, ruleID)
+		if err != nil {
+			return err
+		}
+		if c, _ := res.RowsAffected(); c == 0 {
+			return db.ErrNotFound
+		}
+		n, err = unmuteWhere(ctx, q, teamID, "mute_rule_id = $2", []any{teamID, ruleID}, s.now().UTC())
+		return err
+	})
+	return n, err
+}
+
+// FindingMute mutes or risk-accepts one finding, until until (nil: indefinitely).
+func (s *Store) FindingMute(ctx context.Context, teamID string, findingID int64, actor, kind, reason string, until *time.Time) error {
+	if kind != MuteByPerson && kind != MuteRiskAccepted {
+		return fmt.Errorf("%w: kind must be mute or risk_accepted", ErrInvalidRule)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: a reason is required", ErrInvalidRule)
+	}
+	now := s.now().UTC()
+	if until != nil && !until.After(now) {
+		return fmt.Errorf("%w: until is in the past", ErrInvalidRule)
+	}
+	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE team_id = $1 AND id = $2", []any{teamID, findingID})
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return db.ErrNotFound
+		}
+		return setMuted(ctx, q, teamID, ids, kind, "", reason, actor, until, now)
+	})
+}
+
+// FindingUnmute ends a finding's mute, whatever made it.
+func (s *Store) FindingUnmute(ctx context.Context, teamID string, findingID int64) error {
+	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		n, err := unmuteWhere(ctx, q, teamID, "id = $2", []any{teamID, findingID}, s.now().UTC())
+		if err == nil && n == 0 {
+			var exists int
+			if err := q.QueryRowContext(ctx, "SELECT count(*) FROM findings WHERE team_id = $1 AND id = $2", teamID, findingID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists == 0 {
+				return db.ErrNotFound
+			}
+		}
+		return err
+	})
+}
+
+// ExpireMutes unmutes, in every team, findings whose mute has expired.
+func (s *Store) ExpireMutes(ctx context.Context) (int, error) {
+	now := s.now().UTC()
+	n := 0
+	err := s.d.AsSystem(ctx, func(q db.Querier) error {
+		rows, err := q.QueryContext(ctx, "SELECT DISTINCT team_id FROM findings WHERE status = 'muted' AND muted_until IS NOT NULL AND muted_until <= $1", now)
+		if err != nil {
+			return err
+		}
+		var teams []string
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return err
+			}
+			teams = append(teams, t)
+		}
+		rows.Close()
+		for _, t := range teams {
+			c, err := unmuteWhere(ctx, q, t, "muted_until IS NOT NULL AND muted_until <= $2", []any{t, now}, now)
+			if err != nil {
+				return err
+			}
+			n += c
+		}
+		return nil
+	})
+	return n, err
+}
+
+type findingState struct {
+	id     int64
+	status string
+}
+
+func findingStates(ctx context.Context, q db.Querier, query string, args []any) ([]findingState, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []findingState
+	for rows.Next() {
+		var f findingState
+		if err := rows.Scan(&f.id, &f.status); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func setMuted(ctx context.Context, q db.Querier, teamID string, ids []findingState, kind, ruleID, reason, actor string, until *time.Time, now time.Time) error {
+	var untilArg any
+	if until != nil {
+		untilArg = until.UTC()
+	}
+	for _, f := range ids {
+		if _, err := q.ExecContext(ctx, `UPDATE findings SET status = 'muted', mute_kind = $1, mute_rule_id = $2, muted_reason = $3,
+			muted_by = $4, muted_until = $5 WHERE team_id = $6 AND id = $7`, kind, ruleID, reason, actor, untilArg, teamID, f.id); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO finding_history (team_id, finding_id, at, change, from_status, to_status)
+			VALUES ($1, $2, $3, $4, $5, 'muted')`, teamID, f.id, now, "muted", f.status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unmuteWhere unmutes the team's muted findings matching cond ($1 is the
+// team): back to open if their last result failed, resolved if it passed.
+func unmuteWhere(ctx context.Context, q db.Querier, teamID, cond string, args []any, now time.Time) (int, error) {
+	// findingState's status field carries the result here.
+	rows, err := findingStates(ctx, q, "SELECT id, result FROM findings WHERE team_id = $1 AND status = 'muted' AND "+cond, args)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range rows {
+		to := StatusOpen
+		if f.status == string(ingest.ResultPass) {
+			to = StatusResolved
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE findings SET status = $1, mute_kind = '', mute_rule_id = '', muted_reason = '',
+			muted_by = '', muted_until = NULL WHERE team_id = $2 AND id = $3`, to, teamID, f.id); err != nil {
+			return 0, err
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO finding_history (team_id, finding_id, at, change, from_status, to_status)
+			VALUES ($1, $2, $3, 'unmuted', 'muted', $4)`, teamID, f.id, now, to); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
+}
