@@ -51,8 +51,6 @@ func (r *MuteRule) validate() error {
 	return nil
 }
 
-func (r *MuteRule) active(now time.Time) bool { return r.ExpiresAt == nil || r.ExpiresAt.After(now) }
-
 // matches reports whether the rule covers f; the SQL of where() says the same.
 func (r *MuteRule) matches(f *ingest.Finding) bool {
 	return globMatch(r.CheckPattern, f.CheckID) && globMatch(r.ResourcePattern, f.ResourceUID) &&
@@ -277,20 +275,10 @@ func (s *Store) ExpireMutes(ctx context.Context) (int, error) {
 	now := s.now().UTC()
 	n := 0
 	err := s.d.AsSystem(ctx, func(q db.Querier) error {
-		rows, err := q.QueryContext(ctx, "SELECT DISTINCT team_id FROM findings WHERE status = 'muted' AND muted_until IS NOT NULL AND muted_until <= $1", now)
+		teams, err := expiredMuteTeams(ctx, q, now)
 		if err != nil {
 			return err
 		}
-		var teams []string
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				rows.Close()
-				return err
-			}
-			teams = append(teams, t)
-		}
-		rows.Close()
 		for _, t := range teams {
 			c, err := unmuteWhere(ctx, q, t, "muted_until IS NOT NULL AND muted_until <= $2", []any{t, now}, now)
 			if err != nil {
@@ -366,4 +354,21 @@ func unmuteWhere(ctx context.Context, q db.Querier, teamID, cond string, args []
 		}
 	}
 	return len(rows), nil
+}
+
+func expiredMuteTeams(ctx context.Context, q db.Querier, now time.Time) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT DISTINCT team_id FROM findings WHERE status = 'muted' AND muted_until IS NOT NULL AND muted_until <= $1", now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var teams []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		teams = append(teams, t)
+	}
+	return teams, rows.Err()
 }
