@@ -29,6 +29,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/system"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 	"github.com/offloadsecurity/cspm/internal/team"
 	"github.com/offloadsecurity/cspm/web"
 )
@@ -106,6 +107,7 @@ func (a *App) build(ctx context.Context) error {
 		"duration_ms", time.Since(start).Milliseconds())
 
 	a.Findings = findings.NewStore(a.Registry)
+	a.Findings.Vulns, a.Findings.Logger = vuln.New(a.Registry), a.Logger
 	a.Scans = nativescans.New(a.Registry)
 	artifactDir := a.Config.ArtifactDir
 	if artifactDir == "" {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/ingest"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
 // Lifecycle statuses.
@@ -38,6 +40,10 @@ type Store struct {
 	now func() time.Time
 	// Audit records triage changes made through the API; set by the app.
 	Audit *audit.Log
+	// Vulns receives the findings that carry vulnerability IDs (dual
+	// ingestion); nil leaves the vulnerability store out.
+	Vulns  *vuln.Service
+	Logger *slog.Logger
 }
 
 // NewStore returns the findings store.
@@ -65,6 +71,8 @@ type ImportResult struct {
 	FindingsUpdated   int    `json:"findings_updated"`
 	FindingsUnchanged int    `json:"findings_unchanged"`
 	FindingsResolved  int    `json:"findings_resolved"`
+	// Vulnerabilities is what dual ingestion recorded in the vulnerability store.
+	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 }
 
 // batchSize rows go into one multi-row statement: 31 columns x 500 rows
@@ -127,8 +135,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 	}
 
+	var imp *importRun
 	err := s.d.InTeam(ctx, p.TeamID, func(q db.Querier) error {
-		imp := &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000}
+		imp = &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -176,6 +185,21 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		rec.FindingsUnchanged, rec.FindingsResolved = res.FindingsUnchanged, res.FindingsResolved
 		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
 	})
+	if err == nil && s.Vulns != nil && imp != nil {
+		scopes := make([]string, 0, len(imp.scopes))
+		for sc := range imp.scopes {
+			scopes = append(scopes, sc)
+		}
+		if vr, verr := s.Vulns.RecordOccurrences(ctx, p.TeamID, p.ScanID, imp.sightings, scopes); verr != nil {
+			// The findings are committed; the vulnerability store catches up
+			// at the next import of the same scope.
+			if s.Logger != nil {
+				s.Logger.Error("dual ingestion into the vulnerability store failed", "scan_id", p.ScanID, "err", verr)
+			}
+		} else {
+			res.Vulnerabilities = &vr
+		}
+	}
 	if err != nil {
 		drain() // InTeam may have failed before reading: let the parser end
 		if rec.Format == "" {
@@ -265,6 +289,7 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 
 type importRun struct {
 	rules     []MuteRule
+	sightings []vuln.Sighting
 	inserted  int
 	analyzeAt int
 	ctx       context.Context
@@ -376,6 +401,15 @@ func (r *importRun) flush(batch []*ingest.Finding) error {
 		r.rec.BySeverity[f.Severity.Key()]++
 		r.rec.ByResult[string(f.Result)]++
 		r.scopes[f.ScopeKey()] = true
+		for _, id := range f.VulnIDs {
+			asset := f.Target
+			if asset == "" {
+				asset = f.ResourceUID
+			}
+			r.sightings = append(r.sightings, vuln.Sighting{VulnID: id, Title: f.Title, Description: f.Description, Severity: f.Severity,
+				Asset: asset, Component: f.Component, Location: f.Location, Version: f.Version, FixedVersion: f.FixedVersion,
+				Tool: f.Tool, ScopeKey: f.ScopeKey()})
+		}
 		if _, dup := byFP[f.Fingerprint]; !dup {
 			order = append(order, f.Fingerprint)
 		}

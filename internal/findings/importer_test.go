@@ -3,6 +3,7 @@ package findings_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
 func sample(t *testing.T, rel string) []byte {
@@ -206,6 +208,65 @@ func TestMuting(t *testing.T) {
 		}
 		if err := st.FindingMute(ctx, id.New(), fid, "x", findings.MuteByPerson, "other team", nil); err == nil {
 			t.Error("another team muted the finding")
+		}
+	})
+}
+
+// Findings that carry vulnerability IDs also land in the vulnerability
+// store: the catalog gets each ID once, each team its own occurrences, and a
+// rescan that no longer reports one fixes it.
+func TestDualIngestion(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		vs := vuln.New(reg)
+		st.Vulns = vs
+		team := id.New()
+		res := importBytes(t, st, team, sample(t, "trivy/scheme_2_many_vulns.json"))
+		if res.Vulnerabilities == nil || res.Vulnerabilities.Opened != 5 || res.Vulnerabilities.CatalogAdded != 5 {
+			t.Fatalf("trivy: %+v", res.Vulnerabilities)
+		}
+		res = importBytes(t, st, team, sample(t, "grype/check_all_fields.json"))
+		// Six matches, one repeated: five occurrences of six IDs (one match lists a related ID).
+		occ, err := vs.OccurrenceList(ctx, team, "open")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(occ) != 5+res.Vulnerabilities.Opened || res.Vulnerabilities.Opened < 5 {
+			t.Fatalf("%d open occurrences after grype (%+v)", len(occ), res.Vulnerabilities)
+		}
+		// Another team importing the same report shares the catalog, not the occurrences.
+		before, _ := vs.CatalogCount(ctx)
+		other := importBytes(t, st, id.New(), sample(t, "trivy/scheme_2_many_vulns.json"))
+		after, _ := vs.CatalogCount(ctx)
+		if other.Vulnerabilities.Opened != 5 || other.Vulnerabilities.CatalogAdded != 0 || after != before {
+			t.Fatalf("other team: %+v, catalog %d -> %d", other.Vulnerabilities, before, after)
+		}
+		// A rescan of the image without one vulnerability fixes its occurrence.
+		var doc map[string]any
+		if err := json.Unmarshal(sample(t, "trivy/scheme_2_many_vulns.json"), &doc); err != nil {
+			t.Fatal(err)
+		}
+		removed := false
+		for _, r := range doc["Results"].([]any) {
+			res := r.(map[string]any)
+			vulns, _ := res["Vulnerabilities"].([]any)
+			for i, v := range vulns {
+				if v.(map[string]any)["VulnerabilityID"] == "CVE-2020-15999" {
+					res["Vulnerabilities"] = append(vulns[:i:i], vulns[i+1:]...)
+					removed = true
+					break
+				}
+			}
+		}
+		if !removed {
+			t.Fatal("sample changed")
+		}
+		fewer, _ := json.Marshal(doc)
+		res = importBytes(t, st, team, fewer)
+		if res.Vulnerabilities == nil || res.Vulnerabilities.Fixed != 1 {
+			t.Fatalf("rescan: %+v (findings %+v)", res.Vulnerabilities, res)
 		}
 	})
 }
