@@ -29,8 +29,8 @@ import (
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/system"
-	"github.com/offloadsecurity/cspm/internal/vuln"
 	"github.com/offloadsecurity/cspm/internal/team"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 	"github.com/offloadsecurity/cspm/web"
 )
 

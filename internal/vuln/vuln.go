@@ -7,6 +7,7 @@ package vuln
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 					status, now, scanID, v.FixedVersion, int(v.Severity), teamID, id, v.Asset, v.Component, v.Location, v.Version); err != nil {
 					return err
 				}
-			case db.MapError(err) == db.ErrNotFound:
+			case errors.Is(db.MapError(err), db.ErrNotFound):
 				res.Opened++
 				if _, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrences (team_id, vuln_id, asset, component, location, version,
 					fixed_version, status, severity, source_tool, scope_key, first_seen, last_seen, last_scan_id)
