@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cspm import through the real binary: counts as JSON, the same file again
+// creates nothing, bad input fails with one clear line and leaves nothing.
+func TestCLIImport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"CSPM_DATA_DIR=" + dir}
+	if code, _, stderr := run(t, env, "team", "create", "Red"); code != 0 {
+		t.Fatal(stderr)
+	}
+	sample, err := filepath.Abs("../internal/ingest/testdata/samples/trivy/scheme_2_many_vulns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		ScanID            string `json:"scan_id"`
+		Format            string `json:"format"`
+		ItemsRead         int    `json:"items_read"`
+		FindingsCreated   int    `json:"findings_created"`
+		FindingsUnchanged int    `json:"findings_unchanged"`
+	}
+	importJSON := func() result {
+		code, out, stderr := run(t, env, "import", "--team", "Red", "--json", sample)
+		if code != 0 {
+			t.Fatalf("import = %d %s", code, stderr)
+		}
+		var r result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return r
+	}
+	first := importJSON()
+	if first.Format != "trivy" || first.ItemsRead != 5 || first.FindingsCreated != 5 || first.ScanID == "" {
+		t.Fatalf("first import = %+v", first)
+	}
+	if again := importJSON(); again.FindingsCreated != 0 || again.FindingsUnchanged != 5 {
+		t.Fatalf("second import = %+v", again)
+	}
+	// The raw report is kept as an artifact of its scan.
+	if matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", first.ScanID, "report")); len(matches) != 1 {
+		t.Fatalf("artifact of scan %s not found", first.ScanID)
+	}
+
+	data, _ := os.ReadFile(sample)
+	cut := filepath.Join(dir, "cut.json")
+	_ = os.WriteFile(cut, data[:len(data)/2], 0o600)
+	textFile := filepath.Join(dir, "notes.txt")
+	_ = os.WriteFile(textFile, []byte("not a report\n"), 0o600)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"import", "--team", "Red", cut}, 1, "trivy report is malformed at offset"},
+		{[]string{"import", "--team", "Red", textFile}, 1, "unrecognized report format"},
+		{[]string{"import", "--team", "Red", "--format", "nessus", sample}, 2, `unknown format "nessus"`},
+		{[]string{"import", "--team", "Nobody", sample}, 1, `no team named "Nobody"`},
+		{[]string{"import", "--team", "Red", "--import-max-bytes", "2048", sample}, 1, "over the 2048-byte limit"},
+	} {
+		code, _, stderr := run(t, env, c.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != c.code || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("%v = %d %q, want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+	// Nothing of the failed imports became a finding: a third good import still finds 5 unchanged.
+	if r := importJSON(); r.FindingsUnchanged != 5 || r.FindingsCreated != 0 {
+		t.Fatalf("after failures = %+v", r)
+	}
+}
