@@ -249,6 +249,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/findings/{id}/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mute or risk-accept one finding, optionally until a date */
+        post: operations["mute-finding"];
+        /** End a finding's mute or risk acceptance */
+        delete: operations["unmute-finding"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/imports/{id}": {
         parameters: {
             query?: never;
@@ -261,6 +279,41 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mute-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's mute rules */
+        get: operations["list-mute-rules"];
+        put?: never;
+        /** Create a mute rule; it mutes matching stored findings now and new ones at ingestion */
+        post: operations["create-mute-rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mute-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a mute rule and unmute the findings it muted */
+        delete: operations["delete-mute-rule"];
         options?: never;
         head?: never;
         patch?: never;
@@ -702,6 +755,32 @@ export interface components {
         MfaDisableInputBody: {
             password: string;
         };
+        MuteInputBody: {
+            /** @enum {string} */
+            kind: "mute" | "risk_accepted";
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When the mute ends; omit for no end.
+             */
+            until?: string;
+        };
+        MuteRule: {
+            account_uid?: string;
+            /** @description Glob on the check, rule or template ID. */
+            check_pattern?: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            expires_at?: string;
+            id: string;
+            reason: string;
+            region?: string;
+            /** @description Glob on the resource UID. */
+            resource_pattern?: string;
+            tool?: string;
+        };
         Overview: {
             by_status: {
                 [key: string]: number;
@@ -759,6 +838,27 @@ export interface components {
         RevokedOutputBody: {
             /** Format: int64 */
             revoked: number;
+        };
+        RuleCreateInputBody: {
+            account_uid?: string;
+            check_pattern?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            reason: string;
+            region?: string;
+            resource_pattern?: string;
+            tool?: string;
+        };
+        RuleCreateOutputBody: {
+            /**
+             * Format: int64
+             * @description Stored findings the rule muted now.
+             */
+            muted: number;
+            rule: components["schemas"]["MuteRule"];
+        };
+        RulesOutputBody: {
+            rules: components["schemas"]["MuteRule"][];
         };
         ScanResult: {
             account_uid: string;
@@ -866,6 +966,10 @@ export interface components {
             new: number;
             /** Format: int64 */
             resolved: number;
+        };
+        UnmutedOutputBody: {
+            /** Format: int64 */
+            unmuted: number;
         };
         User: {
             /** Format: date-time */
@@ -1397,6 +1501,68 @@ export interface operations {
             };
         };
     };
+    "mute-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MuteInputBody"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "unmute-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "get-import": {
         parameters: {
             query?: never;
@@ -1415,6 +1581,99 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScanResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-mute-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulesOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-mute-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleCreateInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleCreateOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-mute-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnmutedOutputBody"];
                 };
             };
             /** @description Error */

@@ -3,6 +3,7 @@ import { Badge, Button, Code, Drawer, Group, MultiSelect, ScrollArea, Stack, Tab
 import { useSearchParams } from "react-router-dom";
 import { api, type Finding, type FindingDetail, type FindingList } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { useAuth } from "../auth";
 import { SeverityBadge, StatusBadge } from "../components/SeverityBadge";
 
 const SEVERITIES = ["critical", "high", "medium", "low", "informational"];
@@ -100,15 +101,38 @@ export function FindingsPage() {
         </Button>
       )}
       <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.title} scrollAreaComponent={ScrollArea.Autosize}>
-        {selected && <FindingDetailView f={selected} />}
+        {selected && <FindingDetailView f={selected} onChange={() => api.finding(selected.id).then(setSelected, setError)} />}
       </Drawer>
     </Stack>
   );
 }
 
-function FindingDetailView({ f }: { f: FindingDetail }) {
+function TriageBar({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
+  const { can } = useAuth();
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  if (!can("findings:triage")) return null;
+  const act = (fn: () => Promise<void>) => fn().then(() => { setReason(""); setError(null); onChange(); }, setError);
+  return (
+    <Stack gap="xs">
+      <ErrorAlert error={error} />
+      {f.status === "muted" ? (
+        <Button size="xs" variant="light" onClick={() => act(() => api.unmuteFinding(f.id))}>Unmute</Button>
+      ) : (
+        <Group align="end">
+          <TextInput size="xs" label="Reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)} w={260} />
+          <Button size="xs" variant="light" disabled={!reason} onClick={() => act(() => api.muteFinding(f.id, "mute", reason))}>Mute</Button>
+          <Button size="xs" variant="light" color="orange" disabled={!reason} onClick={() => act(() => api.muteFinding(f.id, "risk_accepted", reason))}>Accept risk</Button>
+        </Group>
+      )}
+    </Stack>
+  );
+}
+
+function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
   return (
     <Stack data-testid="finding-detail">
+      <TriageBar f={f} onChange={onChange} />
       <Group>
         <SeverityBadge severity={f.severity} />
         <StatusBadge status={f.status} />

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 4's query and memory figures on SQLite: import REPORT (default a
+# generated 1,000,000-finding Prowler report) with peak memory, then the p95
+# of a filtered GET /api/v1/findings at 16 concurrent clients.
+# Usage: REPORT=/tmp/p1m.json bash bench/list.sh [path/to/cspm]
+set -euo pipefail
+BIN=${1:-bin/cspm}
+PORT=${PORT:-18383}
+N=${N:-1000000}
+[ -x "$BIN" ] || { echo "no binary at $BIN: run 'make build'" >&2; exit 1; }
+work=${WORK:-$(mktemp -d)}
+report=${REPORT:-$work/prowler-$N.ocsf.json}
+[ -f "$report" ] || go run ./bench/genprowler -n "$N" -o "$report"
+go build -o "$work/listload" ./bench/listload
+
+start() {
+  CSPM_LOG_LEVEL=error "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$work/data" >"$work/serve.out" 2>/dev/null &
+  pid=$!
+  until curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz"; do sleep 0.1; done
+}
+start
+password=$(awk '/password:/ {print $2}' "$work/serve.out")
+kill -TERM "$pid"; wait "$pid" || true
+
+echo "machine: $(nproc) cores, $(uname -sr); report $(du -h "$report" | cut -f1)"
+out=$( { CSPM_LOG_LEVEL=warn /usr/bin/time -f "%e %M" "$BIN" import --data-dir "$work/data" --team Default --json "$report"; } 2>&1 )
+echo "import: $(echo "$out" | tail -1 | awk '{printf "%s s, max RSS %.0f MB", $1, $2/1024}')  $(echo "$out" | grep '^{')"
+
+start
+for q in "severity=high,critical&status=open&limit=50" "status=open&service=s3&limit=50&facets=true" "q=public&limit=50"; do
+  "$work/listload" -url "http://127.0.0.1:$PORT" -password "$password" -clients 16 -duration 20s -query "$q"
+done
+kill -TERM "$pid"; wait "$pid" || true

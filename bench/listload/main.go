@@ -1,0 +1,119 @@
+// Command listload measures GET /api/v1/findings under concurrent clients:
+// -clients goroutines each request one filtered page after another for
+// -duration, and the latency percentiles are printed. It signs in with the
+// given credentials and uses an API token.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	base := flag.String("url", "http://127.0.0.1:18383", "cspm base URL")
+	email := flag.String("email", "admin@cspm.local", "user")
+	password := flag.String("password", "", "password")
+	clients := flag.Int("clients", 16, "concurrent clients")
+	duration := flag.Duration("duration", 20*time.Second, "how long")
+	query := flag.String("query", "severity=high,critical&status=open&limit=50", "query string of the list")
+	flag.Parse()
+
+	token, err := apiToken(*base, *email, *password)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listload:", err)
+		os.Exit(1)
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients}}
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs int
+		wg   sync.WaitGroup
+	)
+	end := time.Now().Add(*duration)
+	total := 0
+	for i := 0; i < *clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				req, _ := http.NewRequest("GET", *base+"/api/v1/findings?"+*query, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				start := time.Now()
+				res, err := client.Do(req)
+				d := time.Since(start)
+				ok := err == nil && res.StatusCode == 200
+				if err == nil {
+					var body struct {
+						Total int `json:"total"`
+					}
+					_ = json.NewDecoder(res.Body).Decode(&body)
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					mu.Lock()
+					total = body.Total
+					mu.Unlock()
+				}
+				mu.Lock()
+				if ok {
+					lat = append(lat, d)
+				} else {
+					errs++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(float64(len(lat)-1)*q)].Round(time.Millisecond)
+	}
+	fmt.Printf("GET /api/v1/findings?%s (%d matching) at %d clients for %v: %d requests (%.0f/s), p50 %v, p95 %v, p99 %v, errors %d\n",
+		*query, total, *clients, *duration, len(lat), float64(len(lat))/duration.Seconds(), p(.5), p(.95), p(.99), errs)
+}
+
+func apiToken(base, email, password string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
+	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := c.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		return "", err
+	}
+	var lr struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&lr)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("login = %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/auth/tokens", strings.NewReader(`{"name":"listload","expires_in_days":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", lr.CSRFToken)
+	res, err = c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var tok struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.Secret == "" {
+		return "", fmt.Errorf("create token = %d", res.StatusCode)
+	}
+	return tok.Secret, nil
+}
