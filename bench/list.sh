@@ -23,7 +23,7 @@ password=$(awk '/password:/ {print $2}' "$work/serve.out")
 kill -TERM "$pid"; wait "$pid" || true
 
 echo "machine: $(nproc) cores, $(uname -sr); report $(du -h "$report" | cut -f1)"
-out=$( { CSPM_LOG_LEVEL=warn /usr/bin/time -f "%e %M" "$BIN" import --data-dir "$work/data" --team Default --json "$report"; } 2>&1 )
+out=$( { CSPM_LOG_LEVEL=warn /usr/bin/time -f "%e %M" "$BIN" import --data-dir "$work/data" --import-max-bytes 21474836480 --team Default --json "$report"; } 2>&1 )
 echo "import: $(echo "$out" | tail -1 | awk '{printf "%s s, max RSS %.0f MB", $1, $2/1024}')  $(echo "$out" | grep '^{')"
 
 start
