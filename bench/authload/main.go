@@ -19,13 +19,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/offloadsecurity/cspm/bench/internal/benchclient"
 )
 
 func main() {
@@ -79,7 +79,7 @@ func run(base, email, password string, flood, readers int, duration time.Duratio
 	fmt.Printf("login latency (%d sequential sign-ins): p50 %v, p95 %v, max %v\n",
 		logins, percentile(lat, .5).Round(time.Millisecond), percentile(lat, .95).Round(time.Millisecond), percentile(lat, 1).Round(time.Millisecond))
 
-	secret, err := apiToken(base, email, password)
+	secret, err := benchclient.APIToken(base, email, password)
 	if err != nil {
 		return err
 	}
@@ -146,33 +146,4 @@ func run(base, email, password string, flood, readers int, duration time.Duratio
 	fmt.Printf("flood: %d failed sign-ins answered (%.1f/s), %d of them 503 busy\n",
 		floodDone.Load(), float64(floodDone.Load())/duration.Seconds(), flood503.Load())
 	return nil
-}
-
-// apiToken signs in with a cookie jar and creates an API token for the readers.
-func apiToken(base, email, password string) (string, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
-	status, body, err := login(c, base, email, password)
-	if err != nil || status != 200 {
-		return "", fmt.Errorf("login = %d %s: %w", status, body, err)
-	}
-	var lr struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	_ = json.Unmarshal(body, &lr)
-	req, _ := http.NewRequest("POST", base+"/api/v1/auth/tokens", strings.NewReader(`{"name":"authload","expires_in_days":1}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", lr.CSRFToken)
-	res, err := c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var tok struct {
-		Secret string `json:"secret"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.Secret == "" {
-		return "", fmt.Errorf("create API token = %d", res.StatusCode)
-	}
-	return tok.Secret, nil
 }

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/offloadsecurity/cspm/bench/internal/benchclient"
 )
 
 func main() {
@@ -27,7 +27,7 @@ func main() {
 	query := flag.String("query", "severity=high,critical&status=open&limit=50", "query string of the list")
 	flag.Parse()
 
-	token, err := apiToken(*base, *email, *password)
+	token, err := benchclient.APIToken(*base, *email, *password)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listload:", err)
 		os.Exit(1)
@@ -83,37 +83,4 @@ func main() {
 	}
 	fmt.Printf("GET /api/v1/findings?%s (%d matching) at %d clients for %v: %d requests (%.0f/s), p50 %v, p95 %v, p99 %v, errors %d\n",
 		*query, total, *clients, *duration, len(lat), float64(len(lat))/duration.Seconds(), p(.5), p(.95), p(.99), errs)
-}
-
-func apiToken(base, email, password string) (string, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
-	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	res, err := c.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(string(b)))
-	if err != nil {
-		return "", err
-	}
-	var lr struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	_ = json.NewDecoder(res.Body).Decode(&lr)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		return "", fmt.Errorf("login = %d", res.StatusCode)
-	}
-	req, _ := http.NewRequest("POST", base+"/api/v1/auth/tokens", strings.NewReader(`{"name":"listload","expires_in_days":1}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", lr.CSRFToken)
-	res, err = c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var tok struct {
-		Secret string `json:"secret"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.Secret == "" {
-		return "", fmt.Errorf("create token = %d", res.StatusCode)
-	}
-	return tok.Secret, nil
 }

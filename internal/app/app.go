@@ -161,9 +161,9 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
-	river.AddWorker(w, &sessionCleanupWorker{app: a})
+	river.AddWorker(w, &maintenanceWorker[sessionCleanupArgs]{logger: a.Logger, what: "expired sessions removed", run: a.Auth.CleanupExpiredSessions})
 	river.AddWorker(w, &imports.ImportReportWorker{Service: a.Imports})
-	river.AddWorker(w, &muteExpiryWorker{app: a})
+	river.AddWorker(w, &maintenanceWorker[muteExpiryArgs]{logger: a.Logger, what: "expired mutes ended", run: a.Findings.ExpireMutes})
 	return w
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -96,33 +97,23 @@ type sessionCleanupArgs struct{}
 
 func (sessionCleanupArgs) Kind() string { return "session_cleanup" }
 
-type sessionCleanupWorker struct {
-	river.WorkerDefaults[sessionCleanupArgs]
-	app *App
-}
-
-func (w *sessionCleanupWorker) Work(ctx context.Context, _ *river.Job[sessionCleanupArgs]) error {
-	n, err := w.app.Auth.CleanupExpiredSessions(ctx)
-	if err == nil && n > 0 {
-		w.app.Logger.Info("expired sessions removed", "count", n)
-	}
-	return err
-}
-
 // muteExpiryArgs is the periodic job that unmutes findings whose mute expired.
 type muteExpiryArgs struct{}
 
 func (muteExpiryArgs) Kind() string { return "mute_expiry" }
 
-type muteExpiryWorker struct {
-	river.WorkerDefaults[muteExpiryArgs]
-	app *App
+// maintenanceWorker runs one periodic clean-up and logs what it did.
+type maintenanceWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	logger *slog.Logger
+	what   string
+	run    func(context.Context) (int, error)
 }
 
-func (w *muteExpiryWorker) Work(ctx context.Context, _ *river.Job[muteExpiryArgs]) error {
-	n, err := w.app.Findings.ExpireMutes(ctx)
+func (w *maintenanceWorker[T]) Work(ctx context.Context, _ *river.Job[T]) error {
+	n, err := w.run(ctx)
 	if err == nil && n > 0 {
-		w.app.Logger.Info("expired mutes ended", "count", n)
+		w.logger.Info(w.what, "count", n)
 	}
 	return err
 }
