@@ -270,3 +270,29 @@ func TestDualIngestion(t *testing.T) {
 		}
 	})
 }
+
+// A facet ignores its own filter: filtering on one severity still counts
+// the others, while the other filters narrow every facet.
+func TestFacetsIgnoreTheirOwnFilter(t *testing.T) {
+	t.Parallel()
+	reg := dbtest.Open(t, dbtest.Engine{Name: "sqlite"})
+	st := findings.NewStore(reg)
+	team := id.New()
+	importBytes(t, st, team, sample(t, "zap/dvwa_baseline_dojo.xml"))
+	importBytes(t, st, team, sample(t, "trivy/scheme_2_many_vulns.json"))
+	res, err := st.FindingList(context.Background(), findings.ListParams{TeamID: team, Severity: []string{"medium"}, Tool: []string{"zap"}, Facets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 4 {
+		t.Fatalf("total %d", res.Total)
+	}
+	// Severity facet: every ZAP severity (tool filter applies, severity filter not).
+	if res.Facets.Severity["medium"] != 4 || res.Facets.Severity["low"] != 8 || res.Facets.Severity["critical"] != 0 {
+		t.Fatalf("severity facet %v", res.Facets.Severity)
+	}
+	// Tool facet: medium findings of every tool (severity applies, tool not).
+	if res.Facets.Tool["zap"] != 4 || res.Facets.Tool["trivy"] != 3 {
+		t.Fatalf("tool facet %v", res.Facets.Tool)
+	}
+}

@@ -302,7 +302,7 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
 		}
 		if p.Facets {
-			res.Facets, err = facets(ctx, q, base, w.args)
+			res.Facets, err = facets(ctx, q, p)
 		}
 		return err
 	})
@@ -332,13 +332,30 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-func facets(ctx context.Context, q db.Querier, cond string, args []any) (*Facets, error) {
+// facets counts the matches by field. Each facet ignores its own filter, so
+// that picking "high" still shows how many critical findings there are: the
+// counts are what each choice would give.
+func facets(ctx context.Context, q db.Querier, p ListParams) (*Facets, error) {
 	f := &Facets{}
 	for _, spec := range []struct {
-		col string
-		dst *map[string]int
-	}{{"severity", &f.Severity}, {"status", &f.Status}, {"tool", &f.Tool}, {"service", &f.Service}, {"account_uid", &f.Account}, {"region", &f.Region}} {
-		m, err := countBy(ctx, q, spec.col, cond, args)
+		col   string
+		dst   *map[string]int
+		clear func(*ListParams)
+	}{
+		{"severity", &f.Severity, func(p *ListParams) { p.Severity = nil }},
+		{"status", &f.Status, func(p *ListParams) { p.Status = nil }},
+		{"tool", &f.Tool, func(p *ListParams) { p.Tool = nil }},
+		{"service", &f.Service, func(p *ListParams) { p.Service = nil }},
+		{"account_uid", &f.Account, func(p *ListParams) { p.Account = nil }},
+		{"region", &f.Region, func(p *ListParams) { p.Region = nil }},
+	} {
+		own := p
+		spec.clear(&own)
+		w, err := own.filters()
+		if err != nil {
+			return nil, err
+		}
+		m, err := countBy(ctx, q, spec.col, strings.Join(w.conds, " AND "), w.args)
 		if err != nil {
 			return nil, err
 		}
