@@ -229,3 +229,33 @@ func TestMutingThroughTheAPIIsAudited(t *testing.T) {
 		}
 	}
 }
+
+// While an import runs, its entry reads running with the items read so far.
+func TestImportProgressShowsWhileRunning(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		e := newEnv(t, reg, nil) // no workers: the upload stays queued until the test says otherwise
+		tm := e.team("acme")
+		c := e.tokenClient(e.user(tm.ID, rbac.SecurityAnalyst).Email)
+		_, body := c.upload("/api/v1/imports", "r.json", sampleFile(t, "nuclei/multiple_v3.json"))
+		scanID := decode[struct {
+			ScanID string `json:"scan_id"`
+		}](t, body).ScanID
+		_, body = c.do("GET", "/api/v1/imports/"+scanID, nil)
+		if rec := decode[nativescans.ScanResult](t, body); rec.Status != "queued" {
+			t.Fatalf("before a worker takes it: %s", rec.Status)
+		}
+		if err := e.app.Imports.ProgressSet(context.Background(), tm.ID, scanID, 1500); err != nil {
+			t.Fatal(err)
+		}
+		_, body = c.do("GET", "/api/v1/imports/"+scanID, nil)
+		if rec := decode[nativescans.ScanResult](t, body); rec.Status != "running" || rec.ItemsRead != 1500 {
+			t.Fatalf("while running: %s, %d items", rec.Status, rec.ItemsRead)
+		}
+		// Another team sees neither the import nor its progress.
+		other := e.tokenClient(e.user(e.team("b").ID, rbac.Admin).Email)
+		if s, _ := other.do("GET", "/api/v1/imports/"+scanID, nil); s != 404 {
+			t.Fatalf("other team = %d", s)
+		}
+	})
+}

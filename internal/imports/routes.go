@@ -31,13 +31,17 @@ type getOutput struct{ Body nativescans.ScanResult }
 func (s *Service) RegisterRoutes(r *httpapi.Router, scans *nativescans.Service) {
 	r.Handle(http.MethodPost, "/api/v1/imports", rbac.FindingsImport, http.HandlerFunc(s.serveUpload))
 	httpapi.Register(r, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/api/v1/imports/{id}",
-		Summary: "An import's status and counts", Tags: []string{"Findings"}, Metadata: map[string]any{"tenant_resource": "scan"}},
+		Summary: "An import's status and counts", Tags: []string{"Findings"},
+		Description: "While the import runs, status is running and items_read grows (updated about once a second).", Metadata: map[string]any{"tenant_resource": "scan"}},
 		rbac.FindingsRead, func(ctx context.Context, in *getInput) (*getOutput, error) {
 			rec, err := scans.ScanResultGet(ctx, team.FromContext(ctx), in.ID)
 			if errors.Is(err, db.ErrNotFound) || (err == nil && rec.Source != "import") {
 				return nil, huma.Error404NotFound("not found")
 			}
 			if err != nil {
+				return nil, err
+			}
+			if rec, err = s.WithProgress(ctx, rec); err != nil {
 				return nil, err
 			}
 			return &getOutput{Body: rec}, nil

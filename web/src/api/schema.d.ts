@@ -274,7 +274,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An import's status and counts */
+        /**
+         * An import's status and counts
+         * @description While the import runs, status is running and items_read grows (updated about once a second).
+         */
         get: operations["get-import"];
         put?: never;
         post?: never;

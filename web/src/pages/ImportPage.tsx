@@ -55,6 +55,7 @@ export function ImportPage() {
       {result && (
         <Alert color={result.status === "failed" ? "red" : result.status === "completed" ? "green" : "blue"} title={`Import ${result.status}`} data-testid="import-result">
           {result.error && <Text size="sm">{result.error}</Text>}
+          {result.status === "running" && <Text size="sm">{result.items_read} items read so far</Text>}
           {result.status === "completed" && (
             <>
               <Table>
