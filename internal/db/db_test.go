@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +233,47 @@ func TestMixedEngines(t *testing.T) {
 	}
 	if reg.Engine() != "mixed" || reg.Get(db.Vulnerability).Dialect != db.Postgres || reg.Get(db.Platform).Dialect != db.SQLite {
 		t.Fatalf("engine %s, vulnerability %s, platform %s", reg.Engine(), reg.Get(db.Vulnerability).Dialect, reg.Get(db.Platform).Dialect)
+	}
+}
+
+// Every PostgreSQL table with a team_id column has row-level security,
+// forced, with the platform's policy: a new tenant table cannot forget it.
+func TestEveryTenantTableHasRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	u := dbtest.PostgresURL(t)
+	if u == "" {
+		t.Skip("CSPM_TEST_POSTGRES_URL not set")
+	}
+	reg := dbtest.Open(t, dbtest.Engine{Name: "postgres", URL: u})
+	d := reg.Get(db.Platform)
+	rows, err := d.QueryContext(context.Background(), `SELECT c.table_schema || '.' || c.table_name, cl.relrowsecurity, cl.relforcerowsecurity,
+		EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = c.table_schema AND p.tablename = c.table_name AND p.policyname = 'team_isolation')
+		FROM information_schema.columns c
+		JOIN pg_namespace n ON n.nspname = c.table_schema
+		JOIN pg_class cl ON cl.relnamespace = n.oid AND cl.relname = c.table_name
+		WHERE c.column_name = 'team_id' AND c.table_schema LIKE $1`, strings.TrimSuffix(d.Schema, string(db.Platform))+"%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			table                  string
+			rls, forced, hasPolicy bool
+		)
+		if err := rows.Scan(&table, &rls, &forced, &hasPolicy); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !rls || !forced || !hasPolicy {
+			t.Errorf("%s: row security %v, forced %v, team_isolation policy %v", table, rls, forced, hasPolicy)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Fatalf("only %d tenant tables found", n)
 	}
 }

@@ -63,10 +63,45 @@ func Migrations(name Name, dialect Dialect) ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: rest, SQL: string(body)})
+		sqlText := string(body)
+		if dialect == Postgres {
+			sqlText = expandTeamIsolation(sqlText)
+		}
+		out = append(out, Migration{Version: v, Name: rest, SQL: sqlText})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
+}
+
+// teamIsolationDirective, alone on a line of a PostgreSQL migration, names
+// tenant-scoped tables: "-- cspm:team-isolation users, sessions". Each gets
+// row-level security with the one policy the platform uses, defined here
+// once: a row is visible when its team_id is the transaction's cspm.team_id
+// (db.InTeam) or the transaction runs as cspm.scope 'system' (db.AsSystem).
+// A query with neither setting sees nothing.
+const teamIsolationDirective = "-- cspm:team-isolation "
+
+const teamIsolationPolicy = `ALTER TABLE %[1]s ENABLE ROW LEVEL SECURITY;
+ALTER TABLE %[1]s FORCE ROW LEVEL SECURITY;
+CREATE POLICY team_isolation ON %[1]s
+    USING (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')
+    WITH CHECK (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system');
+`
+
+func expandTeamIsolation(sqlText string) string {
+	lines := strings.Split(sqlText, "\n")
+	for i, line := range lines {
+		tables, ok := strings.CutPrefix(strings.TrimSpace(line), teamIsolationDirective)
+		if !ok {
+			continue
+		}
+		var b strings.Builder
+		for _, t := range strings.Split(tables, ",") {
+			fmt.Fprintf(&b, teamIsolationPolicy, quoteIdent(strings.TrimSpace(t)))
+		}
+		lines[i] = b.String()
+	}
+	return strings.Join(lines, "\n")
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (

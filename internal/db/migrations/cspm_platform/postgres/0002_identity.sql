@@ -87,18 +87,6 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
--- Row-level security, the second wall behind the team filter in every query.
--- Tenant-scoped work runs in a transaction that sets cspm.team_id; work that
--- must cross teams (login by email, session lookup by token, cleanup) sets
--- cspm.scope = 'system'. A query with neither sees no rows at all.
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['users', 'mfa_recovery_codes', 'sessions', 'api_tokens', 'audit_log'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY team_isolation ON %I
-            USING (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')
-            WITH CHECK (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')$p$, t);
-    END LOOP;
-END $$;
+-- Row-level security, the second wall behind the team filter in every query
+-- (the policy is defined once, in internal/db/migrate.go).
+-- cspm:team-isolation users, mfa_recovery_codes, sessions, api_tokens, audit_log

@@ -87,15 +87,4 @@ CREATE TABLE finding_history (
 );
 CREATE INDEX finding_history_finding ON finding_history(finding_id, id);
 
--- Row-level security as in cspm_platform: cspm.team_id or cspm.scope = 'system'.
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['scan_results', 'findings', 'finding_raw', 'finding_history'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY team_isolation ON %I
-            USING (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')
-            WITH CHECK (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')$p$, t);
-    END LOOP;
-END $$;
+-- cspm:team-isolation scan_results, findings, finding_raw, finding_history

@@ -22,8 +22,4 @@ CREATE TABLE mute_rules (
 );
 CREATE INDEX mute_rules_team ON mute_rules(team_id);
 
-ALTER TABLE mute_rules ENABLE ROW LEVEL SECURITY;
-ALTER TABLE mute_rules FORCE ROW LEVEL SECURITY;
-CREATE POLICY team_isolation ON mute_rules
-    USING (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')
-    WITH CHECK (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system');
+-- cspm:team-isolation mute_rules

@@ -7,8 +7,4 @@ CREATE TABLE job_progress (
     updated_at TIMESTAMPTZ NOT NULL
 );
 
-ALTER TABLE job_progress ENABLE ROW LEVEL SECURITY;
-ALTER TABLE job_progress FORCE ROW LEVEL SECURITY;
-CREATE POLICY team_isolation ON job_progress
-    USING (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system')
-    WITH CHECK (team_id = current_setting('cspm.team_id', true) OR current_setting('cspm.scope', true) = 'system');
+-- cspm:team-isolation job_progress
