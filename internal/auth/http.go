@@ -31,6 +31,13 @@ const CSRFHeader = "X-CSRF-Token"
 // request's context. It refuses nothing: each route's Authorize does.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only the API needs to know the caller: the web UI's files, probes
+		// and metrics are public, and looking a session up for each asset
+		// would cost a database read per file.
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := audit.WithRequest(r.Context(), audit.Request{
 			IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(r.Context()),
 		})

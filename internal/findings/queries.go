@@ -178,15 +178,11 @@ func (p *ListParams) filters() (*where, error) {
 	if len(p.Severity) > 0 {
 		var sevs []string
 		for _, s := range p.Severity {
-			found := false
-			for v := ocsf.SeverityUnknown; v <= ocsf.SeverityOther; v++ {
-				if v.Key() == strings.ToLower(s) {
-					sevs, found = append(sevs, fmt.Sprint(int(v))), true
-				}
-			}
-			if !found {
+			v, ok := ocsf.SeverityFromKey(s)
+			if !ok {
 				return nil, fmt.Errorf("unknown severity %q", s)
 			}
+			sevs = append(sevs, strconv.Itoa(int(v)))
 		}
 		w.in("severity", sevs)
 	}
@@ -291,7 +287,8 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			var v any
 			switch p.Sort {
 			case "severity":
-				v = ocsfSeverityValue(last.Severity)
+				sev, _ := ocsf.SeverityFromKey(last.Severity)
+				v = int(sev)
 			case "last_seen":
 				v = last.LastSeen.UTC().Format(time.RFC3339Nano)
 			case "first_seen":
@@ -307,15 +304,6 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 		return err
 	})
 	return res, err
-}
-
-func ocsfSeverityValue(key string) int {
-	for v := ocsf.SeverityUnknown; v <= ocsf.SeverityOther; v++ {
-		if v.Key() == key {
-			return int(v)
-		}
-	}
-	return 0
 }
 
 func encodeCursor(c cursor) string {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -51,21 +50,15 @@ type docSchema struct {
 	Schema *huma.Schema
 }
 
-var (
-	docsOnce sync.Once
-	docsHTML []byte
-	docsErr  error
-)
-
 func (r *Router) serveDocs(w http.ResponseWriter, req *http.Request) {
 	// The document is fixed once the server starts, so render it once.
-	docsOnce.Do(func() { docsHTML, docsErr = r.renderDocs() })
-	if docsErr != nil {
+	r.docsOnce.Do(func() { r.docsHTML, r.docsErr = r.renderDocs() })
+	if r.docsErr != nil {
 		WriteProblem(w, req, http.StatusInternalServerError, "rendering the API reference failed")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(docsHTML)
+	_, _ = w.Write(r.docsHTML)
 }
 
 func (r *Router) renderDocs() ([]byte, error) {

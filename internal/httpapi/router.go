@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -50,6 +51,11 @@ type Router struct {
 	metrics   *Metrics
 	authorize Authorizer
 	inner     []func(http.Handler) http.Handler
+
+	// The API reference page, rendered at its first request.
+	docsOnce sync.Once
+	docsHTML []byte
+	docsErr  error
 }
 
 // SetAuthorizer installs the check every non-public route passes. Until one

@@ -68,6 +68,17 @@ func (s Severity) String() string {
 // Key is the lower-case name used in the API and the database.
 func (s Severity) Key() string { return strings.ToLower(s.String()) }
 
+// SeverityFromKey is the inverse of Severity.Key.
+func SeverityFromKey(key string) (Severity, bool) {
+	for _, s := range []Severity{SeverityUnknown, SeverityInformational, SeverityLow, SeverityMedium, SeverityHigh,
+		SeverityCritical, SeverityFatal, SeverityOther} {
+		if s.Key() == strings.ToLower(key) {
+			return s, true
+		}
+	}
+	return SeverityUnknown, false
+}
+
 // ParseSeverity maps the words tools use (Trivy's CRITICAL, Grype's
 // Negligible, Nuclei's info, SARIF's error...) to OCSF severities.
 func ParseSeverity(word string) Severity {
