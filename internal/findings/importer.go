@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -339,50 +338,8 @@ func nextStatus(result ingest.Result, current string) string {
 	return current
 }
 
-var dollarParam = regexp.MustCompile(`\$\d+`)
-
-// bind rewrites $1, $2... to ? on SQLite. SQLite resolves each $N by a
-// linear search of the names seen so far, which makes a 15,000-parameter
-// batch insert quadratic (measured: 89% of an import's time); plain ? is
-// positional. Only statements whose $N appear once each, in order, go
-// through here.
-func (r *importRun) bind(query string) string {
-	if r.dialect != db.SQLite {
-		return query
-	}
-	return dollarParam.ReplaceAllLiteralString(query, "?")
-}
-
-func placeholders(rows, cols, start int) string {
-	var b strings.Builder
-	n := start
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := 0; c < cols; c++ {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "$%d", n)
-			n++
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-func inList(n, start int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "$%d", start+i)
-	}
-	return b.String()
-}
+// bind makes a batch statement positional on SQLite (see db.Positional).
+func (r *importRun) bind(query string) string { return db.Positional(r.dialect, query) }
 
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
@@ -407,7 +364,8 @@ func (r *importRun) flush(batch []*ingest.Finding) error {
 				asset = f.ResourceUID
 			}
 			r.sightings = append(r.sightings, vuln.Sighting{VulnID: id, Title: f.Title, Description: f.Description, Severity: f.Severity,
-				Asset: asset, Component: f.Component, Location: f.Location, Version: f.Version, FixedVersion: f.FixedVersion,
+				CVSS: f.CVSS, CWEs: f.CWEs, References: f.References, Asset: asset, Exposure: vuln.ExposureOf(f.Tool, f.AccountUID),
+				Component: f.Component, Location: f.Location, Version: f.Version, FixedVersion: f.FixedVersion,
 				Tool: f.Tool, ScopeKey: f.ScopeKey()})
 		}
 		if _, dup := byFP[f.Fingerprint]; !dup {
@@ -456,7 +414,7 @@ func (r *importRun) flush(batch []*ingest.Finding) error {
 	if len(unchanged) > 0 {
 		args := append([]any{r.now, r.scanID, r.teamID}, unchanged...)
 		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND id IN ("+
-			inList(len(unchanged), 4)+")"), args...); err != nil {
+			db.InList(len(unchanged), 4)+")"), args...); err != nil {
 			return fmt.Errorf("mark unchanged findings: %w", err)
 		}
 	}
@@ -470,7 +428,7 @@ func (r *importRun) lookup(fps []string) (map[string]existing, error) {
 		args = append(args, fp)
 	}
 	rows, err := r.q.QueryContext(r.ctx, r.bind("SELECT id, fingerprint, status, content_hash FROM findings WHERE team_id = $1 AND fingerprint IN ("+
-		inList(len(fps), 2)+")"), args...)
+		db.InList(len(fps), 2)+")"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("look up findings: %w", err)
 	}
@@ -515,7 +473,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
 			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID, muteKind, ruleID, reason, by, mutedUntil)
 	}
-	ids, err := r.insertReturningIDs(r.bind("INSERT INTO findings ("+findingInsertColumns+") VALUES "+placeholders(len(fresh), cols, 1)+
+	ids, err := r.insertReturningIDs(r.bind("INSERT INTO findings ("+findingInsertColumns+") VALUES "+db.Placeholders(len(fresh), cols, 1)+
 		" RETURNING id, fingerprint"), args)
 	if err != nil {
 		return fmt.Errorf("insert findings: %w", err)
@@ -527,11 +485,11 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 		raw = append(raw, fid, r.teamID, string(f.Raw))
 		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", statuses[f.Fingerprint])
 	}
-	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+placeholders(len(fresh), 3, 1)), raw...); err != nil {
+	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+db.Placeholders(len(fresh), 3, 1)), raw...); err != nil {
 		return fmt.Errorf("insert raw findings: %w", err)
 	}
 	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, to_status) VALUES "+
-		placeholders(len(fresh), 6, 1)), hist...); err != nil {
+		db.Placeholders(len(fresh), 6, 1)), hist...); err != nil {
 		return fmt.Errorf("insert finding history: %w", err)
 	}
 	r.res.FindingsCreated += len(fresh)
@@ -614,11 +572,11 @@ func (r *importRun) resolveMissing() error {
 			hist = append(hist, r.teamID, g.id, r.scanID, r.now, "resolved", g.status, StatusResolved)
 		}
 		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE team_id = $2 AND id IN ("+
-			inList(len(ids), 3)+")"), append([]any{r.now, r.teamID}, ids...)...); err != nil {
+			db.InList(len(ids), 3)+")"), append([]any{r.now, r.teamID}, ids...)...); err != nil {
 			return fmt.Errorf("resolve missing findings: %w", err)
 		}
 		if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES "+
-			placeholders(len(chunk), 7, 1)), hist...); err != nil {
+			db.Placeholders(len(chunk), 7, 1)), hist...); err != nil {
 			return err
 		}
 	}
@@ -635,7 +593,7 @@ type gone struct {
 // scope keys...) that this scan did not report.
 func (r *importRun) missing(args []any) ([]gone, error) {
 	rows, err := r.q.QueryContext(r.ctx, r.bind("SELECT id, status FROM findings WHERE team_id = $1 AND last_scan_id <> $2 AND status IN ('open', 'reopened') AND scope_key IN ("+
-		inList(len(args)-2, 3)+")"), args...)
+		db.InList(len(args)-2, 3)+")"), args...)
 	if err != nil {
 		return nil, err
 	}

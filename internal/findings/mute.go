@@ -129,12 +129,12 @@ const ruleColumns = "id, check_pattern, resource_pattern, account_uid, region, t
 func scanRule(row interface{ Scan(...any) error }) (MuteRule, error) {
 	var (
 		r   MuteRule
-		exp nullTime
+		exp db.NullTime
 	)
 	if err := row.Scan(&r.ID, &r.CheckPattern, &r.ResourcePattern, &r.AccountUID, &r.Region, &r.Tool, &r.Reason, &r.CreatedBy, &r.CreatedAt, &exp); err != nil {
 		return MuteRule{}, db.MapError(err)
 	}
-	r.ExpiresAt = exp.ptr()
+	r.ExpiresAt = exp.Ptr()
 	return r, nil
 }
 

@@ -416,25 +416,3 @@ func severityNames(m map[string]int) map[string]int {
 	}
 	return out
 }
-
-// nullTime scans a nullable timestamp.
-type nullTime struct {
-	t     time.Time
-	valid bool
-}
-
-func (n *nullTime) Scan(v any) error {
-	var nt sql.NullTime
-	if err := nt.Scan(v); err != nil {
-		return err
-	}
-	n.t, n.valid = nt.Time, nt.Valid
-	return nil
-}
-
-func (n nullTime) ptr() *time.Time {
-	if !n.valid {
-		return nil
-	}
-	return &n.t
-}

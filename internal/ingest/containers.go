@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,16 @@ type trivyResult struct {
 		Severity         string   `json:"Severity"`
 		PrimaryURL       string   `json:"PrimaryURL"`
 		References       []string `json:"References"`
+		SeveritySource   string   `json:"SeveritySource"`
+		CweIDs           []string `json:"CweIDs"`
+		CVSS             map[string]struct {
+			V2Vector  string  `json:"V2Vector"`
+			V3Vector  string  `json:"V3Vector"`
+			V40Vector string  `json:"V40Vector"`
+			V2Score   float64 `json:"V2Score"`
+			V3Score   float64 `json:"V3Score"`
+			V40Score  float64 `json:"V40Score"`
+		} `json:"CVSS"`
 	} `json:"Vulnerabilities"`
 	Misconfigurations []struct {
 		Type       string `json:"Type"`
@@ -84,7 +95,26 @@ func emitTrivyResult(artifact string, res *trivyResult, emit Emit) error {
 			Tool: "trivy", ClassUID: ocsf.ClassVulnerabilityFinding, CheckID: v.VulnerabilityID, Title: firstNonEmpty(v.Title, v.VulnerabilityID),
 			Description: v.Description, Severity: ocsf.ParseSeverity(v.Severity), Result: ResultFail,
 			Target: target, Location: res.Target, ResourceType: res.Type, Component: v.PkgName, Version: v.InstalledVersion,
-			FixedVersion: v.FixedVersion, VulnIDs: []string{v.VulnerabilityID},
+			FixedVersion: v.FixedVersion, VulnIDs: []string{v.VulnerabilityID}, CWEs: sortedUnique(v.CweIDs), References: v.References,
+		}
+		// The score of the source Trivy took the severity from, else NVD's,
+		// else any; the newest CVSS version each source gives.
+		for _, src := range append([]string{v.SeveritySource, "nvd"}, sortedKeys(v.CVSS)...) {
+			c, ok := v.CVSS[src]
+			if !ok {
+				continue
+			}
+			switch {
+			case c.V40Score > 0:
+				f.CVSS = &ocsf.CVSS{Version: "4.0", VectorString: c.V40Vector, BaseScore: c.V40Score}
+			case c.V3Score > 0:
+				f.CVSS = &ocsf.CVSS{Version: cvssVersionOf(c.V3Vector, "3.1"), VectorString: c.V3Vector, BaseScore: c.V3Score}
+			case c.V2Score > 0:
+				f.CVSS = &ocsf.CVSS{Version: "2.0", VectorString: c.V2Vector, BaseScore: c.V2Score}
+			}
+			if f.CVSS != nil {
+				break
+			}
 		}
 		if v.FixedVersion != "" {
 			f.Remediation = "Upgrade " + v.PkgName + " to " + v.FixedVersion
@@ -129,6 +159,48 @@ func emitTrivyResult(artifact string, res *trivyResult, emit Emit) error {
 	return nil
 }
 
+// cvssVersionOf reads the version from a "CVSS:3.0/..." vector.
+func cvssVersionOf(vector, fallback string) string {
+	if rest, ok := strings.CutPrefix(vector, "CVSS:"); ok {
+		if v, _, ok := strings.Cut(rest, "/"); ok {
+			return v
+		}
+	}
+	return fallback
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// bestCVSS picks the highest CVSS version of Grype's scores (the first of
+// that version, which is the primary source's).
+func bestCVSS(scores []grypeCVSS) *ocsf.CVSS {
+	var best *ocsf.CVSS
+	for _, c := range scores {
+		if c.Metrics.BaseScore <= 0 {
+			continue
+		}
+		if best == nil || c.Version > best.Version {
+			best = &ocsf.CVSS{Version: c.Version, VectorString: c.Vector, BaseScore: c.Metrics.BaseScore}
+		}
+	}
+	return best
+}
+
+type grypeCVSS struct {
+	Version string `json:"version"`
+	Vector  string `json:"vector"`
+	Metrics struct {
+		BaseScore float64 `json:"baseScore"`
+	} `json:"metrics"`
+}
+
 func lineSuffix(line int) string {
 	if line <= 0 {
 		return ""
@@ -147,17 +219,20 @@ func firstNonEmpty(s ...string) string {
 
 type grypeMatch struct {
 	Vulnerability struct {
-		ID          string   `json:"id"`
-		Severity    string   `json:"severity"`
-		Description string   `json:"description"`
-		URLs        []string `json:"urls"`
+		ID          string      `json:"id"`
+		Severity    string      `json:"severity"`
+		Description string      `json:"description"`
+		URLs        []string    `json:"urls"`
+		CVSS        []grypeCVSS `json:"cvss"`
 		Fix         struct {
 			Versions []string `json:"versions"`
 			State    string   `json:"state"`
 		} `json:"fix"`
 	} `json:"vulnerability"`
 	Related []struct {
-		ID string `json:"id"`
+		ID   string      `json:"id"`
+		URLs []string    `json:"urls"`
+		CVSS []grypeCVSS `json:"cvss"`
 	} `json:"relatedVulnerabilities"`
 	Artifact struct {
 		Name      string `json:"name"`
@@ -212,8 +287,13 @@ func parseGrype(r io.Reader, emit Emit) error {
 					return err
 				}
 				ids := []string{m.Vulnerability.ID}
+				cvss, refs := bestCVSS(m.Vulnerability.CVSS), m.Vulnerability.URLs
 				for _, rel := range m.Related {
 					ids = append(ids, rel.ID)
+					if cvss == nil {
+						cvss = bestCVSS(rel.CVSS)
+					}
+					refs = append(refs, rel.URLs...)
 				}
 				loc := ""
 				if len(m.Artifact.Locations) > 0 {
@@ -224,7 +304,7 @@ func parseGrype(r io.Reader, emit Emit) error {
 					Title: m.Vulnerability.ID + " in " + m.Artifact.Name, Description: m.Vulnerability.Description,
 					Severity: ocsf.ParseSeverity(m.Vulnerability.Severity), Result: ResultFail,
 					Component: m.Artifact.Name, Version: m.Artifact.Version, ResourceType: m.Artifact.Type, Location: loc,
-					VulnIDs: sortedUnique(ids),
+					VulnIDs: sortedUnique(ids), CVSS: cvss, References: sortedUnique(refs),
 				}
 				if len(m.Vulnerability.Fix.Versions) > 0 {
 					f.FixedVersion = m.Vulnerability.Fix.Versions[0]

@@ -50,7 +50,10 @@ type Finding struct {
 	Component    string
 	Version      string
 	FixedVersion string
-	VulnIDs      []string // CVE, GHSA... sorted
+	VulnIDs      []string   // CVE, GHSA... sorted
+	CVSS         *ocsf.CVSS // the tool's preferred score of the first vulnerability, if it gave one
+	CWEs         []string   // weaknesses the tool names, sorted
+	References   []string   // advisory URLs the tool gives
 	Remediation  string
 	RiskDetails  string
 	Compliance   map[string][]string
@@ -211,7 +214,11 @@ func render(f *Finding, product string) {
 		o.Remediation = &ocsf.Remediation{Desc: f.Remediation}
 	}
 	for _, id := range f.VulnIDs {
-		v := ocsf.Vulnerability{CVE: &ocsf.CVE{UID: id}, Title: f.Title, Severity: f.Severity.String(), FixAvailable: f.FixedVersion != ""}
+		v := ocsf.Vulnerability{CVE: &ocsf.CVE{UID: id}, Title: f.Title, Severity: f.Severity.String(), FixAvailable: f.FixedVersion != "",
+			References: f.References}
+		if f.CVSS != nil {
+			v.CVE.CVSS = []ocsf.CVSS{*f.CVSS}
+		}
 		if f.Component != "" {
 			v.AffectedPackages = []ocsf.AffectedPackage{{Name: f.Component, Version: f.Version, FixedVersion: f.FixedVersion}}
 		}

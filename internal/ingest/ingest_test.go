@@ -259,3 +259,34 @@ func TestPowerpipeBenchmark(t *testing.T) {
 		t.Fatalf("results %v, third %+v", results, got[2])
 	}
 }
+
+// TestVulnerabilityDetails checks what the vulnerability catalog is fed
+// from the real Trivy and Grype samples: the preferred CVSS, CWEs and
+// references.
+func TestVulnerabilityDetails(t *testing.T) {
+	byID := func(path string) map[string]*Finding {
+		t.Helper()
+		fh, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		out := map[string]*Finding{}
+		if _, err := Parse(fh, "", func(f *Finding) error { out[f.CheckID] = f; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	trivy := byID("testdata/samples/trivy/scheme_2_many_vulns.json")["CVE-2020-15999"]
+	// SeveritySource is nvd: NVD's v3 score, not Red Hat's higher one.
+	if trivy == nil || trivy.CVSS == nil || trivy.CVSS.BaseScore != 6.5 || trivy.CVSS.Version != "3.1" ||
+		!strings.HasPrefix(trivy.CVSS.VectorString, "CVSS:3.1/AV:N") || len(trivy.CWEs) != 1 || trivy.CWEs[0] != "CWE-787" ||
+		len(trivy.References) < 10 {
+		t.Fatalf("trivy CVE-2020-15999: %+v", trivy)
+	}
+	grype := byID("testdata/samples/grype/check_all_fields.json")["CVE-2004-0971"]
+	// The Debian record has no score: the related NVD record's is used.
+	if grype == nil || grype.CVSS == nil || grype.CVSS.BaseScore != 2.1 || grype.CVSS.Version != "2.0" || len(grype.References) < 5 {
+		t.Fatalf("grype CVE-2004-0971: %+v", grype)
+	}
+}

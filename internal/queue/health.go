@@ -51,7 +51,7 @@ func CheckHealth(ctx context.Context, reg *db.Registry) Health {
 	var oldest sql.NullString
 	if err := d.Reader().QueryRowContext(ctx,
 		"SELECT min(scheduled_at) FROM river_job WHERE state = 'available'").Scan(&oldest); err == nil && oldest.Valid {
-		if t, ok := parseTime(oldest.String); ok {
+		if t, ok := db.ParseTime(oldest.String); ok {
 			h.OldestAvailableSeconds = time.Since(t).Seconds()
 		}
 	}
@@ -61,13 +61,4 @@ func CheckHealth(ctx context.Context, reg *db.Registry) Health {
 		h.Leader = leader.String
 	}
 	return h
-}
-
-func parseTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }

@@ -7,11 +7,12 @@ package vuln
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
@@ -22,13 +23,38 @@ type Sighting struct {
 	Title        string
 	Description  string
 	Severity     ocsf.Severity
+	CVSS         *ocsf.CVSS
+	CWEs         []string
+	References   []string
 	Asset        string
+	Exposure     string // see ExposureOf
 	Component    string
 	Location     string
 	Version      string
 	FixedVersion string
 	Tool         string
 	ScopeKey     string
+}
+
+// How reachable an asset is, which weighs its risk score.
+const (
+	ExposureNetwork = "network" // a service a scanner reached over the network
+	ExposureCloud   = "cloud"   // a cloud resource
+	ExposurePackage = "package" // a component inside an image, host or repository
+)
+
+// ExposureOf says how exposed the asset of a tool's finding is: what a
+// network or web scanner reached is reachable; a cloud finding sits in an
+// account; the rest are components found inside an artifact.
+func ExposureOf(tool, accountUID string) string {
+	switch tool {
+	case "nmap", "zap", "nuclei", "wapiti":
+		return ExposureNetwork
+	}
+	if accountUID != "" {
+		return ExposureCloud
+	}
+	return ExposurePackage
 }
 
 // Result counts what RecordOccurrences did.
@@ -43,61 +69,55 @@ type Result struct {
 type Service struct {
 	d   *db.DB
 	now func() time.Time
+	// HTTP fetches the KEV catalog and EPSS scores; nil means a client with
+	// a one-minute timeout.
+	HTTP *http.Client
+	// Audit, when set, records KEV syncs, EPSS imports, SLA and occurrence changes.
+	Audit *audit.Log
 }
 
 // New returns the service.
 func New(reg *db.Registry) *Service { return &Service{d: reg.Get(db.Vulnerability), now: time.Now} }
 
+// NormalizeID upper-cases and trims a vulnerability ID.
+func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
+
 // RecordOccurrences records what one scan saw, in one transaction: new IDs
-// join the catalog, occurrences open or are seen again (reopening fixed
-// ones), and the open occurrences of the scan's scopes that it no longer
-// reports are fixed.
+// join the catalog (enriched at once from the stored KEV and EPSS data),
+// occurrences open or are seen again (reopening fixed ones), the open
+// occurrences of the scan's scopes that it no longer reports are fixed, and
+// what the scan touched is scored again.
 func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, sightings []Sighting, scopes []string) (Result, error) {
 	var res Result
 	now := s.now().UTC()
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		catalogued := map[string]bool{}
+		var added []string
 		for i := range sightings {
 			v := &sightings[i]
-			id := strings.ToUpper(strings.TrimSpace(v.VulnID))
+			id := NormalizeID(v.VulnID)
 			if id == "" {
 				continue
 			}
-			r, err := q.ExecContext(ctx, `INSERT INTO vuln_catalog (id, title, description, severity, first_seen, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING`, id, v.Title, v.Description, int(v.Severity), now)
+			if !catalogued[id] {
+				catalogued[id] = true
+				isNew, err := upsertCatalog(ctx, q, id, v, now)
+				if err != nil {
+					return fmt.Errorf("catalog %s: %w", id, err)
+				}
+				if isNew {
+					res.CatalogAdded++
+					added = append(added, id)
+				}
+			}
+			opened, err := upsertOccurrence(ctx, q, teamID, scanID, id, v, now)
 			if err != nil {
-				return fmt.Errorf("catalog %s: %w", id, err)
-			}
-			if n, _ := r.RowsAffected(); n > 0 {
-				res.CatalogAdded++
-			} else if _, err := q.ExecContext(ctx, `UPDATE vuln_catalog SET severity = $1, updated_at = $2 WHERE id = $3 AND severity < $1`,
-				int(v.Severity), now, id); err != nil {
 				return err
 			}
-			var prev string
-			err = q.QueryRowContext(ctx, `SELECT status FROM vuln_occurrences WHERE team_id = $1 AND vuln_id = $2 AND asset = $3
-				AND component = $4 AND location = $5 AND version = $6`, teamID, id, v.Asset, v.Component, v.Location, v.Version).Scan(&prev)
-			switch {
-			case err == nil:
-				res.Seen++
-				status := prev
-				if prev == "fixed" {
-					status = "open"
-				}
-				if _, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = $1, last_seen = $2, last_scan_id = $3, fixed_version = $4,
-					severity = $5, fixed_at = NULL WHERE team_id = $6 AND vuln_id = $7 AND asset = $8 AND component = $9 AND location = $10 AND version = $11`,
-					status, now, scanID, v.FixedVersion, int(v.Severity), teamID, id, v.Asset, v.Component, v.Location, v.Version); err != nil {
-					return err
-				}
-			case errors.Is(db.MapError(err), db.ErrNotFound):
+			if opened {
 				res.Opened++
-				if _, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrences (team_id, vuln_id, asset, component, location, version,
-					fixed_version, status, severity, source_tool, scope_key, first_seen, last_seen, last_scan_id)
-					VALUES ($1,$2,$3,$4,$5,$6,$7,'open',$8,$9,$10,$11,$11,$12)`,
-					teamID, id, v.Asset, v.Component, v.Location, v.Version, v.FixedVersion, int(v.Severity), v.Tool, v.ScopeKey, now, scanID); err != nil {
-					return err
-				}
-			default:
-				return err
+			} else {
+				res.Seen++
 			}
 		}
 		for _, scope := range scopes {
@@ -109,56 +129,68 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 			n, _ := r.RowsAffected()
 			res.Fixed += int(n)
 		}
-		return nil
+		if err := enrichCatalog(ctx, q, added, now); err != nil {
+			return err
+		}
+		_, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID)
+		return err
 	})
 	return res, err
 }
 
-// Occurrence is one team's occurrence of a vulnerability.
-type Occurrence struct {
-	VulnID       string    `json:"vuln_id"`
-	Asset        string    `json:"asset"`
-	Component    string    `json:"component"`
-	Version      string    `json:"version"`
-	FixedVersion string    `json:"fixed_version"`
-	FixAvailable bool      `json:"fix_available"`
-	Status       string    `json:"status"`
-	Severity     string    `json:"severity"`
-	SourceTool   string    `json:"source_tool"`
-	FirstSeen    time.Time `json:"first_seen"`
-	LastSeen     time.Time `json:"last_seen"`
+// upsertCatalog adds id to the catalog, or raises its severity and fills
+// in a CVSS score it lacked; it reports whether the entry is new.
+func upsertCatalog(ctx context.Context, q db.Querier, id string, v *Sighting, now time.Time) (bool, error) {
+	var (
+		cvssVersion, cvssVector string
+		cvssScore               *float64
+	)
+	if v.CVSS != nil && v.CVSS.BaseScore > 0 {
+		cvssVersion, cvssVector, cvssScore = v.CVSS.Version, v.CVSS.VectorString, &v.CVSS.BaseScore
+	}
+	r, err := q.ExecContext(ctx, `INSERT INTO vuln_catalog (id, title, description, severity, cvss_version, cvss_vector, cvss_score,
+		cwes, refs, first_seen, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING`,
+		id, v.Title, v.Description, int(v.Severity), cvssVersion, cvssVector, cvssScore,
+		strings.Join(v.CWEs, " "), strings.Join(v.References, "\n"), now)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		return true, nil
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE vuln_catalog SET severity = $1, updated_at = $2 WHERE id = $3 AND severity < $1`,
+		int(v.Severity), now, id); err != nil {
+		return false, err
+	}
+	if cvssScore != nil {
+		_, err = q.ExecContext(ctx, `UPDATE vuln_catalog SET cvss_version = $1, cvss_vector = $2, cvss_score = $3, updated_at = $4
+			WHERE id = $5 AND cvss_score IS NULL`, cvssVersion, cvssVector, *cvssScore, now, id)
+	}
+	return false, err
 }
 
-// OccurrenceList returns the team's occurrences, optionally of one status.
-func (s *Service) OccurrenceList(ctx context.Context, teamID, status string) ([]Occurrence, error) {
-	out := []Occurrence{}
-	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		query := `SELECT vuln_id, asset, component, version, fixed_version, status, severity, source_tool, first_seen, last_seen
-			FROM vuln_occurrences WHERE team_id = $1`
-		args := []any{teamID}
-		if status != "" {
-			query += " AND status = $2"
-			args = append(args, status)
-		}
-		rows, err := q.QueryContext(ctx, query+" ORDER BY severity DESC, vuln_id, asset", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				o   Occurrence
-				sev int
-			)
-			if err := rows.Scan(&o.VulnID, &o.Asset, &o.Component, &o.Version, &o.FixedVersion, &o.Status, &sev, &o.SourceTool, &o.FirstSeen, &o.LastSeen); err != nil {
-				return err
-			}
-			o.Severity, o.FixAvailable = ocsf.Severity(sev).Key(), o.FixedVersion != ""
-			out = append(out, o)
-		}
-		return rows.Err()
-	})
-	return out, err
+// upsertOccurrence opens an occurrence or records that it was seen again;
+// a fixed one reopens, an accepted one stays accepted.
+func upsertOccurrence(ctx context.Context, q db.Querier, teamID, scanID, id string, v *Sighting, now time.Time) (opened bool, err error) {
+	exposure := v.Exposure
+	if exposure == "" {
+		exposure = ExposurePackage
+	}
+	r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = CASE WHEN status = 'fixed' THEN 'open' ELSE status END,
+		last_seen = $1, last_scan_id = $2, fixed_version = $3, severity = $4, fixed_at = NULL, exposure = $5
+		WHERE team_id = $6 AND vuln_id = $7 AND asset = $8 AND component = $9 AND location = $10 AND version = $11`,
+		now, scanID, v.FixedVersion, int(v.Severity), exposure, teamID, id, v.Asset, v.Component, v.Location, v.Version)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		return false, nil
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO vuln_occurrences (team_id, vuln_id, asset, component, location, version,
+		fixed_version, status, severity, source_tool, scope_key, first_seen, last_seen, last_scan_id, exposure)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,'open',$8,$9,$10,$11,$11,$12,$13)`,
+		teamID, id, v.Asset, v.Component, v.Location, v.Version, v.FixedVersion, int(v.Severity), v.Tool, v.ScopeKey, now, scanID, exposure)
+	return true, err
 }
 
 // CatalogCount returns the size of the catalog.

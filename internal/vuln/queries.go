@@ -1,0 +1,569 @@
+package vuln
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/ocsf"
+)
+
+// ListParams filters the team's vulnerabilities.
+type ListParams struct {
+	TeamID       string
+	GroupBy      string // vulnerability (default) or asset
+	Status       []string
+	Severity     []string
+	Priority     []string
+	InKEV        *bool
+	Ransomware   bool
+	EPSSMin      float64
+	Overdue      bool
+	FixAvailable *bool
+	Text         string
+	Limit        int
+	Offset       int
+}
+
+// VulnerabilitySummary is one vulnerability and how it affects the team.
+type VulnerabilitySummary struct {
+	ID             string     `json:"id"`
+	Title          string     `json:"title"`
+	Severity       string     `json:"severity"`
+	CVSSScore      *float64   `json:"cvss_score"`
+	EPSSScore      *float64   `json:"epss_score"`
+	EPSSPercentile *float64   `json:"epss_percentile"`
+	KEV            KEVState   `json:"kev"`
+	Assets         int        `json:"assets" doc:"Distinct affected assets."`
+	Occurrences    int        `json:"occurrences"`
+	FixAvailable   int        `json:"fix_available" doc:"Occurrences with a fixed version."`
+	RiskScore      float64    `json:"risk_score" doc:"The highest of its occurrences."`
+	Priority       string     `json:"priority" enum:"P1,P2,P3,P4"`
+	FirstSeen      time.Time  `json:"first_seen"`
+	LastSeen       time.Time  `json:"last_seen"`
+	SLADue         *time.Time `json:"sla_due" doc:"The earliest deadline: highest severity from the earliest sighting, capped by the KEV due date."`
+	Overdue        int        `json:"overdue" doc:"Open occurrences past their deadline."`
+}
+
+// KEVState is a vulnerability's standing in CISA KEV.
+type KEVState struct {
+	State          string `json:"state" enum:"never_enriched,not_in_kev,in_kev" doc:"never_enriched: no KEV catalog has been checked for it yet."`
+	DateAdded      string `json:"date_added,omitempty"`
+	DueDate        string `json:"due_date,omitempty"`
+	Ransomware     bool   `json:"known_ransomware_use"`
+	RequiredAction string `json:"required_action,omitempty"`
+	Vendor         string `json:"vendor,omitempty"`
+	Product        string `json:"product,omitempty"`
+	Name           string `json:"name,omitempty"`
+}
+
+// AssetSummary is one asset and the vulnerabilities it carries.
+type AssetSummary struct {
+	Asset           string    `json:"asset"`
+	Exposure        string    `json:"exposure" enum:"network,cloud,package"`
+	Vulnerabilities int       `json:"vulnerabilities"`
+	Occurrences     int       `json:"occurrences"`
+	InKEV           int       `json:"in_kev" doc:"Distinct KEV vulnerabilities on the asset."`
+	Severity        string    `json:"severity"`
+	RiskScore       float64   `json:"risk_score"`
+	Priority        string    `json:"priority" enum:"P1,P2,P3,P4"`
+	Overdue         int       `json:"overdue"`
+	LastSeen        time.Time `json:"last_seen"`
+}
+
+// ListResult is one page.
+type ListResult struct {
+	GroupBy         string                 `json:"group_by" enum:"vulnerability,asset"`
+	Total           int                    `json:"total"`
+	Vulnerabilities []VulnerabilitySummary `json:"vulnerabilities,omitempty"`
+	Assets          []AssetSummary         `json:"assets,omitempty"`
+	SLA             SLAPolicy              `json:"sla"`
+}
+
+// filter builds the WHERE clause shared by both groupings.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+func (f *filter) add(cond string, args ...any) {
+	// Each %d in cond is the number of the next parameter.
+	nums := make([]any, len(args))
+	for i := range args {
+		nums[i] = len(f.args) + i + 1
+	}
+	f.conds = append(f.conds, fmt.Sprintf(cond, nums...))
+	f.args = append(f.args, args...)
+}
+
+func (f *filter) in(column string, values []string) {
+	if len(values) == 0 {
+		return
+	}
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	f.conds = append(f.conds, column+" IN ("+db.InList(len(values), len(f.args)+1)+")")
+	f.args = append(f.args, args...)
+}
+
+func (f *filter) where() string { return strings.Join(f.conds, " AND ") }
+
+func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
+	f := &filter{}
+	f.add("o.team_id = $%d", p.TeamID)
+	status := p.Status
+	if len(status) == 0 {
+		status = []string{"open"}
+	}
+	for _, s := range status {
+		if s != "open" && s != "fixed" && s != "accepted" {
+			return nil, fmt.Errorf("unknown status %q", s)
+		}
+	}
+	f.in("o.status", status)
+	var sevs []string
+	for _, s := range p.Severity {
+		sev, ok := ocsf.SeverityFromKey(s)
+		if !ok {
+			return nil, fmt.Errorf("unknown severity %q", s)
+		}
+		sevs = append(sevs, fmt.Sprint(int(sev)))
+	}
+	if len(sevs) > 0 {
+		f.conds = append(f.conds, "o.severity IN ("+strings.Join(sevs, ",")+")") // integers from a fixed set
+	}
+	for _, pr := range p.Priority {
+		if pr != "P1" && pr != "P2" && pr != "P3" && pr != "P4" {
+			return nil, fmt.Errorf("unknown priority %q", pr)
+		}
+	}
+	f.in("o.priority", p.Priority)
+	if p.InKEV != nil {
+		f.add("c.in_kev = $%d", *p.InKEV)
+	}
+	if p.Ransomware {
+		f.conds = append(f.conds, "c.kev_ransomware = 'Known'")
+	}
+	if p.EPSSMin > 0 {
+		f.add("c.epss_score >= $%d", p.EPSSMin)
+	}
+	if p.FixAvailable != nil {
+		if *p.FixAvailable {
+			f.conds = append(f.conds, "o.fixed_version <> ''")
+		} else {
+			f.conds = append(f.conds, "o.fixed_version = ''")
+		}
+	}
+	if p.Overdue {
+		cond, args := sla.overdueWhere(now, len(f.args)+1)
+		f.conds = append(f.conds, cond)
+		f.args = append(f.args, args...)
+	}
+	if t := strings.TrimSpace(p.Text); t != "" {
+		like := "%" + strings.ToLower(t) + "%"
+		f.add("(LOWER(c.id) LIKE $%d OR LOWER(c.title) LIKE $%d OR LOWER(o.asset) LIKE $%d OR LOWER(o.component) LIKE $%d)", like, like, like, like)
+	}
+	return f, nil
+}
+
+// List returns one page of the team's vulnerabilities, grouped by
+// vulnerability or by asset, riskiest first.
+func (s *Service) List(ctx context.Context, p ListParams) (ListResult, error) {
+	res := ListResult{GroupBy: p.GroupBy}
+	if res.GroupBy == "" {
+		res.GroupBy = "vulnerability"
+	}
+	if res.GroupBy != "vulnerability" && res.GroupBy != "asset" {
+		return res, fmt.Errorf("unknown grouping %q", p.GroupBy)
+	}
+	if p.Limit <= 0 || p.Limit > 500 {
+		p.Limit = 50
+	}
+	sla, err := s.SLAPolicyGet(ctx, p.TeamID)
+	if err != nil {
+		return res, err
+	}
+	res.SLA = sla
+	now := s.now().UTC()
+	f, err := p.filter(sla, now)
+	if err != nil {
+		return res, err
+	}
+	overdue, overdueArgs := sla.overdueWhere(now, len(f.args)+1)
+	from := ` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE ` + f.where()
+	args := append(append([]any{}, f.args...), overdueArgs...)
+	page := fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, max(p.Offset, 0))
+	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
+		group := "o.vuln_id"
+		if res.GroupBy == "asset" {
+			group = "o.asset"
+		}
+		if err := q.QueryRowContext(ctx, "SELECT COUNT(DISTINCT "+group+")"+from, f.args...).Scan(&res.Total); err != nil {
+			return err
+		}
+		if res.GroupBy == "asset" {
+			return s.listAssets(ctx, q, &res, `SELECT o.asset, MIN(o.exposure), COUNT(DISTINCT o.vuln_id), COUNT(*),
+				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(o.risk_score), MIN(o.priority),
+				SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), MAX(o.last_seen)`+from+
+				` GROUP BY o.asset ORDER BY MAX(o.risk_score) DESC, o.asset`+page, args)
+		}
+		return s.listVulns(ctx, q, &res, `SELECT c.id, MAX(c.title), MAX(o.severity), MAX(c.cvss_score), MAX(c.epss_score), MAX(c.epss_percentile),
+			MAX(c.kev_due_date), COUNT(DISTINCT o.asset), COUNT(*), SUM(CASE WHEN o.fixed_version <> '' THEN 1 ELSE 0 END), MAX(o.risk_score),
+			MIN(o.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END)`+from+
+			` GROUP BY c.id ORDER BY MAX(o.risk_score) DESC, c.id`+page, args)
+	})
+	return res, err
+}
+
+func (s *Service) listVulns(ctx context.Context, q db.Querier, res *ListResult, query string, args []any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	res.Vulnerabilities = []VulnerabilitySummary{}
+	var ids []string
+	for rows.Next() {
+		var (
+			v       VulnerabilitySummary
+			sev     int
+			kevDue  string
+			first   db.Time
+			last    db.Time
+			overdue sql.NullInt64
+		)
+		if err := rows.Scan(&v.ID, &v.Title, &sev, &v.CVSSScore, &v.EPSSScore, &v.EPSSPercentile, &kevDue, &v.Assets, &v.Occurrences,
+			&v.FixAvailable, &v.RiskScore, &v.Priority, &first, &last, &overdue); err != nil {
+			return err
+		}
+		v.Severity, v.FirstSeen, v.LastSeen, v.Overdue = ocsf.Severity(sev).Key(), first.Time, last.Time, int(overdue.Int64)
+		v.SLADue = res.SLA.DueAt(ocsf.Severity(sev), v.FirstSeen, kevDue)
+		res.Vulnerabilities = append(res.Vulnerabilities, v)
+		ids = append(ids, v.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	states, err := kevStates(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for i := range res.Vulnerabilities {
+		res.Vulnerabilities[i].KEV = states[res.Vulnerabilities[i].ID]
+	}
+	return nil
+}
+
+// kevStates reads the KEV fields of the given catalog entries.
+func kevStates(ctx context.Context, q db.Querier, ids []string) (map[string]KEVState, error) {
+	out := map[string]KEVState{}
+	err := chunks(ids, func(part []string) error {
+		rows, err := q.QueryContext(ctx, `SELECT id, in_kev, kev_enriched_at IS NOT NULL, kev_date_added, kev_due_date, kev_ransomware,
+			kev_required_action, kev_vendor, kev_product, kev_name FROM vuln_catalog WHERE id IN (`+db.InList(len(part), 1)+`)`, stringArgs(nil, part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id             string
+				inKEV, checked bool
+				k              KEVState
+				ransomware     string
+			)
+			if err := rows.Scan(&id, &inKEV, &checked, &k.DateAdded, &k.DueDate, &ransomware, &k.RequiredAction, &k.Vendor, &k.Product, &k.Name); err != nil {
+				return err
+			}
+			switch {
+			case inKEV:
+				k.State = "in_kev"
+			case checked:
+				k.State = "not_in_kev"
+			default:
+				k.State = "never_enriched"
+			}
+			k.Ransomware = ransomware == "Known"
+			out[id] = k
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func (s *Service) listAssets(ctx context.Context, q db.Querier, res *ListResult, query string, args []any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	res.Assets = []AssetSummary{}
+	for rows.Next() {
+		var (
+			a       AssetSummary
+			sev     int
+			last    db.Time
+			overdue sql.NullInt64
+		)
+		if err := rows.Scan(&a.Asset, &a.Exposure, &a.Vulnerabilities, &a.Occurrences, &a.InKEV, &sev, &a.RiskScore, &a.Priority,
+			&overdue, &last); err != nil {
+			return err
+		}
+		a.Severity, a.LastSeen, a.Overdue = ocsf.Severity(sev).Key(), last.Time, int(overdue.Int64)
+		res.Assets = append(res.Assets, a)
+	}
+	return rows.Err()
+}
+
+// Occurrence is one team's occurrence of a vulnerability.
+type Occurrence struct {
+	ID             int64      `json:"id"`
+	VulnID         string     `json:"vuln_id"`
+	Asset          string     `json:"asset"`
+	Exposure       string     `json:"exposure"`
+	Component      string     `json:"component"`
+	Location       string     `json:"location"`
+	Version        string     `json:"version"`
+	FixedVersion   string     `json:"fixed_version"`
+	FixAvailable   bool       `json:"fix_available"`
+	Status         string     `json:"status" enum:"open,fixed,accepted"`
+	Severity       string     `json:"severity"`
+	RiskScore      float64    `json:"risk_score"`
+	Priority       string     `json:"priority"`
+	SourceTool     string     `json:"source_tool"`
+	LastScanID     string     `json:"last_scan_id"`
+	FirstSeen      time.Time  `json:"first_seen"`
+	LastSeen       time.Time  `json:"last_seen"`
+	FixedAt        *time.Time `json:"fixed_at"`
+	SLADue         *time.Time `json:"sla_due"`
+	Overdue        bool       `json:"overdue"`
+	AcceptedReason string     `json:"accepted_reason,omitempty"`
+	AcceptedBy     string     `json:"accepted_by,omitempty"`
+	AcceptedUntil  *time.Time `json:"accepted_until,omitempty"`
+}
+
+const occurrenceColumns = `o.id, o.vuln_id, o.asset, o.exposure, o.component, o.location, o.version, o.fixed_version, o.status, o.severity,
+	o.risk_score, o.priority, o.source_tool, o.last_scan_id, o.first_seen, o.last_seen, o.fixed_at, o.accepted_reason, o.accepted_by,
+	o.accepted_until, c.kev_due_date`
+
+func scanOccurrence(rows interface{ Scan(...any) error }, sla SLAPolicy, now time.Time) (Occurrence, error) {
+	var (
+		o             Occurrence
+		sev           int
+		first, last   db.Time
+		fixedAt, till db.NullTime
+		kevDue        string
+	)
+	if err := rows.Scan(&o.ID, &o.VulnID, &o.Asset, &o.Exposure, &o.Component, &o.Location, &o.Version, &o.FixedVersion, &o.Status, &sev,
+		&o.RiskScore, &o.Priority, &o.SourceTool, &o.LastScanID, &first, &last, &fixedAt, &o.AcceptedReason, &o.AcceptedBy, &till, &kevDue); err != nil {
+		return o, err
+	}
+	o.Severity, o.FixAvailable, o.FirstSeen, o.LastSeen = ocsf.Severity(sev).Key(), o.FixedVersion != "", first.Time, last.Time
+	o.FixedAt, o.AcceptedUntil = fixedAt.Ptr(), till.Ptr()
+	o.SLADue = sla.DueAt(ocsf.Severity(sev), o.FirstSeen, kevDue)
+	o.Overdue = o.Status == "open" && o.SLADue != nil && o.SLADue.Before(now)
+	return o, nil
+}
+
+// OccurrenceList returns the team's occurrences, optionally of one status.
+func (s *Service) OccurrenceList(ctx context.Context, teamID, status string) ([]Occurrence, error) {
+	return s.occurrences(ctx, teamID, "", status)
+}
+
+func (s *Service) occurrences(ctx context.Context, teamID, vulnID, status string) ([]Occurrence, error) {
+	sla, err := s.SLAPolicyGet(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	out := []Occurrence{}
+	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		f := &filter{}
+		f.add("o.team_id = $%d", teamID)
+		if vulnID != "" {
+			f.add("o.vuln_id = $%d", vulnID)
+		}
+		if status != "" {
+			f.add("o.status = $%d", status)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT `+occurrenceColumns+` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id
+			WHERE `+f.where()+` ORDER BY o.risk_score DESC, o.severity DESC, o.vuln_id, o.asset, o.id`, f.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			o, err := scanOccurrence(rows, sla, now)
+			if err != nil {
+				return err
+			}
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Detail is one catalog entry and the team's occurrences of it.
+type Detail struct {
+	ID             string       `json:"id"`
+	Title          string       `json:"title"`
+	Description    string       `json:"description"`
+	Severity       string       `json:"severity"`
+	CVSSVersion    string       `json:"cvss_version"`
+	CVSSVector     string       `json:"cvss_vector"`
+	CVSSScore      *float64     `json:"cvss_score"`
+	CWEs           []string     `json:"cwes"`
+	References     []string     `json:"references"`
+	EPSSScore      *float64     `json:"epss_score"`
+	EPSSPercentile *float64     `json:"epss_percentile"`
+	EPSSDate       string       `json:"epss_date"`
+	EPSSEnrichedAt *time.Time   `json:"epss_enriched_at"`
+	KEV            KEVState     `json:"kev"`
+	KEVEnrichedAt  *time.Time   `json:"kev_enriched_at"`
+	FirstSeen      time.Time    `json:"first_seen"`
+	Occurrences    []Occurrence `json:"occurrences"`
+}
+
+// Get returns a vulnerability the team has occurrences of; ErrNotFound
+// otherwise, so that the catalog does not tell a team what others have.
+func (s *Service) Get(ctx context.Context, teamID, id string) (Detail, error) {
+	id = NormalizeID(id)
+	occ, err := s.occurrences(ctx, teamID, id, "")
+	if err != nil {
+		return Detail{}, err
+	}
+	if len(occ) == 0 {
+		return Detail{}, db.ErrNotFound
+	}
+	d := Detail{ID: id, Occurrences: occ}
+	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		var (
+			sev           int
+			cwes, refs    string
+			first         db.Time
+			epssAt, kevAt db.NullTime
+		)
+		if err := q.QueryRowContext(ctx, `SELECT title, description, severity, cvss_version, cvss_vector, cvss_score, cwes, refs,
+			epss_score, epss_percentile, epss_date, epss_enriched_at, kev_enriched_at, first_seen FROM vuln_catalog WHERE id = $1`, id).Scan(
+			&d.Title, &d.Description, &sev, &d.CVSSVersion, &d.CVSSVector, &d.CVSSScore, &cwes, &refs, &d.EPSSScore, &d.EPSSPercentile,
+			&d.EPSSDate, &epssAt, &kevAt, &first); err != nil {
+			return db.MapError(err)
+		}
+		d.Severity, d.CWEs, d.References, d.FirstSeen = ocsf.Severity(sev).Key(), strings.Fields(cwes), splitLines(refs), first.Time
+		d.EPSSEnrichedAt, d.KEVEnrichedAt = epssAt.Ptr(), kevAt.Ptr()
+		states, err := kevStates(ctx, q, []string{id})
+		d.KEV = states[id]
+		return err
+	})
+	return d, err
+}
+
+func splitLines(s string) []string {
+	out := []string{}
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// StatusChange accepts the risk of an occurrence (optionally until a
+// date) or opens it again.
+type StatusChange struct {
+	Status string     `json:"status" enum:"accepted,open"`
+	Reason string     `json:"reason,omitempty" maxLength:"1000"`
+	Until  *time.Time `json:"until,omitempty" doc:"When an acceptance lapses and the occurrence is open again."`
+}
+
+// ErrReasonRequired is returned for an acceptance without a reason.
+var ErrReasonRequired = errors.New("accepting a risk needs a reason")
+
+// OccurrenceSetStatus changes one occurrence of the team's and audits it.
+func (s *Service) OccurrenceSetStatus(ctx context.Context, teamID string, id int64, ch StatusChange, actor audit.Event) (Occurrence, error) {
+	now := s.now().UTC()
+	switch ch.Status {
+	case "accepted":
+		if strings.TrimSpace(ch.Reason) == "" {
+			return Occurrence{}, ErrReasonRequired
+		}
+		if ch.Until != nil && !ch.Until.After(now) {
+			return Occurrence{}, errors.New("until must be in the future")
+		}
+	case "open":
+		ch.Reason, ch.Until = "", nil
+	default:
+		return Occurrence{}, fmt.Errorf("unknown status %q", ch.Status)
+	}
+	var prev string
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		if err := q.QueryRowContext(ctx, `SELECT status FROM vuln_occurrences WHERE team_id = $1 AND id = $2`, teamID, id).Scan(&prev); err != nil {
+			return db.MapError(err)
+		}
+		if prev == "fixed" {
+			return errors.New("a fixed occurrence cannot change status")
+		}
+		var until any
+		if ch.Until != nil {
+			until = ch.Until.UTC()
+		}
+		_, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = $1, accepted_reason = $2, accepted_by = $3, accepted_until = $4
+			WHERE team_id = $5 AND id = $6`, ch.Status, ch.Reason, actorEmail(ch.Status, actor), until, teamID, id)
+		return err
+	})
+	if err != nil {
+		return Occurrence{}, err
+	}
+	actor.TeamID = teamID
+	s.record(ctx, actor, "vulnerability.status_changed", "vuln_occurrence", fmt.Sprint(id), nil, func() map[string]any {
+		return map[string]any{"from": prev, "to": ch.Status, "reason": ch.Reason}
+	})
+	occ, err := s.occurrenceByID(ctx, teamID, id)
+	return occ, err
+}
+
+func actorEmail(status string, actor audit.Event) string {
+	if status != "accepted" {
+		return ""
+	}
+	return actor.ActorEmail
+}
+
+func (s *Service) occurrenceByID(ctx context.Context, teamID string, id int64) (Occurrence, error) {
+	sla, err := s.SLAPolicyGet(ctx, teamID)
+	if err != nil {
+		return Occurrence{}, err
+	}
+	var o Occurrence
+	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		row := q.QueryRowContext(ctx, `SELECT `+occurrenceColumns+` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id
+			WHERE o.team_id = $1 AND o.id = $2`, teamID, id)
+		var err error
+		o, err = scanOccurrence(row, sla, s.now().UTC())
+		return db.MapError(err)
+	})
+	return o, err
+}
+
+// ExpireAcceptances opens again every acceptance whose date has passed.
+func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
+	var n int64
+	err := s.d.AsSystem(ctx, func(q db.Querier) error {
+		r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = 'open', accepted_reason = '', accepted_by = '', accepted_until = NULL
+			WHERE status = 'accepted' AND accepted_until IS NOT NULL AND accepted_until < $1`, s.now().UTC())
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
