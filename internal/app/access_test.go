@@ -16,6 +16,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
 // fillPath replaces every {param} with v.
@@ -115,12 +116,33 @@ func TestUnauthenticatedGets401(t *testing.T) {
 
 // validBodies are request bodies for tenant routes whose body the default does not fit.
 var validBodies = map[string]any{
-	"POST /api/v1/findings/{id}/mute": map[string]any{"kind": "mute", "reason": "isolation test"},
+	"POST /api/v1/findings/{id}/mute":                map[string]any{"kind": "mute", "reason": "isolation test"},
+	"PATCH /api/v1/vulnerabilities/occurrences/{id}": map[string]any{"status": "accepted", "reason": "isolation test"},
+}
+
+// vulnFixture imports one Trivy vulnerability into the team.
+func vulnFixture(t *testing.T, e *env, teamA string) vuln.Occurrence {
+	t.Helper()
+	ctx := context.Background()
+	doc := `{"ArtifactName":"registry/app:1","Results":[{"Target":"app","Vulnerabilities":[{"VulnerabilityID":"CVE-2099-0001",
+		"PkgName":"libx","InstalledVersion":"1.0","FixedVersion":"1.1","Severity":"HIGH"}]}]}`
+	if _, err := e.app.Findings.Import(ctx, strings.NewReader(doc), findings.ImportParams{TeamID: teamA, Format: "trivy"}); err != nil {
+		t.Fatal(err)
+	}
+	occ, err := e.app.Vulns.OccurrenceList(ctx, teamA, "")
+	if err != nil || len(occ) != 1 {
+		t.Fatalf("fixture occurrence: %d, %v", len(occ), err)
+	}
+	return occ[0]
 }
 
 // tenantFixtures make, in team A, one object of each tenant-scoped kind a
 // route's {id} can point at, returning its ID.
 var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
+	"vulnerability": func(t *testing.T, e *env, teamA string) string { return vulnFixture(t, e, teamA).VulnID },
+	"vuln_occurrence": func(t *testing.T, e *env, teamA string) string {
+		return strconv.FormatInt(vulnFixture(t, e, teamA).ID, 10)
+	},
 	"user": func(t *testing.T, e *env, teamA string) string { return e.user(teamA, rbac.Viewer).ID },
 	"session": func(t *testing.T, e *env, teamA string) string {
 		c := e.login(e.user(teamA, rbac.Viewer).Email)

@@ -50,6 +50,7 @@ type App struct {
 	Findings *findings.Store
 	Scans    *nativescans.Service
 	Imports  *imports.Service
+	Vulns    *vuln.Service
 
 	runWorkers bool
 }
@@ -107,7 +108,8 @@ func (a *App) build(ctx context.Context) error {
 		"duration_ms", time.Since(start).Milliseconds())
 
 	a.Findings = findings.NewStore(a.Registry)
-	a.Findings.Vulns, a.Findings.Logger = vuln.New(a.Registry), a.Logger
+	a.Vulns = vuln.New(a.Registry)
+	a.Findings.Vulns, a.Findings.Logger = a.Vulns, a.Logger
 	a.Scans = nativescans.New(a.Registry)
 	artifactDir := a.Config.ArtifactDir
 	if artifactDir == "" {
@@ -151,6 +153,8 @@ func (a *App) build(ctx context.Context) error {
 	a.Imports.Audit = a.Audit
 	a.Findings.Audit = a.Audit
 	a.Findings.RegisterRoutes(a.Router)
+	a.Vulns.Audit = a.Audit
+	a.Vulns.RegisterRoutes(a.Router, a.Config.KEVURL)
 	a.Scans.RegisterRoutes(a.Router)
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
@@ -163,7 +167,17 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
 	river.AddWorker(w, &maintenanceWorker[sessionCleanupArgs]{logger: a.Logger, what: "expired sessions removed", run: a.Auth.CleanupExpiredSessions})
 	river.AddWorker(w, &imports.ImportReportWorker{Service: a.Imports})
-	river.AddWorker(w, &maintenanceWorker[muteExpiryArgs]{logger: a.Logger, what: "expired mutes ended", run: a.Findings.ExpireMutes})
+	river.AddWorker(w, &maintenanceWorker[muteExpiryArgs]{logger: a.Logger, what: "expired mutes and risk acceptances ended",
+		run: func(ctx context.Context) (int, error) {
+			n, err := a.Findings.ExpireMutes(ctx)
+			if err != nil {
+				return n, err
+			}
+			m, err := a.Vulns.ExpireAcceptances(ctx)
+			return n + m, err
+		}})
+	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
+		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
 	return w
 }
 

@@ -57,6 +57,7 @@ func buildEnv(t *testing.T, reg *db.Registry, cfgFn func(*config.Config), worker
 	cfg.DataDir = t.TempDir()
 	cfg.CookieSecure = false // httptest serves plain HTTP
 	cfg.PasswordHashConcurrency = 0
+	cfg.KEVURL = "" // tests never reach the internet; a test sets a local server
 	if cfgFn != nil {
 		cfgFn(cfg)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/secrets"
 	"github.com/offloadsecurity/cspm/internal/team"
+	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
 // redisKeyPrefix namespaces every key cspm writes to a shared Redis.
@@ -126,5 +127,10 @@ func periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return sessionCleanupArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: false}),
+		// Hourly, not daily: the job itself decides from the stored state
+		// whether the catalog is due, so restarts do not reset the clock.
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return vuln.EnrichmentArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

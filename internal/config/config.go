@@ -67,6 +67,16 @@ type Config struct {
 	ImportMaxBytes int64
 	// ArtifactDir holds raw reports; empty means data_dir/artifacts.
 	ArtifactDir string
+	// KEVURL is where the CISA KEV catalog is downloaded; empty turns the
+	// periodic sync off.
+	KEVURL string
+	// KEVSyncInterval is how stale the stored catalog may get.
+	KEVSyncInterval time.Duration
+	// EPSSURL is where the daily EPSS CSV is downloaded; empty (the
+	// default) means scores come only from `cspm epss import`.
+	EPSSURL string
+	// EPSSSyncInterval is how stale the stored scores may get.
+	EPSSSyncInterval time.Duration
 	// ConfigFile is the file the configuration was read from, if any.
 	ConfigFile string
 

@@ -151,6 +151,15 @@ func Settings() []Setting {
 			},
 			get: func(c *Config) string { return strconv.FormatInt(c.ImportMaxBytes, 10) },
 		},
+		urlSetting("kev_url", "CSPM_KEV_URL", "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+			"where the CISA KEV catalog is downloaded from; empty turns the daily sync off", func(c *Config) *string { return &c.KEVURL }),
+		durationSetting("kev_sync_interval", "CSPM_KEV_SYNC_INTERVAL", "24h",
+			"how often the KEV catalog is downloaded again", func(c *Config) *time.Duration { return &c.KEVSyncInterval }),
+		urlSetting("epss_url", "CSPM_EPSS_URL", "",
+			"where the daily FIRST EPSS CSV (plain or gzipped) is downloaded from, such as https://epss.empiricalsecurity.com/epss_scores-current.csv.gz; empty means only `cspm epss import`",
+			func(c *Config) *string { return &c.EPSSURL }),
+		durationSetting("epss_sync_interval", "CSPM_EPSS_SYNC_INTERVAL", "24h",
+			"how often the EPSS scores are downloaded again when epss_url is set", func(c *Config) *time.Duration { return &c.EPSSSyncInterval }),
 		Setting{
 			Key: "artifact_dir", Env: "CSPM_ARTIFACT_DIR", Flag: "artifact-dir", Default: "",
 			Usage: "directory for raw scan outputs and uploaded reports; empty means data_dir/artifacts",
@@ -310,6 +319,19 @@ func durationSetting(key, env, def, usage string, field func(*Config) *time.Dura
 			return nil
 		},
 		get: func(c *Config) string { return field(c).String() },
+	}
+}
+
+func urlSetting(key, env, def, usage string, field func(*Config) *string) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("want an http or https URL, or nothing, got %q", v)
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return *field(c) },
 	}
 }
 

@@ -174,13 +174,14 @@ type EPSSStatus struct {
 	ScoreDate    string     `json:"score_date"`
 	Count        int        `json:"count"`
 	LastImport   *time.Time `json:"last_import"`
+	LastAttempt  *time.Time `json:"last_attempt"`
 	LastError    string     `json:"last_error"`
 }
 
 // EPSSStatusGet returns what the last import stored.
 func (s *Service) EPSSStatusGet(ctx context.Context) (EPSSStatus, error) {
 	var st EPSSStatus
-	err := s.d.Reader().QueryRowContext(ctx, `SELECT model_version, score_date, entry_count, last_import, last_error FROM epss_state WHERE id = 1`).
-		Scan(&st.ModelVersion, &st.ScoreDate, &st.Count, &st.LastImport, &st.LastError)
+	err := s.d.Reader().QueryRowContext(ctx, `SELECT model_version, score_date, entry_count, last_import, last_attempt, last_error
+		FROM epss_state WHERE id = 1`).Scan(&st.ModelVersion, &st.ScoreDate, &st.Count, &st.LastImport, &st.LastAttempt, &st.LastError)
 	return st, err
 }

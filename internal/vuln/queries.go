@@ -76,8 +76,8 @@ type AssetSummary struct {
 	LastSeen        time.Time `json:"last_seen"`
 }
 
-// ListResult is one page.
-type ListResult struct {
+// VulnerabilityList is one page.
+type VulnerabilityList struct {
 	GroupBy         string                 `json:"group_by" enum:"vulnerability,asset"`
 	Total           int                    `json:"total"`
 	Vulnerabilities []VulnerabilitySummary `json:"vulnerabilities,omitempty"`
@@ -175,8 +175,8 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 
 // List returns one page of the team's vulnerabilities, grouped by
 // vulnerability or by asset, riskiest first.
-func (s *Service) List(ctx context.Context, p ListParams) (ListResult, error) {
-	res := ListResult{GroupBy: p.GroupBy}
+func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, error) {
+	res := VulnerabilityList{GroupBy: p.GroupBy}
 	if res.GroupBy == "" {
 		res.GroupBy = "vulnerability"
 	}
@@ -222,7 +222,7 @@ func (s *Service) List(ctx context.Context, p ListParams) (ListResult, error) {
 	return res, err
 }
 
-func (s *Service) listVulns(ctx context.Context, q db.Querier, res *ListResult, query string, args []any) error {
+func (s *Service) listVulns(ctx context.Context, q db.Querier, res *VulnerabilityList, query string, args []any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -298,7 +298,7 @@ func kevStates(ctx context.Context, q db.Querier, ids []string) (map[string]KEVS
 	return out, err
 }
 
-func (s *Service) listAssets(ctx context.Context, q db.Querier, res *ListResult, query string, args []any) error {
+func (s *Service) listAssets(ctx context.Context, q db.Querier, res *VulnerabilityList, query string, args []any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -411,8 +411,8 @@ func (s *Service) occurrences(ctx context.Context, teamID, vulnID, status string
 	return out, err
 }
 
-// Detail is one catalog entry and the team's occurrences of it.
-type Detail struct {
+// VulnerabilityDetail is one catalog entry and the team's occurrences of it.
+type VulnerabilityDetail struct {
 	ID             string       `json:"id"`
 	Title          string       `json:"title"`
 	Description    string       `json:"description"`
@@ -434,16 +434,16 @@ type Detail struct {
 
 // Get returns a vulnerability the team has occurrences of; ErrNotFound
 // otherwise, so that the catalog does not tell a team what others have.
-func (s *Service) Get(ctx context.Context, teamID, id string) (Detail, error) {
+func (s *Service) Get(ctx context.Context, teamID, id string) (VulnerabilityDetail, error) {
 	id = NormalizeID(id)
 	occ, err := s.occurrences(ctx, teamID, id, "")
 	if err != nil {
-		return Detail{}, err
+		return VulnerabilityDetail{}, err
 	}
 	if len(occ) == 0 {
-		return Detail{}, db.ErrNotFound
+		return VulnerabilityDetail{}, db.ErrNotFound
 	}
-	d := Detail{ID: id, Occurrences: occ}
+	d := VulnerabilityDetail{ID: id, Occurrences: occ}
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var (
 			sev           int

@@ -244,8 +244,8 @@ func TestParseKEVErrorsSayWhat(t *testing.T) {
 	t.Parallel()
 	for doc, want := range map[string]string{
 		`{"catalogVersion":"1","dateReleased":"2025-01-01T00:00:00Z","vulnerabilities":[]}`:             "count is missing",
-		`{"catalogVersion":"1","dateReleased":"2025-01-01T00:00:00Z","count":0}`:                         "vulnerabilities is missing",
-		`{"catalogVersion":"1","dateReleased":"yesterday","count":0,"vulnerabilities":[]}`:               "not a date-time",
+		`{"catalogVersion":"1","dateReleased":"2025-01-01T00:00:00Z","count":0}`:                        "vulnerabilities is missing",
+		`{"catalogVersion":"1","dateReleased":"yesterday","count":0,"vulnerabilities":[]}`:              "not a date-time",
 		`{"catalogVersion":"1","dateReleased":"2025-01-01T00:00:00Z","count":1,"vulnerabilities":[{}]}`: "entry 1",
 		`[1,2,3]`: "not a JSON object",
 		`{"catalogVersion":"1","dateReleased":"2025-01-01T00:00:00Z","count":1,"vulnerabilities":[{"cveID":"CVE-2025-0001","vendorProject":"v",

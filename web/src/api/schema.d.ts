@@ -287,6 +287,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kev/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored CISA KEV catalog, its last sync and the EPSS scores */
+        get: operations["get-kev-status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kev/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download the KEV catalog from the configured kev_url now and re-enrich what changed
+         * @description A catalog that fails validation is refused (422) and the last good one stays.
+         */
+        post: operations["sync-kev"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mute-rules": {
         parameters: {
             query?: never;
@@ -481,6 +518,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vulnerabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's vulnerabilities, by vulnerability or by asset, riskiest first */
+        get: operations["list-vulnerabilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vulnerabilities/occurrences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Accept the risk of an occurrence, or open it again */
+        patch: operations["set-vulnerability-occurrence-status"];
+        trace?: never;
+    };
+    "/api/v1/vulnerabilities/sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's remediation deadlines by severity */
+        get: operations["get-vulnerability-sla"];
+        /** Set the team's remediation deadlines */
+        put: operations["set-vulnerability-sla"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vulnerabilities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One vulnerability: catalog entry, KEV and EPSS, and the team's occurrences */
+        get: operations["get-vulnerability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -497,6 +603,29 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string;
             user_id: string;
+        };
+        AssetSummary: {
+            asset: string;
+            /** @enum {string} */
+            exposure: "network" | "cloud" | "package";
+            /**
+             * Format: int64
+             * @description Distinct KEV vulnerabilities on the asset.
+             */
+            in_kev: number;
+            /** Format: date-time */
+            last_seen: string;
+            /** Format: int64 */
+            occurrences: number;
+            /** Format: int64 */
+            overdue: number;
+            /** @enum {string} */
+            priority: "P1" | "P2" | "P3" | "P4";
+            /** Format: double */
+            risk_score: number;
+            severity: string;
+            /** Format: int64 */
+            vulnerabilities: number;
         };
         AuditOutputBody: {
             events: components["schemas"]["Event"][];
@@ -561,6 +690,17 @@ export interface components {
             tool: string;
             version: string;
             vuln_ids: string[];
+        };
+        EPSSStatus: {
+            /** Format: int64 */
+            count: number;
+            /** Format: date-time */
+            last_attempt: string | null;
+            last_error: string;
+            /** Format: date-time */
+            last_import: string | null;
+            model_version: string;
+            score_date: string;
         };
         ErrorDetail: {
             /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
@@ -700,6 +840,66 @@ export interface components {
             /** @description Release version, or the module version for development builds. */
             version: string;
         };
+        KEVJournalEntry: {
+            catalog_version: string;
+            /** @enum {string} */
+            change: "added" | "removed";
+            cve_id: string;
+            /** Format: date-time */
+            recorded_at: string;
+        };
+        KEVState: {
+            date_added?: string;
+            due_date?: string;
+            known_ransomware_use: boolean;
+            name?: string;
+            product?: string;
+            required_action?: string;
+            /**
+             * @description never_enriched: no KEV catalog has been checked for it yet.
+             * @enum {string}
+             */
+            state: "never_enriched" | "not_in_kev" | "in_kev";
+            vendor?: string;
+        };
+        KEVSyncResult: {
+            added: string[];
+            catalog_version: string;
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Catalog entries whose KEV state was set.
+             */
+            enriched: number;
+            removed: string[];
+            /**
+             * Format: int64
+             * @description Occurrences whose risk score and priority were recomputed.
+             */
+            rescored: number;
+            /** @description Entries whose due date, ransomware use or other fields changed. */
+            updated: string[];
+        };
+        KevStatusOutputBody: {
+            catalog_version: string;
+            /** Format: int64 */
+            count: number;
+            date_released: string;
+            epss: components["schemas"]["EPSSStatus"];
+            /** @description The latest additions and removals. */
+            journal: components["schemas"]["KEVJournalEntry"][];
+            /** Format: date-time */
+            last_attempt: string | null;
+            /** @description Why the last attempt failed; empty when it succeeded. */
+            last_error: string;
+            /**
+             * Format: date-time
+             * @description When a catalog last validated and was stored; null if never.
+             */
+            last_sync: string | null;
+            source: string;
+        };
         ListOutputBody: {
             scan_results: components["schemas"]["ScanResult"][];
             /** Format: int64 */
@@ -784,6 +984,39 @@ export interface components {
             resource_pattern?: string;
             tool?: string;
         };
+        Occurrence: {
+            accepted_by?: string;
+            accepted_reason?: string;
+            /** Format: date-time */
+            accepted_until?: string;
+            asset: string;
+            component: string;
+            exposure: string;
+            /** Format: date-time */
+            first_seen: string;
+            fix_available: boolean;
+            /** Format: date-time */
+            fixed_at: string | null;
+            fixed_version: string;
+            /** Format: int64 */
+            id: number;
+            last_scan_id: string;
+            /** Format: date-time */
+            last_seen: string;
+            location: string;
+            overdue: boolean;
+            priority: string;
+            /** Format: double */
+            risk_score: number;
+            severity: string;
+            /** Format: date-time */
+            sla_due: string | null;
+            source_tool: string;
+            /** @enum {string} */
+            status: "open" | "fixed" | "accepted";
+            version: string;
+            vuln_id: string;
+        };
         Overview: {
             by_status: {
                 [key: string]: number;
@@ -863,6 +1096,16 @@ export interface components {
         RulesOutputBody: {
             rules: components["schemas"]["MuteRule"][];
         };
+        SLAPolicy: {
+            /** Format: int64 */
+            critical_days: number;
+            /** Format: int64 */
+            high_days: number;
+            /** Format: int64 */
+            low_days: number;
+            /** Format: int64 */
+            medium_days: number;
+        };
         ScanResult: {
             account_uid: string;
             artifact_ref?: string;
@@ -934,6 +1177,16 @@ export interface components {
             /** Format: double */
             uptime_seconds: number;
             version: components["schemas"]["Info"];
+        };
+        StatusChange: {
+            reason?: string;
+            /** @enum {string} */
+            status: "accepted" | "open";
+            /**
+             * Format: date-time
+             * @description When an acceptance lapses and the occurrence is open again.
+             */
+            until?: string;
         };
         Team: {
             /** Format: date-time */
@@ -1007,6 +1260,85 @@ export interface components {
         };
         UsersOutputBody: {
             users: components["schemas"]["User"][];
+        };
+        VulnerabilityDetail: {
+            /** Format: double */
+            cvss_score: number | null;
+            cvss_vector: string;
+            cvss_version: string;
+            cwes: string[];
+            description: string;
+            epss_date: string;
+            /** Format: date-time */
+            epss_enriched_at: string | null;
+            /** Format: double */
+            epss_percentile: number | null;
+            /** Format: double */
+            epss_score: number | null;
+            /** Format: date-time */
+            first_seen: string;
+            id: string;
+            kev: components["schemas"]["KEVState"];
+            /** Format: date-time */
+            kev_enriched_at: string | null;
+            occurrences: components["schemas"]["Occurrence"][];
+            references: string[];
+            severity: string;
+            title: string;
+        };
+        VulnerabilityList: {
+            assets?: components["schemas"]["AssetSummary"][];
+            /** @enum {string} */
+            group_by: "vulnerability" | "asset";
+            sla: components["schemas"]["SLAPolicy"];
+            /** Format: int64 */
+            total: number;
+            vulnerabilities?: components["schemas"]["VulnerabilitySummary"][];
+        };
+        VulnerabilitySummary: {
+            /**
+             * Format: int64
+             * @description Distinct affected assets.
+             */
+            assets: number;
+            /** Format: double */
+            cvss_score: number | null;
+            /** Format: double */
+            epss_percentile: number | null;
+            /** Format: double */
+            epss_score: number | null;
+            /** Format: date-time */
+            first_seen: string;
+            /**
+             * Format: int64
+             * @description Occurrences with a fixed version.
+             */
+            fix_available: number;
+            id: string;
+            kev: components["schemas"]["KEVState"];
+            /** Format: date-time */
+            last_seen: string;
+            /** Format: int64 */
+            occurrences: number;
+            /**
+             * Format: int64
+             * @description Open occurrences past their deadline.
+             */
+            overdue: number;
+            /** @enum {string} */
+            priority: "P1" | "P2" | "P3" | "P4";
+            /**
+             * Format: double
+             * @description The highest of its occurrences.
+             */
+            risk_score: number;
+            severity: string;
+            /**
+             * Format: date-time
+             * @description The earliest deadline: highest severity from the earliest sighting, capped by the KEV due date.
+             */
+            sla_due: string | null;
+            title: string;
         };
     };
     responses: never;
@@ -1597,6 +1929,64 @@ export interface operations {
             };
         };
     };
+    "get-kev-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KevStatusOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "sync-kev": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KEVSyncResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-mute-rules": {
         parameters: {
             query?: never;
@@ -2055,6 +2445,186 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RevokedOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-vulnerabilities": {
+        parameters: {
+            query?: {
+                /** @description Default vulnerability. */
+                group_by?: "vulnerability" | "asset" | "";
+                /** @description Any of open, fixed, accepted; default open. */
+                status?: string[];
+                /** @description Any of critical, high, medium, low, informational. */
+                severity?: string[];
+                /** @description Any of P1, P2, P3, P4. */
+                priority?: string[];
+                /** @description Only vulnerabilities in (or not in) CISA KEV. */
+                in_kev?: "true" | "false" | "";
+                /** @description Only KEV vulnerabilities with known ransomware use. */
+                ransomware?: boolean;
+                /** @description Only vulnerabilities with an EPSS probability at least this. */
+                epss_min?: number;
+                /** @description Only open occurrences past their SLA deadline. */
+                overdue?: boolean;
+                fix_available?: "true" | "false" | "";
+                /** @description Substring of the ID, title, asset or component. */
+                q?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityList"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-vulnerability-occurrence-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Occurrence"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-vulnerability-sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLAPolicy"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-vulnerability-sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SLAPolicy"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLAPolicy"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-vulnerability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A CVE, GHSA or other vulnerability ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityDetail"];
                 };
             };
             /** @description Error */
