@@ -54,6 +54,8 @@ func init() {
 		"team":    {"manage teams: team create NAME", runTeam},
 		"import":  {"import a scanner report: import --team NAME [--format F] [--json] FILE", runImport},
 		"user":    {"manage users: user create | user import FILE", runUser},
+		"kev":     {"CISA KEV catalog: kev sync [--url U | --file F] [--json] | kev status", runKEV},
+		"epss":    {"FIRST EPSS scores: epss import [--json] FILE", runEPSS},
 	}
 }
 
