@@ -1,4 +1,5 @@
-// Command listload measures GET /api/v1/findings under concurrent clients:
+// Command listload measures a list endpoint (GET /api/v1/findings by
+// default, or -path) under concurrent clients:
 // -clients goroutines each request one filtered page after another for
 // -duration, and the latency percentiles are printed. It signs in with the
 // given credentials and uses an API token.
@@ -24,6 +25,7 @@ func main() {
 	password := flag.String("password", "", "password")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "how long")
+	path := flag.String("path", "/api/v1/findings", "list endpoint")
 	query := flag.String("query", "severity=high,critical&status=open&limit=50", "query string of the list")
 	flag.Parse()
 
@@ -46,7 +48,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				req, _ := http.NewRequest("GET", *base+"/api/v1/findings?"+*query, nil)
+				req, _ := http.NewRequest("GET", *base+*path+"?"+*query, nil)
 				req.Header.Set("Authorization", "Bearer "+token)
 				start := time.Now()
 				res, err := client.Do(req)
@@ -81,6 +83,6 @@ func main() {
 		}
 		return lat[int(float64(len(lat)-1)*q)].Round(time.Millisecond)
 	}
-	fmt.Printf("GET /api/v1/findings?%s (%d matching) at %d clients for %v: %d requests (%.0f/s), p50 %v, p95 %v, p99 %v, errors %d\n",
-		*query, total, *clients, *duration, len(lat), float64(len(lat))/duration.Seconds(), p(.5), p(.95), p(.99), errs)
+	fmt.Printf("GET %s?%s (%d matching) at %d clients for %v: %d requests (%.0f/s), p50 %v, p95 %v, p99 %v, errors %d\n",
+		*path, *query, total, *clients, *duration, len(lat), float64(len(lat))/duration.Seconds(), p(.5), p(.95), p(.99), errs)
 }

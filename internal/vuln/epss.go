@@ -163,8 +163,10 @@ func (s *Service) storeEPSS(ctx context.Context, res *EPSSResult, rows []epssRow
 			return err
 		}
 		res.Enriched, _ = r.RowsAffected()
-		res.Rescored, err = rescore(ctx, q, "1 = 1")
-		return err
+		if res.Rescored, err = rescore(ctx, q, "1 = 1"); err != nil { // EPSS moves nearly every score
+			return err
+		}
+		return bumpVersion(ctx, q, allTeams)
 	})
 }
 

@@ -334,11 +334,14 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		if err := enrichCatalog(ctx, q, targets, now); err != nil {
 			return err
 		}
-		return chunks(targets, func(part []string) error {
+		if err := chunks(targets, func(part []string) error {
 			n, err := rescore(ctx, q, "o.vuln_id IN ("+db.InList(len(part), 1)+")", stringArgs(nil, part)...)
 			res.Rescored += n
 			return err
-		})
+		}); err != nil || len(targets) == 0 {
+			return err
+		}
+		return bumpVersion(ctx, q, allTeams)
 	})
 	if err != nil {
 		return nil, err

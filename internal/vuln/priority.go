@@ -216,3 +216,17 @@ func (s *Service) SLAPolicySet(ctx context.Context, teamID, actor string, p SLAP
 		return err
 	})
 }
+
+// RescoreAll recomputes the risk score and priority of every occurrence,
+// for an upgrade that changes the formula or a bulk load.
+func (s *Service) RescoreAll(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.d.AsSystem(ctx, func(q db.Querier) error {
+		var err error
+		if n, err = rescore(ctx, q, "1 = 1"); err != nil {
+			return err
+		}
+		return bumpVersion(ctx, q, allTeams)
+	})
+	return n, err
+}

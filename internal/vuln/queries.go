@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -87,11 +88,13 @@ type VulnerabilityList struct {
 
 // filter builds the WHERE clause shared by both groupings.
 type filter struct {
-	conds []string
-	args  []any
+	conds   []string
+	args    []any
+	catalog bool // a condition reads the catalog (c)
 }
 
 func (f *filter) add(cond string, args ...any) {
+	f.catalog = f.catalog || strings.Contains(cond, "c.")
 	// Each %d in cond is the number of the next parameter.
 	nums := make([]any, len(args))
 	for i := range args {
@@ -149,7 +152,7 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 		f.add("c.in_kev = $%d", *p.InKEV)
 	}
 	if p.Ransomware {
-		f.conds = append(f.conds, "c.kev_ransomware = 'Known'")
+		f.conds, f.catalog = append(f.conds, "c.kev_ransomware = 'Known'"), true
 	}
 	if p.EPSSMin > 0 {
 		f.add("c.epss_score >= $%d", p.EPSSMin)
@@ -163,7 +166,7 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 	}
 	if p.Overdue {
 		cond, args := sla.overdueWhere(now, len(f.args)+1)
-		f.conds = append(f.conds, cond)
+		f.conds, f.catalog = append(f.conds, cond), true
 		f.args = append(f.args, args...)
 	}
 	if t := strings.TrimSpace(p.Text); t != "" {
@@ -191,35 +194,120 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		return res, err
 	}
 	res.SLA = sla
-	now := s.now().UTC()
+	// A minute's precision for deadlines lets a cached total serve a minute.
+	now := s.now().UTC().Truncate(time.Minute)
 	f, err := p.filter(sla, now)
 	if err != nil {
 		return res, err
 	}
-	overdue, overdueArgs := sla.overdueWhere(now, len(f.args)+1)
 	from := ` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE ` + f.where()
-	args := append(append([]any{}, f.args...), overdueArgs...)
-	page := fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, max(p.Offset, 0))
 	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
-		group := "o.vuln_id"
+		key := "o.vuln_id"
 		if res.GroupBy == "asset" {
-			group = "o.asset"
+			key = "o.asset"
 		}
-		if err := q.QueryRowContext(ctx, "SELECT COUNT(DISTINCT "+group+")"+from, f.args...).Scan(&res.Total); err != nil {
+		// The total needs the catalog only when a filter reads it.
+		countFrom := from
+		if !f.catalog {
+			countFrom = ` FROM vuln_occurrences AS o WHERE ` + f.where()
+		}
+		countQuery := "SELECT COUNT(DISTINCT " + key + ")" + countFrom
+		version, err := dataVersion(ctx, q, p.TeamID)
+		if err != nil {
 			return err
 		}
+		cacheKey := totalKey(p.TeamID, version, countQuery, f.args)
+		if n, ok := s.totals.get(cacheKey); ok {
+			res.Total = n
+		} else {
+			if err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&res.Total); err != nil {
+				return err
+			}
+			s.totals.put(cacheKey, res.Total)
+		}
+		keys, err := pageKeys(ctx, q, key, from, f.args, max(p.Offset, 0), p.Limit)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		// Aggregate only the page's groups.
+		pf := &filter{conds: append([]string{}, f.conds...), args: append([]any{}, f.args...)}
+		pf.in(key, keys)
+		overdue, overdueArgs := sla.overdueWhere(now, len(pf.args)+1)
+		from := ` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE ` + pf.where()
+		args := append(pf.args, overdueArgs...)
 		if res.GroupBy == "asset" {
 			return s.listAssets(ctx, q, &res, `SELECT o.asset, MIN(o.exposure), COUNT(DISTINCT o.vuln_id), COUNT(*),
 				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(o.risk_score), MIN(o.priority),
 				SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), MAX(o.last_seen)`+from+
-				` GROUP BY o.asset ORDER BY MAX(o.risk_score) DESC, o.asset`+page, args)
+				` GROUP BY o.asset ORDER BY MAX(o.risk_score) DESC, o.asset`, args)
 		}
 		return s.listVulns(ctx, q, &res, `SELECT c.id, MAX(c.title), MAX(o.severity), MAX(c.cvss_score), MAX(c.epss_score), MAX(c.epss_percentile),
 			MAX(c.kev_due_date), COUNT(DISTINCT o.asset), COUNT(*), SUM(CASE WHEN o.fixed_version <> '' THEN 1 ELSE 0 END), MAX(o.risk_score),
 			MIN(o.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END)`+from+
-			` GROUP BY c.id ORDER BY MAX(o.risk_score) DESC, c.id`+page, args)
+			` GROUP BY c.id ORDER BY MAX(o.risk_score) DESC, c.id`, args)
 	})
 	return res, err
+}
+
+// pageKeys returns the groups (vulnerability or asset keys) of one page,
+// ordered by their highest risk score, ties by key, without aggregating
+// every group: it walks the matching occurrences riskiest first, the order
+// of the (team_id, status, risk_score) index, where each group first
+// appears at its highest score. Once offset+limit groups are known, only
+// the rows tied with the last of them remain to be read. The walk reads a
+// bounded number of rows and reads more only if that was not enough, so
+// that no engine streams a million rows to a client that wants fifty.
+func pageKeys(ctx context.Context, q db.Querier, key, from string, args []any, offset, limit int) ([]string, error) {
+	type group struct {
+		key  string
+		risk float64
+	}
+	need := offset + limit
+	for chunk := 2000; ; chunk *= 10 {
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s, o.risk_score%s ORDER BY o.risk_score DESC LIMIT %d", key, from, chunk), args...)
+		if err != nil {
+			return nil, err
+		}
+		var (
+			groups   []group
+			seen     = map[string]bool{}
+			read     int
+			complete bool
+		)
+		for rows.Next() {
+			var g group
+			if err := rows.Scan(&g.key, &g.risk); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			read++
+			if len(groups) >= need && g.risk < groups[need-1].risk {
+				complete = true
+				break
+			}
+			if !seen[g.key] {
+				seen[g.key] = true
+				groups = append(groups, g)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if complete || read < chunk {
+			sort.SliceStable(groups, func(i, j int) bool {
+				if groups[i].risk != groups[j].risk {
+					return groups[i].risk > groups[j].risk
+				}
+				return groups[i].key < groups[j].key
+			})
+			var out []string
+			for i := offset; i < min(need, len(groups)); i++ {
+				out = append(out, groups[i].key)
+			}
+			return out, nil
+		}
+	}
 }
 
 func (s *Service) listVulns(ctx context.Context, q db.Querier, res *VulnerabilityList, query string, args []any) error {
@@ -517,7 +605,10 @@ func (s *Service) OccurrenceSetStatus(ctx context.Context, teamID string, id int
 		}
 		_, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = $1, accepted_reason = $2, accepted_by = $3, accepted_until = $4
 			WHERE team_id = $5 AND id = $6`, ch.Status, ch.Reason, actorEmail(ch.Status, actor), until, teamID, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return bumpVersion(ctx, q, teamID)
 	})
 	if err != nil {
 		return Occurrence{}, err
@@ -562,8 +653,10 @@ func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		n, err = r.RowsAffected()
-		return err
+		if n, err = r.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return bumpVersion(ctx, q, allTeams)
 	})
 	return int(n), err
 }

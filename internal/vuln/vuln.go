@@ -74,6 +74,8 @@ type Service struct {
 	HTTP *http.Client
 	// Audit, when set, records KEV syncs, EPSS imports, SLA and occurrence changes.
 	Audit *audit.Log
+
+	totals totalCache
 }
 
 // New returns the service.
@@ -132,8 +134,10 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 		if err := enrichCatalog(ctx, q, added, now); err != nil {
 			return err
 		}
-		_, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID)
-		return err
+		if _, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID); err != nil {
+			return err
+		}
+		return bumpVersion(ctx, q, teamID)
 	})
 	return res, err
 }

@@ -380,8 +380,13 @@ func TestSLAAndPrioritization(t *testing.T) {
 		if overdueInGo != 5 || sum != 5 {
 			t.Fatalf("overdue: %d in Go, %d in SQL", overdueInGo, sum)
 		}
-		// Accepting a risk takes it out of the open list; a reason is required.
+		// Accepting a risk takes it out of the open list (and its cached
+		// total); a reason is required.
 		target := occ[0]
+		openBefore, err := vs.List(ctx, vuln.ListParams{TeamID: team})
+		if err != nil || openBefore.Total != 5 {
+			t.Fatalf("open before: %d, %v", openBefore.Total, err)
+		}
 		if _, err := vs.OccurrenceSetStatus(ctx, team, target.ID, vuln.StatusChange{Status: "accepted"}, audit.Event{}); err == nil {
 			t.Fatal("accepted without a reason")
 		}
@@ -395,6 +400,60 @@ func TestSLAAndPrioritization(t *testing.T) {
 		}
 		if open, _ := vs.OccurrenceList(ctx, team, "open"); len(open) != 4 {
 			t.Fatalf("%d open after acceptance", len(open))
+		}
+		if l, _ := vs.List(ctx, vuln.ListParams{TeamID: team}); l.Total != 4 || len(l.Vulnerabilities) != 4 {
+			t.Fatalf("list after acceptance: total %d, %d rows", l.Total, len(l.Vulnerabilities))
+		}
+	})
+}
+
+// Pages walked one by one give exactly the full list, in the same order,
+// ties included, for both groupings.
+func TestListPagesMatchFullOrder(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		vs := vuln.New(reg)
+		team := id.New()
+		importSample(t, reg, vs, team, "trivy/scheme_2_many_vulns.json")
+		importSample(t, reg, vs, team, "grype/check_all_fields.json")
+		importSample(t, reg, vs, team, "nmap/nmap_script_vulners.xml")
+		for _, group := range []string{"vulnerability", "asset"} {
+			keysOf := func(l vuln.VulnerabilityList) []string {
+				var out []string
+				for _, v := range l.Vulnerabilities {
+					out = append(out, fmt.Sprintf("%s %.3f", v.ID, v.RiskScore))
+				}
+				for _, a := range l.Assets {
+					out = append(out, fmt.Sprintf("%s %.3f", a.Asset, a.RiskScore))
+				}
+				return out
+			}
+			full, err := vs.List(ctx, vuln.ListParams{TeamID: team, GroupBy: group, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := keysOf(full)
+			if len(want) != full.Total || len(want) < 3 {
+				t.Fatalf("%s: %d rows, total %d", group, len(want), full.Total)
+			}
+			var paged []string
+			for off := 0; off < full.Total; off += 2 {
+				page, err := vs.List(ctx, vuln.ListParams{TeamID: team, GroupBy: group, Limit: 2, Offset: off})
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, keysOf(page)...)
+			}
+			if strings.Join(paged, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("%s: pages\n%s\nfull\n%s", group, strings.Join(paged, "\n"), strings.Join(want, "\n"))
+			}
+			for i := 1; i < len(full.Vulnerabilities); i++ {
+				a, b := full.Vulnerabilities[i-1], full.Vulnerabilities[i]
+				if a.RiskScore < b.RiskScore || (a.RiskScore == b.RiskScore && a.ID > b.ID) {
+					t.Fatalf("out of order: %s %v before %s %v", a.ID, a.RiskScore, b.ID, b.RiskScore)
+				}
+			}
 		}
 	})
 }
