@@ -13,12 +13,14 @@ N=${N:-1000000}
 work=$(mktemp -d)
 export CSPM_DATA_DIR="$work/data" CSPM_KEV_URL="" CSPM_LOG_LEVEL=error
 if [ -n "${DATABASE_URL:-}" ]; then
-  schema="bench_$$"
-  psql "$DATABASE_URL" -qc "CREATE SCHEMA $schema" >/dev/null
-  sep='?'; case "$DATABASE_URL" in *\?*) sep='&';; esac
-  export CSPM_DATABASE_URL="${DATABASE_URL}${sep}search_path=$schema"
-  trap 'psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true' EXIT
+  # A database of its own, dropped at the end: cspm keeps one schema per
+  # logical database, so a shared database would mix runs.
+  dbname="cspm_bench_$$"
+  psql "$DATABASE_URL" -qc "CREATE DATABASE $dbname" >/dev/null
+  export CSPM_DATABASE_URL=$(echo "$DATABASE_URL" | sed -E "s#/[^/?]+(\?|$)#/$dbname\1#")
+  trap 'psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 fi
+if [ -n "${KEEP:-}" ]; then trap - EXIT; echo "keeping $work ${CSPM_DATABASE_URL:-}"; fi
 go build -o "$work/listload" ./bench/listload
 go build -o "$work/genvulns" ./bench/genvulns
 
@@ -50,4 +52,4 @@ for q in "limit=50" "in_kev=true&limit=50" "overdue=true&severity=critical,high&
   "$work/listload" -url "http://127.0.0.1:$PORT" -path /api/v1/vulnerabilities -password "$password" -clients 16 -duration 20s -query "$q"
 done
 kill -TERM "$pid"; wait "$pid" || true
-rm -rf "$work"
+[ -n "${KEEP:-}" ] || rm -rf "$work"

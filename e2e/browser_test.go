@@ -57,9 +57,9 @@ func browser(t *testing.T) context.Context {
 // servePlatform starts cspm serve on a fresh SQLite directory, with the
 // default (Secure) session cookie, and returns it with the bootstrap
 // admin's password.
-func servePlatform(t *testing.T) (*proc, string) {
+func servePlatform(t *testing.T, env ...string) (*proc, string) {
 	t.Helper()
-	p := start(t, []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, "serve")
+	p := start(t, append([]string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, env...), "serve")
 	for _, line := range strings.Split(p.stdout.String(), "\n") {
 		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
 			return p, f[1]

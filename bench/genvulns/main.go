@@ -130,9 +130,17 @@ func run(n, catalogSize int, teamName, kevFile, variant string) error {
 	if err != nil {
 		return err
 	}
+	err = d.InTeam(ctx, t.ID, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrence_scores (occurrence_id, team_id, vuln_id)
+			SELECT id, team_id, vuln_id FROM vuln_occurrences WHERE team_id = $1`, t.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("scores: %w", err)
+	}
 	if d.Dialect == db.Postgres {
-		for _, table := range []string{"vuln_catalog", "vuln_occurrences"} {
-			if _, err := d.DB.ExecContext(ctx, "ANALYZE "+table); err != nil {
+		for _, table := range []string{"vuln_catalog", "vuln_occurrences", "vuln_occurrence_scores"} {
+			if _, err := d.DB.ExecContext(ctx, "VACUUM ANALYZE "+table); err != nil { // as autovacuum would have by then
 				return err
 			}
 		}

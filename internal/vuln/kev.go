@@ -155,7 +155,7 @@ type KEVSyncResult struct {
 	Added          []string `json:"added"`
 	Removed        []string `json:"removed"`
 	Updated        []string `json:"updated" doc:"Entries whose due date, ransomware use or other fields changed."`
-	Enriched       int      `json:"enriched" doc:"Catalog entries whose KEV state was set."`
+	Enriched       int      `json:"enriched" doc:"Catalog entries whose KEV state was set or first checked."`
 	Rescored       int64    `json:"rescored" doc:"Occurrences whose risk score and priority were recomputed."`
 }
 
@@ -257,7 +257,10 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		if err != nil {
 			return err
 		}
-		var changed []string
+		var (
+			changed []string
+			upserts []any
+		)
 		for i := range cat.Vulnerabilities {
 			e := &cat.Vulnerabilities[i]
 			prev, ok := old[e.CVEID]
@@ -272,13 +275,18 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 			}
 			changed = append(changed, e.CVEID)
 			r := kevRow(e)
-			if _, err := q.ExecContext(ctx, `INSERT INTO kev_entries (cve_id, vendor, product, name, date_added, short_description,
-				required_action, due_date, ransomware, notes, cwes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+			upserts = append(upserts, e.CVEID, r.vendor, r.product, r.name, r.dateAdded, r.description, r.action, r.due, r.ransomware, r.notes, r.cwes)
+		}
+		// In batches of 200 entries (2,200 parameters) a statement.
+		const cols, batch = 11, 200
+		for lo := 0; lo < len(upserts); lo += cols * batch {
+			part := upserts[lo:min(lo+cols*batch, len(upserts))]
+			if _, err := q.ExecContext(ctx, db.Positional(s.d.Dialect, `INSERT INTO kev_entries (cve_id, vendor, product, name, date_added,
+				short_description, required_action, due_date, ransomware, notes, cwes) VALUES `+db.Placeholders(len(part)/cols, cols, 1)+`
 				ON CONFLICT (cve_id) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, name = excluded.name,
 				date_added = excluded.date_added, short_description = excluded.short_description, required_action = excluded.required_action,
-				due_date = excluded.due_date, ransomware = excluded.ransomware, notes = excluded.notes, cwes = excluded.cwes`,
-				e.CVEID, r.vendor, r.product, r.name, r.dateAdded, r.description, r.action, r.due, r.ransomware, r.notes, r.cwes); err != nil {
-				return fmt.Errorf("store KEV entry %s: %w", e.CVEID, err)
+				due_date = excluded.due_date, ransomware = excluded.ransomware, notes = excluded.notes, cwes = excluded.cwes`), part...); err != nil {
+				return fmt.Errorf("store KEV entries: %w", err)
 			}
 		}
 		for id := range old {
@@ -292,15 +300,20 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		}); err != nil {
 			return err
 		}
+		var journal []any
 		for _, j := range []struct {
 			change string
 			ids    []string
 		}{{"added", res.Added}, {"removed", res.Removed}} {
 			for _, id := range j.ids {
-				if _, err := q.ExecContext(ctx, `INSERT INTO kev_journal (catalog_version, cve_id, change, recorded_at) VALUES ($1, $2, $3, $4)`,
-					cat.CatalogVersion, id, j.change, now); err != nil {
-					return err
-				}
+				journal = append(journal, cat.CatalogVersion, id, j.change, now)
+			}
+		}
+		for lo := 0; lo < len(journal); lo += 4 * 500 {
+			part := journal[lo:min(lo+4*500, len(journal))]
+			if _, err := q.ExecContext(ctx, db.Positional(s.d.Dialect, `INSERT INTO kev_journal (catalog_version, cve_id, change, recorded_at) VALUES `+
+				db.Placeholders(len(part)/4, 4, 1)), part...); err != nil {
+				return fmt.Errorf("journal: %w", err)
 			}
 		}
 		if _, err := q.ExecContext(ctx, `UPDATE kev_state SET catalog_version = $1, date_released = $2, entry_count = $3, source = $4,
@@ -308,13 +321,16 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 			src.String(), now); err != nil {
 			return err
 		}
-		// What to re-enrich: the entries whose KEV state changed that the
-		// catalog holds, and every entry never checked against KEV.
+		// Re-enrich the catalog entries whose KEV state changed, and those
+		// never checked that the catalog lists; the other never-checked
+		// entries only become "checked, not in KEV", which moves no score,
+		// so they are marked in one statement and their occurrences left be.
 		targets, err := catalogIDs(ctx, q, changed)
 		if err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, `SELECT id FROM vuln_catalog WHERE kev_enriched_at IS NULL`)
+		rows, err := q.QueryContext(ctx, `SELECT c.id FROM vuln_catalog AS c JOIN kev_entries AS k ON k.cve_id = c.id
+			WHERE c.kev_enriched_at IS NULL`)
 		if err != nil {
 			return err
 		}
@@ -330,12 +346,17 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		res.Enriched = len(targets)
 		if err := enrichCatalog(ctx, q, targets, now); err != nil {
 			return err
 		}
+		checked, err := q.ExecContext(ctx, `UPDATE vuln_catalog SET kev_enriched_at = $1 WHERE kev_enriched_at IS NULL`, now)
+		if err != nil {
+			return err
+		}
+		n, _ := checked.RowsAffected()
+		res.Enriched = len(targets) + int(n)
 		if err := chunks(targets, func(part []string) error {
-			n, err := rescore(ctx, q, "o.vuln_id IN ("+db.InList(len(part), 1)+")", stringArgs(nil, part)...)
+			n, err := rescore(ctx, q, "s.vuln_id IN ("+db.InList(len(part), 1)+")", stringArgs(nil, part)...)
 			res.Rescored += n
 			return err
 		}); err != nil || len(targets) == 0 {

@@ -40,10 +40,11 @@ var priorityExpr = `CASE WHEN c.in_kev AND (o.exposure = 'network' OR c.kev_rans
 	WHEN ` + riskExpr + ` >= 25 THEN 'P3' ELSE 'P4' END`
 
 // rescore recomputes the risk score and priority of the occurrences that
-// match where (over vuln_occurrences o), in one statement.
+// match where (over vuln_occurrences o and vuln_occurrence_scores s), in
+// one statement.
 func rescore(ctx context.Context, q db.Querier, where string, args ...any) (int64, error) {
-	r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences AS o SET risk_score = `+riskExpr+`, priority = `+priorityExpr+`
-		FROM vuln_catalog AS c WHERE c.id = o.vuln_id AND `+where, args...)
+	r, err := q.ExecContext(ctx, `UPDATE vuln_occurrence_scores AS s SET risk_score = `+riskExpr+`, priority = `+priorityExpr+`
+		FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE o.id = s.occurrence_id AND `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("score occurrences: %w", err)
 	}

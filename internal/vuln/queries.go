@@ -91,6 +91,7 @@ type filter struct {
 	conds   []string
 	args    []any
 	catalog bool // a condition reads the catalog (c)
+	scores  bool // a condition reads the scores (s)
 }
 
 func (f *filter) add(cond string, args ...any) {
@@ -108,6 +109,7 @@ func (f *filter) in(column string, values []string) {
 	if len(values) == 0 {
 		return
 	}
+	f.scores = f.scores || strings.HasPrefix(column, "s.")
 	args := make([]any, len(values))
 	for i, v := range values {
 		args[i] = v
@@ -147,7 +149,7 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 			return nil, fmt.Errorf("unknown priority %q", pr)
 		}
 	}
-	f.in("o.priority", p.Priority)
+	f.in("s.priority", p.Priority)
 	if p.InKEV != nil {
 		f.add("c.in_kev = $%d", *p.InKEV)
 	}
@@ -200,17 +202,20 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 	if err != nil {
 		return res, err
 	}
-	from := ` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE ` + f.where()
 	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
 		key := "o.vuln_id"
 		if res.GroupBy == "asset" {
 			key = "o.asset"
 		}
 		// The total needs the catalog only when a filter reads it.
-		countFrom := from
-		if !f.catalog {
-			countFrom = ` FROM vuln_occurrences AS o WHERE ` + f.where()
+		countFrom := ` FROM vuln_occurrences AS o`
+		if f.scores {
+			countFrom += ` JOIN vuln_occurrence_scores AS s ON s.occurrence_id = o.id`
 		}
+		if f.catalog {
+			countFrom += ` JOIN vuln_catalog AS c ON c.id = o.vuln_id`
+		}
+		countFrom += ` WHERE ` + f.where()
 		countQuery := "SELECT COUNT(DISTINCT " + key + ")" + countFrom
 		version, err := dataVersion(ctx, q, p.TeamID)
 		if err != nil {
@@ -220,12 +225,22 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		if n, ok := s.totals.get(cacheKey); ok {
 			res.Total = n
 		} else {
-			if err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&res.Total); err != nil {
+			// Identical counts in flight run once: sixteen clients opening
+			// the same view after an import cost one pass, not sixteen.
+			n, err, _ := s.counting.Do(cacheKey, func() (any, error) {
+				var n int
+				if err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&n); err != nil {
+					return 0, err
+				}
+				s.totals.put(cacheKey, n)
+				return n, nil
+			})
+			if err != nil {
 				return err
 			}
-			s.totals.put(cacheKey, res.Total)
+			res.Total = n.(int)
 		}
-		keys, err := pageKeys(ctx, q, key, from, f.args, max(p.Offset, 0), p.Limit)
+		keys, err := pageKeys(ctx, q, key, f.where(), f.args, max(p.Offset, 0), p.Limit)
 		if err != nil || len(keys) == 0 {
 			return err
 		}
@@ -233,18 +248,18 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		pf := &filter{conds: append([]string{}, f.conds...), args: append([]any{}, f.args...)}
 		pf.in(key, keys)
 		overdue, overdueArgs := sla.overdueWhere(now, len(pf.args)+1)
-		from := ` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE ` + pf.where()
+		from := occurrencesFrom + pf.where()
 		args := append(pf.args, overdueArgs...)
 		if res.GroupBy == "asset" {
 			return s.listAssets(ctx, q, &res, `SELECT o.asset, MIN(o.exposure), COUNT(DISTINCT o.vuln_id), COUNT(*),
-				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(o.risk_score), MIN(o.priority),
+				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(s.risk_score), MIN(s.priority),
 				SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), MAX(o.last_seen)`+from+
-				` GROUP BY o.asset ORDER BY MAX(o.risk_score) DESC, o.asset`, args)
+				` GROUP BY o.asset ORDER BY MAX(s.risk_score) DESC, o.asset`, args)
 		}
 		return s.listVulns(ctx, q, &res, `SELECT c.id, MAX(c.title), MAX(o.severity), MAX(c.cvss_score), MAX(c.epss_score), MAX(c.epss_percentile),
-			MAX(c.kev_due_date), COUNT(DISTINCT o.asset), COUNT(*), SUM(CASE WHEN o.fixed_version <> '' THEN 1 ELSE 0 END), MAX(o.risk_score),
-			MIN(o.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END)`+from+
-			` GROUP BY c.id ORDER BY MAX(o.risk_score) DESC, c.id`, args)
+			MAX(c.kev_due_date), COUNT(DISTINCT o.asset), COUNT(*), SUM(CASE WHEN o.fixed_version <> '' THEN 1 ELSE 0 END), MAX(s.risk_score),
+			MIN(s.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END)`+from+
+			` GROUP BY c.id ORDER BY MAX(s.risk_score) DESC, c.id`, args)
 	})
 	return res, err
 }
@@ -252,19 +267,23 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 // pageKeys returns the groups (vulnerability or asset keys) of one page,
 // ordered by their highest risk score, ties by key, without aggregating
 // every group: it walks the matching occurrences riskiest first, the order
-// of the (team_id, status, risk_score) index, where each group first
+// of the (team_id, risk_score) index of the scores, where each group first
 // appears at its highest score. Once offset+limit groups are known, only
 // the rows tied with the last of them remain to be read. The walk reads a
 // bounded number of rows and reads more only if that was not enough, so
 // that no engine streams a million rows to a client that wants fifty.
-func pageKeys(ctx context.Context, q db.Querier, key, from string, args []any, offset, limit int) ([]string, error) {
+func pageKeys(ctx context.Context, q db.Querier, key, where string, args []any, offset, limit int) ([]string, error) {
 	type group struct {
 		key  string
 		risk float64
 	}
 	need := offset + limit
 	for chunk := 2000; ; chunk *= 10 {
-		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s, o.risk_score%s ORDER BY o.risk_score DESC LIMIT %d", key, from, chunk), args...)
+		// The team's scores, riskiest first, from their index; the team is
+		// the filter's first parameter.
+		rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT %s, s.risk_score FROM vuln_occurrence_scores AS s
+			JOIN vuln_occurrences AS o ON o.id = s.occurrence_id JOIN vuln_catalog AS c ON c.id = o.vuln_id
+			WHERE s.team_id = $1 AND %s ORDER BY s.risk_score DESC LIMIT %d`, key, where, chunk), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -437,8 +456,13 @@ type Occurrence struct {
 	AcceptedUntil  *time.Time `json:"accepted_until,omitempty"`
 }
 
+// occurrencesFrom joins occurrences (o) with their scores (s) and catalog
+// entries (c); a WHERE condition follows.
+const occurrencesFrom = ` FROM vuln_occurrences AS o JOIN vuln_occurrence_scores AS s ON s.occurrence_id = o.id
+	JOIN vuln_catalog AS c ON c.id = o.vuln_id WHERE `
+
 const occurrenceColumns = `o.id, o.vuln_id, o.asset, o.exposure, o.component, o.location, o.version, o.fixed_version, o.status, o.severity,
-	o.risk_score, o.priority, o.source_tool, o.last_scan_id, o.first_seen, o.last_seen, o.fixed_at, o.accepted_reason, o.accepted_by,
+	s.risk_score, s.priority, o.source_tool, o.last_scan_id, o.first_seen, o.last_seen, o.fixed_at, o.accepted_reason, o.accepted_by,
 	o.accepted_until, c.kev_due_date`
 
 func scanOccurrence(rows interface{ Scan(...any) error }, sla SLAPolicy, now time.Time) (Occurrence, error) {
@@ -481,8 +505,8 @@ func (s *Service) occurrences(ctx context.Context, teamID, vulnID, status string
 		if status != "" {
 			f.add("o.status = $%d", status)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+occurrenceColumns+` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id
-			WHERE `+f.where()+` ORDER BY o.risk_score DESC, o.severity DESC, o.vuln_id, o.asset, o.id`, f.args...)
+		rows, err := q.QueryContext(ctx, `SELECT `+occurrenceColumns+occurrencesFrom+f.where()+
+			` ORDER BY s.risk_score DESC, o.severity DESC, o.vuln_id, o.asset, o.id`, f.args...)
 		if err != nil {
 			return err
 		}
@@ -635,8 +659,7 @@ func (s *Service) occurrenceByID(ctx context.Context, teamID string, id int64) (
 	}
 	var o Occurrence
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		row := q.QueryRowContext(ctx, `SELECT `+occurrenceColumns+` FROM vuln_occurrences AS o JOIN vuln_catalog AS c ON c.id = o.vuln_id
-			WHERE o.team_id = $1 AND o.id = $2`, teamID, id)
+		row := q.QueryRowContext(ctx, `SELECT `+occurrenceColumns+occurrencesFrom+`o.team_id = $1 AND o.id = $2`, teamID, id)
 		var err error
 		o, err = scanOccurrence(row, sla, s.now().UTC())
 		return db.MapError(err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
@@ -75,7 +77,8 @@ type Service struct {
 	// Audit, when set, records KEV syncs, EPSS imports, SLA and occurrence changes.
 	Audit *audit.Log
 
-	totals totalCache
+	totals   totalCache
+	counting singleflight.Group
 }
 
 // New returns the service.
@@ -132,6 +135,11 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 			res.Fixed += int(n)
 		}
 		if err := enrichCatalog(ctx, q, added, now); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrence_scores (occurrence_id, team_id, vuln_id)
+			SELECT o.id, o.team_id, o.vuln_id FROM vuln_occurrences AS o WHERE o.team_id = $1 AND o.last_scan_id = $2
+			ON CONFLICT (occurrence_id) DO NOTHING`, teamID, scanID); err != nil {
 			return err
 		}
 		if _, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID); err != nil {

@@ -15,6 +15,7 @@ import { PosturePage } from "./pages/PosturePage";
 import { FindingsPage } from "./pages/FindingsPage";
 import { ScansPage } from "./pages/ScansPage";
 import { ImportPage } from "./pages/ImportPage";
+import { VulnerabilitiesPage } from "./pages/VulnerabilitiesPage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -22,6 +23,7 @@ const built: Record<string, JSX.Element> = {
   "/findings": <FindingsPage />,
   "/scans": <ScansPage />,
   "/import": <ImportPage />,
+  "/vulnerabilities": <VulnerabilitiesPage />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;

@@ -18,6 +18,13 @@ export type FindingDetail = S["Detail"];
 export type FindingList = S["ListResult"];
 export type ScanResult = S["ScanResult"];
 export type Overview = S["Overview"];
+export type VulnerabilityList = S["VulnerabilityList"];
+export type VulnerabilitySummary = S["VulnerabilitySummary"];
+export type AssetSummary = S["AssetSummary"];
+export type VulnerabilityDetail = S["VulnerabilityDetail"];
+export type Occurrence = S["Occurrence"];
+export type SLAPolicy = S["SLAPolicy"];
+export type KEVSyncResult = S["KEVSyncResult"];
 
 export const ROLES: Role[] = ["ADMIN", "SECURITY_MANAGER", "SECURITY_ANALYST", "COMPLIANCE_OFFICER", "AUDITOR", "VIEWER"];
 
@@ -107,6 +114,14 @@ export const api = {
     apiFetch<User>(`/api/v1/users/${encodeURIComponent(id)}`, json("PATCH", change)),
   resetPassword: (id: string) => apiFetch<S["PasswordResetOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/reset-password`, json("POST")),
   revokeUserSessions: (id: string) => apiFetch<S["RevokedOutputBody"]>(`/api/v1/users/${encodeURIComponent(id)}/sessions`, json("DELETE")),
+  vulnerabilities: (params: Record<string, string>) =>
+    apiFetch<VulnerabilityList>("/api/v1/vulnerabilities?" + new URLSearchParams(params).toString()),
+  vulnerability: (id: string) => apiFetch<VulnerabilityDetail>(`/api/v1/vulnerabilities/${encodeURIComponent(id)}`),
+  setOccurrenceStatus: (id: number, status: "accepted" | "open", reason?: string) =>
+    apiFetch<Occurrence>(`/api/v1/vulnerabilities/occurrences/${id}`, json("PATCH", { status, reason })),
+  kevStatus: () => apiFetch<S["KevStatusOutputBody"]>("/api/v1/kev/status"),
+  kevSync: () => apiFetch<KEVSyncResult>("/api/v1/kev/sync", json("POST")),
+  setSLA: (p: SLAPolicy) => apiFetch<SLAPolicy>("/api/v1/vulnerabilities/sla", json("PUT", p)),
   findings: (params: Record<string, string>) => apiFetch<FindingList>("/api/v1/findings?" + new URLSearchParams(params).toString()),
   finding: (id: number) => apiFetch<FindingDetail>(`/api/v1/findings/${id}`),
   overview: () => apiFetch<Overview>("/api/v1/posture/overview"),
