@@ -115,6 +115,9 @@ func (s *Service) ImportEPSS(ctx context.Context, r io.Reader, source string, ac
 	if err == nil {
 		err = s.storeEPSS(ctx, &res, rows)
 	}
+	if err == nil {
+		s.refreshCatalogStatistics(ctx)
+	}
 	if err != nil {
 		if _, serr := s.d.DB.ExecContext(ctx, `UPDATE epss_state SET last_error = $1 WHERE id = 1`, err.Error()); serr != nil {
 			err = errors.Join(err, serr)

@@ -367,7 +367,18 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 	if err != nil {
 		return nil, err
 	}
+	if len(res.Added)+len(res.Removed)+len(res.Updated) > 0 {
+		s.refreshCatalogStatistics(ctx)
+	}
 	return res, nil
+}
+
+// refreshCatalogStatistics tells the planner what enrichment changed: with
+// statistics from before the first KEV sync, PostgreSQL believes no entry
+// is in KEV and plans in_kev filters from the catalog side (measured: 600 ms
+// against 70 ms). It is best effort: the data is already committed.
+func (s *Service) refreshCatalogStatistics(ctx context.Context) {
+	_, _ = s.d.DB.ExecContext(ctx, "ANALYZE vuln_catalog")
 }
 
 type kevStored struct {

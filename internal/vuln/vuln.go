@@ -79,10 +79,14 @@ type Service struct {
 
 	totals   totalCache
 	counting singleflight.Group
+	// firstWindow is how many scores a list page reads first (see pageKeys).
+	firstWindow int
 }
 
 // New returns the service.
-func New(reg *db.Registry) *Service { return &Service{d: reg.Get(db.Vulnerability), now: time.Now} }
+func New(reg *db.Registry) *Service {
+	return &Service{d: reg.Get(db.Vulnerability), now: time.Now, firstWindow: 2000}
+}
 
 // NormalizeID upper-cases and trims a vulnerability ID.
 func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }

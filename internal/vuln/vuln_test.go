@@ -418,7 +418,28 @@ func TestListPagesMatchFullOrder(t *testing.T) {
 		importSample(t, reg, vs, team, "trivy/scheme_2_many_vulns.json")
 		importSample(t, reg, vs, team, "grype/check_all_fields.json")
 		importSample(t, reg, vs, team, "nmap/nmap_script_vulners.xml")
-		for _, group := range []string{"vulnerability", "asset"} {
+		// Thirty vulnerabilities with the same score, written in an order
+		// unlike their IDs': every page boundary among them is a tie.
+		var tied strings.Builder
+		tied.WriteString(`{"ArtifactName":"registry/tied:1","Results":[{"Target":"t","Vulnerabilities":[`)
+		for i := 0; i < 30; i++ {
+			if i > 0 {
+				tied.WriteString(",")
+			}
+			fmt.Fprintf(&tied, `{"VulnerabilityID":"CVE-2031-%04d","PkgName":"p%d","InstalledVersion":"1","Severity":"HIGH"}`, (i*7)%30, i)
+		}
+		tied.WriteString(`]}]}`)
+		st := findings.NewStore(reg)
+		st.Vulns = vs
+		if _, err := st.Import(ctx, strings.NewReader(tied.String()), findings.ImportParams{TeamID: team, Format: "trivy"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			group  string
+			window int
+		}{{"vulnerability", 2000}, {"asset", 2000}, {"vulnerability", 1}, {"asset", 2}} {
+			group := c.group
+			vuln.SetWindowFor(t, vs, c.window)
 			keysOf := func(l vuln.VulnerabilityList) []string {
 				var out []string
 				for _, v := range l.Vulnerabilities {

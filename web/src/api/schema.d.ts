@@ -869,7 +869,7 @@ export interface components {
             count: number;
             /**
              * Format: int64
-             * @description Catalog entries whose KEV state was set.
+             * @description Catalog entries whose KEV state was set or first checked.
              */
             enriched: number;
             removed: string[];
