@@ -73,7 +73,7 @@ func TestBrowserVulnerabilitiesWithKEV(t *testing.T) {
 		t.Fatalf("KEV detail %q", got)
 	}
 	// Its KEV due date passed long ago: the occurrence is overdue.
-	if got := text(t, ctx, `[data-testid="vuln-detail"] [data-testid="sla-overdue"]`); got != "overdue" {
+	if got := text(t, ctx, `[data-testid="vuln-detail"] [data-testid="sla-overdue"]`); !strings.EqualFold(got, "overdue") {
 		t.Fatalf("SLA state %q", got)
 	}
 	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
