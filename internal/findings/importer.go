@@ -20,6 +20,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/ingest"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
@@ -43,7 +44,14 @@ type Store struct {
 	// ingestion); nil leaves the vulnerability store out.
 	Vulns  *vuln.Service
 	Logger *slog.Logger
+
+	totals listcache.Cache[int]
+	facets listcache.Cache[*Facets]
 }
+
+// dataVersions versions what the team's finding lists count (see
+// listcache): imports and every mute or unmute bump it.
+const dataVersions = listcache.Versions("findings_data_versions")
 
 // NewStore returns the findings store.
 func NewStore(reg *db.Registry) *Store { return &Store{d: reg.Get(db.NativeScans), now: time.Now} }
@@ -182,6 +190,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		rec.Status, rec.FinishedAt = nativescans.StatusCompleted, &finished
 		rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated = res.ItemsRead, res.FindingsCreated, res.FindingsUpdated
 		rec.FindingsUnchanged, rec.FindingsResolved = res.FindingsUnchanged, res.FindingsResolved
+		if err := dataVersions.Bump(ctx, q, p.TeamID); err != nil {
+			return err
+		}
 		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
 	})
 	if err == nil && s.Vulns != nil && imp != nil {

@@ -314,6 +314,9 @@ func findingStates(ctx context.Context, q db.Querier, query string, args []any) 
 }
 
 func setMuted(ctx context.Context, q db.Querier, teamID string, ids []findingState, kind, ruleID, reason, actor string, until *time.Time, now time.Time) error {
+	if err := dataVersions.Bump(ctx, q, teamID); err != nil {
+		return err
+	}
 	var untilArg any
 	if until != nil {
 		untilArg = until.UTC()
@@ -334,6 +337,9 @@ func setMuted(ctx context.Context, q db.Querier, teamID string, ids []findingSta
 // unmuteWhere unmutes the team's muted findings matching cond ($1 is the
 // team): back to open if their last result failed, resolved if it passed.
 func unmuteWhere(ctx context.Context, q db.Querier, teamID, cond string, args []any, now time.Time) (int, error) {
+	if err := dataVersions.Bump(ctx, q, teamID); err != nil {
+		return 0, err
+	}
 	// findingState's status field carries the result here.
 	rows, err := findingStates(ctx, q, "SELECT id, result FROM findings WHERE team_id = $1 AND status = 'muted' AND "+cond, args)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -230,7 +231,19 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 	base := strings.Join(w.conds, " AND ")
 	res := ListResult{Findings: []Finding{}}
 	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
-		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM findings WHERE "+base, w.args...).Scan(&res.Total); err != nil {
+		// Totals and facets are a pass over every match: cached under the
+		// team's data version, which every write to its findings bumps.
+		version, err := dataVersions.Of(ctx, q, p.TeamID)
+		if err != nil {
+			return err
+		}
+		countQuery := "SELECT count(*) FROM findings WHERE " + base
+		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, w.args), func() (int, error) {
+			var n int
+			err := q.QueryRowContext(ctx, countQuery, w.args...).Scan(&n)
+			return n, err
+		})
+		if err != nil {
 			return err
 		}
 		page := &where{conds: append([]string{}, w.conds...), args: append([]any{}, w.args...)}
@@ -299,7 +312,9 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
 		}
 		if p.Facets {
-			res.Facets, err = facets(ctx, q, p)
+			res.Facets, err = s.facets.Get(listcache.Key(p.TeamID, version, "facets "+base, w.args), func() (*Facets, error) {
+				return facets(ctx, q, p)
+			})
 		}
 		return err
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 )
 
 // maxEPSSBytes bounds an EPSS file after decompression (about 10 MB in 2026).
@@ -169,7 +170,7 @@ func (s *Service) storeEPSS(ctx context.Context, res *EPSSResult, rows []epssRow
 		if res.Rescored, err = rescore(ctx, q, "1 = 1"); err != nil { // EPSS moves nearly every score
 			return err
 		}
-		return bumpVersion(ctx, q, allTeams)
+		return dataVersions.Bump(ctx, q, listcache.AllTeams)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 )
 
 // DefaultKEVURL is CISA's feed of the Known Exploited Vulnerabilities catalog.
@@ -362,7 +363,7 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		}); err != nil || len(targets) == 0 {
 			return err
 		}
-		return bumpVersion(ctx, q, allTeams)
+		return dataVersions.Bump(ctx, q, listcache.AllTeams)
 	})
 	if err != nil {
 		return nil, err

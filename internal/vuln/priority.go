@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -227,7 +228,7 @@ func (s *Service) RescoreAll(ctx context.Context) (int64, error) {
 		if n, err = rescore(ctx, q, "1 = 1"); err != nil {
 			return err
 		}
-		return bumpVersion(ctx, q, allTeams)
+		return dataVersions.Bump(ctx, q, listcache.AllTeams)
 	})
 	return n, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -217,28 +218,17 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		}
 		countFrom += ` WHERE ` + f.where()
 		countQuery := "SELECT COUNT(DISTINCT " + key + ")" + countFrom
-		version, err := dataVersion(ctx, q, p.TeamID)
+		version, err := dataVersions.Of(ctx, q, p.TeamID)
 		if err != nil {
 			return err
 		}
-		cacheKey := totalKey(p.TeamID, version, countQuery, f.args)
-		if n, ok := s.totals.get(cacheKey); ok {
-			res.Total = n
-		} else {
-			// Identical counts in flight run once: sixteen clients opening
-			// the same view after an import cost one pass, not sixteen.
-			n, err, _ := s.counting.Do(cacheKey, func() (any, error) {
-				var n int
-				if err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&n); err != nil {
-					return 0, err
-				}
-				s.totals.put(cacheKey, n)
-				return n, nil
-			})
-			if err != nil {
-				return err
-			}
-			res.Total = n.(int)
+		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, f.args), func() (int, error) {
+			var n int
+			err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&n)
+			return n, err
+		})
+		if err != nil {
+			return err
 		}
 		keys, err := pageKeys(ctx, q, key, f.where(), f.args, max(p.Offset, 0), p.Limit, s.firstWindow)
 		if err != nil || len(keys) == 0 {
@@ -646,7 +636,7 @@ func (s *Service) OccurrenceSetStatus(ctx context.Context, teamID string, id int
 		if err != nil {
 			return err
 		}
-		return bumpVersion(ctx, q, teamID)
+		return dataVersions.Bump(ctx, q, teamID)
 	})
 	if err != nil {
 		return Occurrence{}, err
@@ -693,7 +683,7 @@ func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
 		if n, err = r.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		return bumpVersion(ctx, q, allTeams)
+		return dataVersions.Bump(ctx, q, listcache.AllTeams)
 	})
 	return int(n), err
 }

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -77,11 +76,14 @@ type Service struct {
 	// Audit, when set, records KEV syncs, EPSS imports, SLA and occurrence changes.
 	Audit *audit.Log
 
-	totals   totalCache
-	counting singleflight.Group
+	totals listcache.Cache[int]
 	// firstWindow is how many scores a list page reads first (see pageKeys).
 	firstWindow int
 }
+
+// dataVersions versions what the team's vulnerability lists count (see
+// listcache): imports, status changes, enrichment and rescoring bump it.
+const dataVersions = listcache.Versions("vuln_data_versions")
 
 // New returns the service.
 func New(reg *db.Registry) *Service {
@@ -149,7 +151,7 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 		if _, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID); err != nil {
 			return err
 		}
-		return bumpVersion(ctx, q, teamID)
+		return dataVersions.Bump(ctx, q, teamID)
 	})
 	return res, err
 }
