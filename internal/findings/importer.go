@@ -45,8 +45,9 @@ type Store struct {
 	Vulns  *vuln.Service
 	Logger *slog.Logger
 
-	totals listcache.Cache[int]
-	facets listcache.Cache[*Facets]
+	totals    listcache.Cache[int]
+	facets    listcache.Cache[*Facets]
+	overviews listcache.Cache[Overview]
 }
 
 // dataVersions versions what the team's finding lists count (see

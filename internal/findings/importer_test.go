@@ -14,6 +14,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/ocsf"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
@@ -295,4 +296,55 @@ func TestFacetsIgnoreTheirOwnFilter(t *testing.T) {
 	if res.Facets.Tool["zap"] != 4 || res.Facets.Tool["trivy"] != 3 {
 		t.Fatalf("tool facet %v", res.Facets.Tool)
 	}
+}
+
+// A severity filter is a range when its values are consecutive and a list
+// otherwise; both count exactly the findings of the chosen severities, and
+// pages walk them in severity order on both engines.
+func TestSeverityFilterRangesAndLists(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		team := id.New()
+		importBytes(t, st, team, sample(t, "zap/dvwa_baseline_dojo.xml"))
+		importBytes(t, st, team, sample(t, "trivy/scheme_2_many_vulns.json"))
+		all, err := st.FindingList(ctx, findings.ListParams{TeamID: team, Limit: 500, Facets: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bySev := all.Facets.Severity
+		for _, sevs := range [][]string{{"high", "critical"}, {"critical", "medium", "high"}, {"critical", "low"}, {"medium"}, {"informational", "high"}} {
+			want := 0
+			for _, s := range sevs {
+				want += bySev[s]
+			}
+			var got []findings.Finding
+			p := findings.ListParams{TeamID: team, Severity: sevs, Limit: 3}
+			for {
+				res, err := st.FindingList(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Total != want {
+					t.Fatalf("%v: total %d, want %d", sevs, res.Total, want)
+				}
+				got = append(got, res.Findings...)
+				if res.NextCursor == "" {
+					break
+				}
+				p.Cursor = res.NextCursor
+			}
+			if len(got) != want {
+				t.Fatalf("%v: paged %d, want %d", sevs, len(got), want)
+			}
+			for i := 1; i < len(got); i++ {
+				a, _ := ocsf.SeverityFromKey(got[i-1].Severity)
+				b, _ := ocsf.SeverityFromKey(got[i].Severity)
+				if a < b || (a == b && got[i-1].ID < got[i].ID) {
+					t.Fatalf("%v: out of order at %d", sevs, i)
+				}
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 )
 
 // Overview is the posture dashboard's data.
@@ -24,11 +25,24 @@ type TrendPoint struct {
 	Resolved int    `json:"resolved"`
 }
 
-// PostureOverview summarizes the team's findings; the trend covers days days.
+// PostureOverview summarizes the team's findings; the trend covers days
+// days. The answer is cached under the team's data version and the day.
 func (s *Store) PostureOverview(ctx context.Context, teamID string, days int) (Overview, error) {
 	if days <= 0 || days > 365 {
 		days = 30
 	}
+	var version int64
+	if err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) (err error) {
+		version, err = dataVersions.Of(ctx, q, teamID)
+		return err
+	}); err != nil {
+		return Overview{}, err
+	}
+	key := listcache.Key(teamID, version, "overview", []any{days, s.now().UTC().Format(time.DateOnly)})
+	return s.overviews.Get(key, func() (Overview, error) { return s.postureOverview(ctx, teamID, days) })
+}
+
+func (s *Store) postureOverview(ctx context.Context, teamID string, days int) (Overview, error) {
 	var o Overview
 	open := "team_id = $1 AND status IN ('open', 'reopened')"
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -177,15 +178,31 @@ func (p *ListParams) filters() (*where, error) {
 	w := &where{}
 	w.add("team_id = %s", p.TeamID)
 	if len(p.Severity) > 0 {
-		var sevs []string
+		set := map[int]bool{}
 		for _, s := range p.Severity {
 			v, ok := ocsf.SeverityFromKey(s)
 			if !ok {
 				return nil, fmt.Errorf("unknown severity %q", s)
 			}
-			sevs = append(sevs, strconv.Itoa(int(v)))
+			set[int(v)] = true
 		}
-		w.in("severity", sevs)
+		lo, hi := 1<<30, -1
+		for v := range set {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if hi-lo+1 == len(set) {
+			// A run of consecutive severities (high and critical: 4 to 5) is a
+			// range, which an index walks in sort order; an IN list makes
+			// PostgreSQL sort every match.
+			w.add("severity BETWEEN %s AND %s", lo, hi)
+		} else {
+			var sevs []string
+			for v := range set {
+				sevs = append(sevs, strconv.Itoa(v))
+			}
+			sort.Strings(sevs)
+			w.in("severity", sevs)
+		}
 	}
 	w.in("status", p.Status)
 	w.in("tool", p.Tool)
