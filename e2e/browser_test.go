@@ -85,6 +85,26 @@ func step(t *testing.T, ctx context.Context) context.Context {
 	return s
 }
 
+// uploadReport imports a sample report (a path under the ingest samples)
+// through the import page, signed in, and waits for its result.
+func uploadReport(t *testing.T, ctx context.Context, sample string) {
+	t.Helper()
+	report, err := filepath.Abs("../internal/ingest/testdata/samples/" + sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/import"]`)),
+		chromedp.WaitReady(chromedp.CSS(`input[type="file"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{report}),
+		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-created"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // signIn fills the login form.
 func signIn(t *testing.T, ctx context.Context, base, email, password string) {
 	t.Helper()
@@ -237,20 +257,7 @@ func TestBrowserImportFilterAndDetail(t *testing.T) {
 	ctx := step(t, browser(t))
 	p, password := servePlatform(t)
 	signIn(t, ctx, p.url, "admin@cspm.local", password)
-	report, err := filepath.Abs("../internal/ingest/testdata/samples/zap/dvwa_baseline_dojo.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/import"]`)),
-		chromedp.WaitReady(chromedp.CSS(`input[type="file"]`)),
-		chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{report}),
-		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-created"]`)),
-	); err != nil {
-		t.Fatal(err)
-	}
+	uploadReport(t, ctx, "zap/dvwa_baseline_dojo.xml")
 	if got := text(t, ctx, `[data-testid="import-items"]`); got != "19" {
 		t.Fatalf("import page shows %q items read, want 19", got)
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,17 +27,8 @@ func TestBrowserVulnerabilitiesWithKEV(t *testing.T) {
 	ctx := step(t, browser(t))
 	p, password := servePlatform(t, "CSPM_KEV_URL="+kev.URL)
 	signIn(t, ctx, p.url, "admin@cspm.local", password)
-	report, err := filepath.Abs("../internal/ingest/testdata/samples/trivy/scheme_2_many_vulns.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	uploadReport(t, ctx, "trivy/scheme_2_many_vulns.json")
 	if err := chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/import"]`)),
-		chromedp.WaitReady(chromedp.CSS(`input[type="file"]`)),
-		chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{report}),
-		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-created"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/vulnerabilities"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="vulns-table"] tbody tr`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="kev-sync"]`)),
