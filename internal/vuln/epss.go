@@ -120,7 +120,7 @@ func (s *Service) ImportEPSS(ctx context.Context, r io.Reader, source string, ac
 		s.refreshCatalogStatistics(ctx)
 	}
 	if err != nil {
-		if _, serr := s.d.DB.ExecContext(ctx, `UPDATE epss_state SET last_error = $1 WHERE id = 1`, err.Error()); serr != nil {
+		if _, serr := s.d.ExecContext(ctx, `UPDATE epss_state SET last_error = $1 WHERE id = 1`, err.Error()); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}

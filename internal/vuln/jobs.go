@@ -83,10 +83,10 @@ func due(lastGood, lastAttempt *time.Time, interval time.Duration, now time.Time
 
 // DownloadEPSS fetches the EPSS file and imports it.
 func (s *Service) DownloadEPSS(ctx context.Context, url string, actor audit.Event) error {
-	_, _ = s.d.DB.ExecContext(ctx, `UPDATE epss_state SET last_attempt = $1 WHERE id = 1`, s.now().UTC())
+	_, _ = s.d.ExecContext(ctx, `UPDATE epss_state SET last_attempt = $1 WHERE id = 1`, s.now().UTC())
 	data, err := s.fetch(ctx, url, maxEPSSBytes)
 	if err != nil {
-		_, _ = s.d.DB.ExecContext(ctx, `UPDATE epss_state SET last_error = $1 WHERE id = 1`, err.Error())
+		_, _ = s.d.ExecContext(ctx, `UPDATE epss_state SET last_error = $1 WHERE id = 1`, err.Error())
 		return fmt.Errorf("EPSS download: %w", err)
 	}
 	_, err = s.ImportEPSS(ctx, bytes.NewReader(data), url, actor)

@@ -228,7 +228,7 @@ func (s *Service) EnrichWithKEV(ctx context.Context, src KEVSource, actor audit.
 	res, err := s.syncKEV(ctx, src)
 	now := s.now().UTC()
 	if err != nil {
-		if _, serr := s.d.DB.ExecContext(ctx, `UPDATE kev_state SET last_attempt = $1, last_error = $2 WHERE id = 1`, now, err.Error()); serr != nil {
+		if _, serr := s.d.ExecContext(ctx, `UPDATE kev_state SET last_attempt = $1, last_error = $2 WHERE id = 1`, now, err.Error()); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}
@@ -330,23 +330,12 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		if err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, `SELECT c.id FROM vuln_catalog AS c JOIN kev_entries AS k ON k.cve_id = c.id
+		neverChecked, err := queryStrings(ctx, q, `SELECT c.id FROM vuln_catalog AS c JOIN kev_entries AS k ON k.cve_id = c.id
 			WHERE c.kev_enriched_at IS NULL`)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			targets = append(targets, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		targets = append(targets, neverChecked...)
 		if err := enrichCatalog(ctx, q, targets, now); err != nil {
 			return err
 		}
@@ -379,7 +368,7 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 // is in KEV and plans in_kev filters from the catalog side (measured: 600 ms
 // against 70 ms). It is best effort: the data is already committed.
 func (s *Service) refreshCatalogStatistics(ctx context.Context) {
-	_, _ = s.d.DB.ExecContext(ctx, "ANALYZE vuln_catalog")
+	_, _ = s.d.ExecContext(ctx, "ANALYZE vuln_catalog")
 }
 
 type kevStored struct {
@@ -413,26 +402,35 @@ func loadKEVEntries(ctx context.Context, q db.Querier) (map[string]kevStored, er
 	return out, rows.Err()
 }
 
-// catalogIDs returns those of ids that the vulnerability catalog holds.
+// catalogIDs returns those of ids that the catalog holds and has checked
+// against KEV before.
 func catalogIDs(ctx context.Context, q db.Querier, ids []string) ([]string, error) {
 	var out []string
 	err := chunks(ids, func(part []string) error {
-		rows, err := q.QueryContext(ctx, `SELECT id FROM vuln_catalog WHERE id IN (`+db.InList(len(part), 1)+`) AND kev_enriched_at IS NOT NULL`,
+		found, err := queryStrings(ctx, q, `SELECT id FROM vuln_catalog WHERE id IN (`+db.InList(len(part), 1)+`) AND kev_enriched_at IS NOT NULL`,
 			stringArgs(nil, part)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
+		out = append(out, found...)
+		return err
 	})
 	return out, err
+}
+
+// queryStrings returns the first column of every row.
+func queryStrings(ctx context.Context, q db.Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // KEVStatusGet returns what the last sync did.

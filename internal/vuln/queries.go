@@ -276,35 +276,37 @@ func pageKeys(ctx context.Context, q db.Querier, key, where string, args []any, 
 	}
 	need := offset + limit
 	for window := firstWindow; ; window *= 10 {
-		rows, err := q.QueryContext(ctx, fmt.Sprintf(`WITH w AS MATERIALIZED (SELECT occurrence_id, risk_score FROM vuln_occurrence_scores
-			WHERE team_id = $1 ORDER BY risk_score DESC LIMIT %d)
-			SELECT %s, w.risk_score, (SELECT COUNT(*) FROM w), (SELECT MIN(risk_score) FROM w)
-			FROM w JOIN vuln_occurrences AS o ON o.id = w.occurrence_id JOIN vuln_catalog AS c ON c.id = o.vuln_id
-			WHERE %s ORDER BY w.risk_score DESC`, window, key, where), args...)
-		if err != nil {
-			return nil, err
-		}
 		var (
 			groups  []group
-			seen    = map[string]bool{}
 			read    int
 			lowest  float64
 			matched bool
 		)
-		for rows.Next() {
-			var g group
-			if err := rows.Scan(&g.key, &g.risk, &read, &lowest); err != nil {
-				rows.Close()
-				return nil, err
+		err := func() error {
+			rows, err := q.QueryContext(ctx, fmt.Sprintf(`WITH w AS MATERIALIZED (SELECT occurrence_id, risk_score FROM vuln_occurrence_scores
+				WHERE team_id = $1 ORDER BY risk_score DESC LIMIT %d)
+				SELECT %s, w.risk_score, (SELECT COUNT(*) FROM w), (SELECT MIN(risk_score) FROM w)
+				FROM w JOIN vuln_occurrences AS o ON o.id = w.occurrence_id JOIN vuln_catalog AS c ON c.id = o.vuln_id
+				WHERE %s ORDER BY w.risk_score DESC`, window, key, where), args...)
+			if err != nil {
+				return err
 			}
-			matched = true
-			if !seen[g.key] {
-				seen[g.key] = true
-				groups = append(groups, g)
+			defer rows.Close()
+			seen := map[string]bool{}
+			for rows.Next() {
+				var g group
+				if err := rows.Scan(&g.key, &g.risk, &read, &lowest); err != nil {
+					return err
+				}
+				matched = true
+				if !seen[g.key] {
+					seen[g.key] = true
+					groups = append(groups, g)
+				}
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		}()
+		if err != nil {
 			return nil, err
 		}
 		exhausted := matched && read < window
