@@ -277,3 +277,18 @@ func TestEveryTenantTableHasRowLevelSecurity(t *testing.T) {
 		t.Fatalf("only %d tenant tables found", n)
 	}
 }
+
+func TestPositional(t *testing.T) {
+	for in, want := range map[string]string{
+		"INSERT INTO t VALUES ($1,$2),($3,$4)": "INSERT INTO t VALUES (?,?),(?,?)",
+		"SELECT '$' || x FROM t WHERE a = $12": "SELECT '$' || x FROM t WHERE a = ?",
+		"no parameters":                       "no parameters",
+	} {
+		if got := db.Positional(db.SQLite, in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+		if got := db.Positional(db.Postgres, in); got != in {
+			t.Errorf("postgres %q changed to %q", in, got)
+		}
+	}
+}

@@ -2,22 +2,33 @@ package db
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
-
-var dollarParam = regexp.MustCompile(`\$\d+`)
 
 // Positional rewrites $1, $2... to ? on SQLite. SQLite resolves each $N by
 // a linear search of the names seen so far, which makes a 15,000-parameter
 // batch insert quadratic (measured: 89% of an import's time); plain ? is
 // positional. Only statements whose $N appear once each, in order, may go
-// through here.
+// through here. A byte loop, not a regexp: on batch statements the regexp
+// took 11% of an import.
 func Positional(d Dialect, query string) string {
-	if d != SQLite {
+	if d != SQLite || strings.IndexByte(query, '$') < 0 {
 		return query
 	}
-	return dollarParam.ReplaceAllLiteralString(query, "?")
+	var b strings.Builder
+	b.Grow(len(query))
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+			b.WriteByte('?')
+			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // Placeholders returns rows tuples of cols parameters each, numbered from
