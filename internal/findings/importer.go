@@ -118,6 +118,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		defer close(batches)
 		batch := make([]*ingest.Finding, 0, batchSize)
 		format, parseErr = ingest.Parse(r, p.Format, func(f *ingest.Finding) error {
+			// From here on f.Raw holds what is stored (compressed on SQLite),
+			// packed here, beside the writes, rather than on their goroutine.
+			f.Raw = packRaw(s.d.Dialect, f.Raw)
 			batch = append(batch, f)
 			if len(batch) < batchSize {
 				return nil
@@ -494,7 +497,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	hist := make([]any, 0, len(fresh)*6)
 	for _, f := range fresh {
 		fid := ids[f.Fingerprint]
-		raw = append(raw, fid, r.teamID, string(f.Raw))
+		raw = append(raw, fid, r.teamID, rawValue(r.dialect, f.Raw))
 		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", statuses[f.Fingerprint])
 	}
 	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+db.Placeholders(len(fresh), 3, 1)), raw...); err != nil {
@@ -553,7 +556,7 @@ func (r *importRun) update(old existing, f *ingest.Finding, status, hash string)
 		return fmt.Errorf("update finding: %w", err)
 	}
 	if _, err := r.q.ExecContext(r.ctx, `INSERT INTO finding_raw (finding_id, team_id, raw) VALUES ($1, $2, $3)
-		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, string(f.Raw)); err != nil {
+		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, rawValue(r.dialect, f.Raw)); err != nil {
 		return fmt.Errorf("update raw finding: %w", err)
 	}
 	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",

@@ -416,9 +416,11 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 			return err
 		}
 		d.Finding = f
-		var raw string
+		var raw []byte
 		if err := q.QueryRowContext(ctx, "SELECT raw FROM finding_raw WHERE team_id = $1 AND finding_id = $2", teamID, findingID).Scan(&raw); err == nil {
-			d.Raw = json.RawMessage(raw)
+			if d.Raw, err = unpackRaw(raw); err != nil {
+				return err
+			}
 		}
 		rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, findingID)
 		if err != nil {

@@ -1,0 +1,34 @@
+package findings
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+)
+
+// Raw OCSF is compressed on SQLite only, and reads back byte for byte
+// whether it was stored compressed or, by an older version, as text.
+func TestRawCodec(t *testing.T) {
+	raw := json.RawMessage(`{"class_uid":2004,"finding_info":{"uid":"` + string(bytes.Repeat([]byte("x"), 4000)) + `"}}`)
+	packed := packRaw(db.SQLite, raw)
+	if !bytes.HasPrefix(packed, zstdMagic) || len(packed) >= len(raw)/4 {
+		t.Fatalf("SQLite: %d bytes packed from %d", len(packed), len(raw))
+	}
+	if _, ok := rawValue(db.SQLite, packed).([]byte); !ok {
+		t.Fatal("SQLite value is not a BLOB")
+	}
+	if got := packRaw(db.Postgres, raw); !bytes.Equal(got, raw) {
+		t.Fatal("PostgreSQL raw was changed")
+	}
+	for _, stored := range [][]byte{packed, raw} {
+		got, err := unpackRaw(stored)
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("round trip: %v", err)
+		}
+	}
+	if _, err := unpackRaw(append(append([]byte{}, zstdMagic...), 0xff, 0xff)); err == nil {
+		t.Fatal("a corrupt value decoded")
+	}
+}
