@@ -282,7 +282,7 @@ func TestPositional(t *testing.T) {
 	for in, want := range map[string]string{
 		"INSERT INTO t VALUES ($1,$2),($3,$4)": "INSERT INTO t VALUES (?,?),(?,?)",
 		"SELECT '$' || x FROM t WHERE a = $12": "SELECT '$' || x FROM t WHERE a = ?",
-		"no parameters":                       "no parameters",
+		"no parameters":                        "no parameters",
 	} {
 		if got := db.Positional(db.SQLite, in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
