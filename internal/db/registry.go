@@ -158,9 +158,14 @@ func sqliteDSN(path string, readOnly bool) string {
 	// NORMAL is durable across application crashes in WAL mode and loses at
 	// most the last transactions on power loss, the usual trade for a server.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// SQLite's default page cache is 2 MB; an import's indexes outgrow it
+	// within 20,000 findings and every insert then reads pages back. The
+	// writer gets 64 MiB, each reader 16 MiB (negative: KiB, not pages).
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-16384)")
 	} else {
+		q.Add("_pragma", "cache_size(-65536)")
 		// Take the write lock at BEGIN, so that two transactions never both
 		// read and then fail to upgrade to a write lock (SQLITE_BUSY).
 		q.Set("_txlock", "immediate")

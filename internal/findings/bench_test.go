@@ -37,3 +37,32 @@ func BenchmarkImport(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReimport measures importing the same report a second time into
+// the same team: every finding is looked up and found unchanged.
+func BenchmarkReimport(b *testing.B) {
+	path := os.Getenv("CSPM_BENCH_REPORT")
+	if path == "" {
+		b.Skip("CSPM_BENCH_REPORT not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		engine := dbtest.Engine{Name: "sqlite"}
+		if u := os.Getenv("CSPM_BENCH_POSTGRES_URL"); u != "" {
+			engine = dbtest.Engine{Name: "postgres", URL: u}
+		}
+		st := findings.NewStore(dbtest.Open(b, engine))
+		team := id.New()
+		if _, err := st.Import(context.Background(), bytes.NewReader(data), findings.ImportParams{TeamID: team}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := st.Import(context.Background(), bytes.NewReader(data), findings.ImportParams{TeamID: team}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
