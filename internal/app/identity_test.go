@@ -91,21 +91,35 @@ func TestLoginDoesNotRevealWhichEmailsExist(t *testing.T) {
 	const rounds = 7
 	var known, unknown []time.Duration
 	for i := 0; i < rounds; i++ {
-		ks, kb, kd := attempt(u.Email)
-		us, ub, ud := attempt(uniq("nobody") + "@example.com")
+		// Alternate which goes first, so that a burst of load elsewhere on
+		// the machine falls on both sides alike.
+		var (
+			ks, us int
+			kb, ub string
+			kd, ud time.Duration
+		)
+		if i%2 == 0 {
+			ks, kb, kd = attempt(u.Email)
+			us, ub, ud = attempt(uniq("nobody") + "@example.com")
+		} else {
+			us, ub, ud = attempt(uniq("nobody") + "@example.com")
+			ks, kb, kd = attempt(u.Email)
+		}
 		if ks != 401 || us != 401 || kb != ub {
 			t.Fatalf("known: %d %s; unknown: %d %s", ks, kb, us, ub)
 		}
 		known, unknown = append(known, kd), append(unknown, ud)
 	}
 	// Both run one PBKDF2 at 600,000 iterations (~0.1 s here, more under
-	// -race); everything else is a few queries. Tolerance: the median times
-	// differ by less than 25%. Without the dummy hash they differ tenfold.
+	// -race); everything else is a few queries. Without the dummy hash they
+	// differ tenfold; the tolerance, 50% between the medians, is for a
+	// shared two-core machine (25% failed once there under outside load, at
+	// 1.43, with the dummy hash in place).
 	km, um := median(known), median(unknown)
 	ratio := float64(um) / float64(km)
 	t.Logf("median known %v, unknown %v, ratio %.2f", km, um, ratio)
-	if math.Abs(ratio-1) > 0.25 {
-		t.Fatalf("unknown/known login time ratio %.2f: outside the 25%% tolerance", ratio)
+	if math.Abs(ratio-1) > 0.5 {
+		t.Fatalf("unknown/known login time ratio %.2f: outside the 50%% tolerance", ratio)
 	}
 }
 
