@@ -47,8 +47,11 @@ func unpackRaw(stored []byte) (json.RawMessage, error) {
 		return stored, nil
 	}
 	n, err := s2.DecodedLen(body)
-	if err != nil || n > 64<<20 {
-		return nil, fmt.Errorf("stored OCSF: bad length (%v)", err)
+	if err != nil {
+		return nil, fmt.Errorf("stored OCSF: %w", err)
+	}
+	if n > 64<<20 {
+		return nil, fmt.Errorf("stored OCSF: %d bytes unpacked, over 64 MiB", n)
 	}
 	out, err := s2.Decode(make([]byte, n), body)
 	if err != nil {
