@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,16 +109,17 @@ func TestLoginDoesNotRevealWhichEmailsExist(t *testing.T) {
 		}
 		known, unknown = append(known, kd), append(unknown, ud)
 	}
-	// Both run one PBKDF2 at 600,000 iterations (~0.1 s here, more under
-	// -race); everything else is a few queries. Without the dummy hash they
-	// differ tenfold; the tolerance, 50% between the medians, is for a
-	// shared two-core machine (25% failed once there under outside load, at
-	// 1.43, with the dummy hash in place).
+	// Both run one PBKDF2 at 600,000 iterations (~0.1 s here, over 1 s
+	// under -race); everything else is a few queries. Without the dummy hash
+	// they differ a hundredfold, so the medians must stay within a factor of
+	// two of each other. Tighter bounds (25%, then 50%) failed in CI under
+	// -race with the dummy hash in place, at ratios of 1.43 and 1.59, while
+	// other packages' tests shared the two cores.
 	km, um := median(known), median(unknown)
 	ratio := float64(um) / float64(km)
 	t.Logf("median known %v, unknown %v, ratio %.2f", km, um, ratio)
-	if math.Abs(ratio-1) > 0.5 {
-		t.Fatalf("unknown/known login time ratio %.2f: outside the 50%% tolerance", ratio)
+	if ratio < 0.5 || ratio > 2 {
+		t.Fatalf("unknown/known login time ratio %.2f: the two can be told apart", ratio)
 	}
 }
 
