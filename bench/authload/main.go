@@ -20,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,15 +53,6 @@ func login(c *http.Client, base, email, password string) (int, []byte, error) {
 	return res.StatusCode, body, nil
 }
 
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	i := int(float64(len(d)-1) * p)
-	return d[i]
-}
-
 func run(base, email, password string, flood, readers int, duration time.Duration, logins int) error {
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 
@@ -77,7 +67,7 @@ func run(base, email, password string, flood, readers int, duration time.Duratio
 		lat = append(lat, time.Since(start))
 	}
 	fmt.Printf("login latency (%d sequential sign-ins): p50 %v, p95 %v, max %v\n",
-		logins, percentile(lat, .5).Round(time.Millisecond), percentile(lat, .95).Round(time.Millisecond), percentile(lat, 1).Round(time.Millisecond))
+		logins, benchclient.Percentile(lat, .5).Round(time.Millisecond), benchclient.Percentile(lat, .95).Round(time.Millisecond), benchclient.Percentile(lat, 1).Round(time.Millisecond))
 
 	secret, err := benchclient.APIToken(base, email, password)
 	if err != nil {
@@ -141,8 +131,8 @@ func run(base, email, password string, flood, readers int, duration time.Duratio
 	}
 	wg.Wait()
 	fmt.Printf("GET /api/v1/auth/me during a flood of %d wrong-password clients (%v): %d calls, p50 %v, p95 %v, p99 %v, errors %d\n",
-		flood, duration, len(meLat), percentile(meLat, .5).Round(time.Microsecond), percentile(meLat, .95).Round(time.Microsecond),
-		percentile(meLat, .99).Round(time.Microsecond), meErr.Load())
+		flood, duration, len(meLat), benchclient.Percentile(meLat, .5).Round(time.Microsecond), benchclient.Percentile(meLat, .95).Round(time.Microsecond),
+		benchclient.Percentile(meLat, .99).Round(time.Microsecond), meErr.Load())
 	fmt.Printf("flood: %d failed sign-ins answered (%.1f/s), %d of them 503 busy\n",
 		floodDone.Load(), float64(floodDone.Load())/duration.Seconds(), flood503.Load())
 	return nil

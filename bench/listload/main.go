@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"time"
 
@@ -76,13 +75,7 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p := func(q float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[int(float64(len(lat)-1)*q)].Round(time.Millisecond)
-	}
+	p := func(q float64) time.Duration { return benchclient.Percentile(lat, q).Round(time.Millisecond) }
 	fmt.Printf("GET %s?%s (%d matching) at %d clients for %v: %d requests (%.0f/s), p50 %v, p95 %v, p99 %v, errors %d\n",
 		*path, *query, total, *clients, *duration, len(lat), float64(len(lat))/duration.Seconds(), p(.5), p(.95), p(.99), errs)
 }

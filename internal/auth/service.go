@@ -249,6 +249,12 @@ type Principal struct {
 // TeamID is the caller's team.
 func (p *Principal) TeamID() string { return p.User.TeamID }
 
+// AuditActor is an audit event naming the principal as its actor; the
+// caller fills in what happened.
+func (p *Principal) AuditActor() audit.Event {
+	return audit.Event{TeamID: p.TeamID(), ActorID: p.User.ID, ActorEmail: p.User.Email}
+}
+
 // ViaCookie reports whether the caller used a session cookie (and so needs CSRF protection).
 func (p *Principal) ViaCookie() bool { return p.Session != nil }
 
@@ -366,8 +372,9 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
-	return s.opts.Audit.Record(ctx, audit.Event{TeamID: p.TeamID(), ActorID: p.User.ID, ActorEmail: p.User.Email,
-		Action: "auth.logout", TargetType: "session", TargetID: p.Session.ID})
+	ev := p.AuditActor()
+	ev.Action, ev.TargetType, ev.TargetID = "auth.logout", "session", p.Session.ID
+	return s.opts.Audit.Record(ctx, ev)
 }
 
 // CleanupExpiredSessions removes sessions past their idle or absolute expiry.

@@ -64,3 +64,39 @@ func InList(n, start int) string {
 	}
 	return b.String()
 }
+
+// Where builds a WHERE clause on both engines: conditions joined with AND,
+// and the arguments their $N parameters number.
+type Where struct {
+	Conds []string
+	Args  []any
+}
+
+// Add appends cond, whose every %s becomes the next $N, bound in turn to vals.
+func (w *Where) Add(cond string, vals ...any) {
+	ph := make([]any, len(vals))
+	for i := range vals {
+		ph[i] = fmt.Sprintf("$%d", len(w.Args)+i+1)
+	}
+	w.Conds = append(w.Conds, fmt.Sprintf(cond, ph...))
+	w.Args = append(w.Args, vals...)
+}
+
+// In appends "col IN (...)" over vals; nothing when vals is empty.
+func (w *Where) In(col string, vals []string) {
+	if len(vals) == 0 {
+		return
+	}
+	w.Conds = append(w.Conds, col+" IN ("+InList(len(vals), len(w.Args)+1)+")")
+	for _, v := range vals {
+		w.Args = append(w.Args, v)
+	}
+}
+
+// SQL is the conditions joined with AND.
+func (w *Where) SQL() string { return strings.Join(w.Conds, " AND ") }
+
+// Clone returns a copy that can grow without changing w.
+func (w *Where) Clone() *Where {
+	return &Where{Conds: append([]string{}, w.Conds...), Args: append([]any{}, w.Args...)}
+}

@@ -58,21 +58,21 @@ func (r *MuteRule) matches(f *ingest.Finding) bool {
 		(r.Tool == "" || r.Tool == f.Tool)
 }
 
-func (r *MuteRule) where(w *where) {
+func (r *MuteRule) where(w *db.Where) {
 	if r.CheckPattern != "" {
-		w.add(`lower(check_id) LIKE %s ESCAPE '\'`, globToLike(r.CheckPattern))
+		w.Add(`lower(check_id) LIKE %s ESCAPE '\'`, globToLike(r.CheckPattern))
 	}
 	if r.ResourcePattern != "" {
-		w.add(`lower(resource_uid) LIKE %s ESCAPE '\'`, globToLike(r.ResourcePattern))
+		w.Add(`lower(resource_uid) LIKE %s ESCAPE '\'`, globToLike(r.ResourcePattern))
 	}
 	if r.AccountUID != "" {
-		w.add("account_uid = %s", r.AccountUID)
+		w.Add("account_uid = %s", r.AccountUID)
 	}
 	if r.Region != "" {
-		w.add("region = %s", r.Region)
+		w.Add("region = %s", r.Region)
 	}
 	if r.Tool != "" {
-		w.add("tool = %s", r.Tool)
+		w.Add("tool = %s", r.Tool)
 	}
 }
 
@@ -198,11 +198,11 @@ func (s *Store) MuteRuleCreate(ctx context.Context, teamID, actor string, r Mute
 			r.ID, r.CheckPattern, r.ResourcePattern, r.AccountUID, r.Region, r.Tool, r.Reason, actor, now, exp, teamID); err != nil {
 			return err
 		}
-		w := &where{}
-		w.add("team_id = %s", teamID)
-		w.conds = append(w.conds, "status <> 'muted'")
+		w := &db.Where{}
+		w.Add("team_id = %s", teamID)
+		w.Conds = append(w.Conds, "status <> 'muted'")
 		r.where(w)
-		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE "+strings.Join(w.conds, " AND "), w.args)
+		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE "+w.SQL(), w.Args)
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -69,8 +68,9 @@ func (s *Store) record(ctx context.Context, action, targetType, targetID string,
 	if p == nil {
 		return
 	}
-	_ = s.Audit.Record(ctx, audit.Event{TeamID: p.TeamID(), ActorID: p.User.ID, ActorEmail: p.User.Email,
-		Action: action, TargetType: targetType, TargetID: targetID, Details: details})
+	ev := p.AuditActor()
+	ev.Action, ev.TargetType, ev.TargetID, ev.Details = action, targetType, targetID, details
+	_ = s.Audit.Record(ctx, ev)
 }
 
 func muteHTTP(err error) error {

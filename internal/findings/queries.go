@@ -143,40 +143,13 @@ type cursor struct {
 	ID int64 `json:"id"`
 }
 
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, vals ...any) {
-	n := len(w.args)
-	ph := make([]any, len(vals))
-	for i := range vals {
-		ph[i] = fmt.Sprintf("$%d", n+i+1)
-	}
-	w.conds = append(w.conds, fmt.Sprintf(cond, ph...))
-	w.args = append(w.args, vals...)
-}
-
-func (w *where) in(col string, vals []string) {
-	if len(vals) == 0 {
-		return
-	}
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		w.args = append(w.args, v)
-		ph[i] = fmt.Sprintf("$%d", len(w.args))
-	}
-	w.conds = append(w.conds, col+" IN ("+strings.Join(ph, ",")+")")
-}
-
 func likeArg(s string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
 }
 
-func (p *ListParams) filters() (*where, error) {
-	w := &where{}
-	w.add("team_id = %s", p.TeamID)
+func (p *ListParams) filters() (*db.Where, error) {
+	w := &db.Where{}
+	w.Add("team_id = %s", p.TeamID)
 	if len(p.Severity) > 0 {
 		set := map[int]bool{}
 		for _, s := range p.Severity {
@@ -194,32 +167,32 @@ func (p *ListParams) filters() (*where, error) {
 			// A run of consecutive severities (high and critical: 4 to 5) is a
 			// range, which an index walks in sort order; an IN list makes
 			// PostgreSQL sort every match.
-			w.add("severity BETWEEN %s AND %s", lo, hi)
+			w.Add("severity BETWEEN %s AND %s", lo, hi)
 		} else {
 			var sevs []string
 			for v := range set {
 				sevs = append(sevs, strconv.Itoa(v))
 			}
 			sort.Strings(sevs)
-			w.in("severity", sevs)
+			w.In("severity", sevs)
 		}
 	}
-	w.in("status", p.Status)
-	w.in("tool", p.Tool)
-	w.in("account_uid", p.Account)
-	w.in("region", p.Region)
-	w.in("service", p.Service)
-	w.in("check_id", p.Check)
+	w.In("status", p.Status)
+	w.In("tool", p.Tool)
+	w.In("account_uid", p.Account)
+	w.In("region", p.Region)
+	w.In("service", p.Service)
+	w.In("check_id", p.Check)
 	if p.Scan != "" {
-		w.add("last_scan_id = %s", p.Scan)
+		w.Add("last_scan_id = %s", p.Scan)
 	}
 	if p.Resource != "" {
 		a := likeArg(p.Resource)
-		w.add(`(lower(resource_uid) LIKE %s ESCAPE '\' OR lower(resource_name) LIKE %s ESCAPE '\')`, a, a)
+		w.Add(`(lower(resource_uid) LIKE %s ESCAPE '\' OR lower(resource_name) LIKE %s ESCAPE '\')`, a, a)
 	}
 	if p.Text != "" {
 		a := likeArg(p.Text)
-		w.add(`(lower(title) LIKE %s ESCAPE '\' OR lower(check_id) LIKE %s ESCAPE '\' OR lower(resource_uid) LIKE %s ESCAPE '\' OR lower(location) LIKE %s ESCAPE '\')`, a, a, a, a)
+		w.Add(`(lower(title) LIKE %s ESCAPE '\' OR lower(check_id) LIKE %s ESCAPE '\' OR lower(resource_uid) LIKE %s ESCAPE '\' OR lower(location) LIKE %s ESCAPE '\')`, a, a, a, a)
 	}
 	return w, nil
 }
@@ -245,7 +218,7 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 	if err != nil {
 		return ListResult{}, err
 	}
-	base := strings.Join(w.conds, " AND ")
+	base := w.SQL()
 	res := ListResult{Findings: []Finding{}}
 	err = s.d.ReadInTeam(ctx, p.TeamID, func(q db.Querier) error {
 		// Totals and facets are a pass over every match: cached under the
@@ -255,15 +228,15 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			return err
 		}
 		countQuery := "SELECT count(*) FROM findings WHERE " + base
-		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, w.args), func() (int, error) {
+		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, w.Args), func() (int, error) {
 			var n int
-			err := q.QueryRowContext(ctx, countQuery, w.args...).Scan(&n)
+			err := q.QueryRowContext(ctx, countQuery, w.Args...).Scan(&n)
 			return n, err
 		})
 		if err != nil {
 			return err
 		}
-		page := &where{conds: append([]string{}, w.conds...), args: append([]any{}, w.args...)}
+		page := w.Clone()
 		if p.Cursor != "" {
 			c, err := decodeCursor(p.Cursor)
 			if err != nil {
@@ -288,15 +261,15 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 				}
 				v = int(n)
 			}
-			page.add(fmt.Sprintf("(%s %s %%s OR (%s = %%s AND id %s %%s))", col, op, col, op), v, v, c.ID)
+			page.Add(fmt.Sprintf("(%s %s %%s OR (%s = %%s AND id %s %%s))", col, op, col, op), v, v, c.ID)
 		}
 		dir := "ASC"
 		if desc {
 			dir = "DESC"
 		}
-		page.args = append(page.args, p.Limit+1)
+		page.Args = append(page.Args, p.Limit+1)
 		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM findings WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
-			selectColumns, strings.Join(page.conds, " AND "), col, dir, dir, len(page.args)), page.args...)
+			selectColumns, page.SQL(), col, dir, dir, len(page.Args)), page.Args...)
 		if err != nil {
 			return err
 		}
@@ -329,7 +302,7 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
 		}
 		if p.Facets {
-			res.Facets, err = s.facets.Get(listcache.Key(p.TeamID, version, "facets "+base, w.args), func() (*Facets, error) {
+			res.Facets, err = s.facets.Get(listcache.Key(p.TeamID, version, "facets "+base, w.Args), func() (*Facets, error) {
 				return facets(ctx, q, p)
 			})
 		}
@@ -375,7 +348,7 @@ func facets(ctx context.Context, q db.Querier, p ListParams) (*Facets, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := countBy(ctx, q, spec.col, strings.Join(w.conds, " AND "), w.args)
+		m, err := countBy(ctx, q, spec.col, w.SQL(), w.Args)
 		if err != nil {
 			return nil, err
 		}

@@ -87,43 +87,27 @@ type VulnerabilityList struct {
 	SLA             SLAPolicy              `json:"sla"`
 }
 
-// filter builds the WHERE clause shared by both groupings.
+// filter is the WHERE clause shared by both groupings, and which joined
+// tables its conditions read.
 type filter struct {
-	conds   []string
-	args    []any
+	db.Where
 	catalog bool // a condition reads the catalog (c)
 	scores  bool // a condition reads the scores (s)
 }
 
 func (f *filter) add(cond string, args ...any) {
 	f.catalog = f.catalog || strings.Contains(cond, "c.")
-	// Each %d in cond is the number of the next parameter.
-	nums := make([]any, len(args))
-	for i := range args {
-		nums[i] = len(f.args) + i + 1
-	}
-	f.conds = append(f.conds, fmt.Sprintf(cond, nums...))
-	f.args = append(f.args, args...)
+	f.Add(cond, args...)
 }
 
 func (f *filter) in(column string, values []string) {
-	if len(values) == 0 {
-		return
-	}
-	f.scores = f.scores || strings.HasPrefix(column, "s.")
-	args := make([]any, len(values))
-	for i, v := range values {
-		args[i] = v
-	}
-	f.conds = append(f.conds, column+" IN ("+db.InList(len(values), len(f.args)+1)+")")
-	f.args = append(f.args, args...)
+	f.scores = f.scores || (len(values) > 0 && strings.HasPrefix(column, "s."))
+	f.In(column, values)
 }
-
-func (f *filter) where() string { return strings.Join(f.conds, " AND ") }
 
 func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 	f := &filter{}
-	f.add("o.team_id = $%d", p.TeamID)
+	f.add("o.team_id = %s", p.TeamID)
 	status := p.Status
 	if len(status) == 0 {
 		status = []string{"open"}
@@ -143,7 +127,7 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 		sevs = append(sevs, fmt.Sprint(int(sev)))
 	}
 	if len(sevs) > 0 {
-		f.conds = append(f.conds, "o.severity IN ("+strings.Join(sevs, ",")+")") // integers from a fixed set
+		f.Conds = append(f.Conds, "o.severity IN ("+strings.Join(sevs, ",")+")") // integers from a fixed set
 	}
 	for _, pr := range p.Priority {
 		if pr != "P1" && pr != "P2" && pr != "P3" && pr != "P4" {
@@ -152,29 +136,29 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 	}
 	f.in("s.priority", p.Priority)
 	if p.InKEV != nil {
-		f.add("c.in_kev = $%d", *p.InKEV)
+		f.add("c.in_kev = %s", *p.InKEV)
 	}
 	if p.Ransomware {
-		f.conds, f.catalog = append(f.conds, "c.kev_ransomware = 'Known'"), true
+		f.Conds, f.catalog = append(f.Conds, "c.kev_ransomware = 'Known'"), true
 	}
 	if p.EPSSMin > 0 {
-		f.add("c.epss_score >= $%d", p.EPSSMin)
+		f.add("c.epss_score >= %s", p.EPSSMin)
 	}
 	if p.FixAvailable != nil {
 		if *p.FixAvailable {
-			f.conds = append(f.conds, "o.fixed_version <> ''")
+			f.Conds = append(f.Conds, "o.fixed_version <> ''")
 		} else {
-			f.conds = append(f.conds, "o.fixed_version = ''")
+			f.Conds = append(f.Conds, "o.fixed_version = ''")
 		}
 	}
 	if p.Overdue {
-		cond, args := sla.overdueWhere(now, len(f.args)+1)
-		f.conds, f.catalog = append(f.conds, cond), true
-		f.args = append(f.args, args...)
+		cond, args := sla.overdueWhere(now, len(f.Args)+1)
+		f.Conds, f.catalog = append(f.Conds, cond), true
+		f.Args = append(f.Args, args...)
 	}
 	if t := strings.TrimSpace(p.Text); t != "" {
 		like := "%" + strings.ToLower(t) + "%"
-		f.add("(LOWER(c.id) LIKE $%d OR LOWER(c.title) LIKE $%d OR LOWER(o.asset) LIKE $%d OR LOWER(o.component) LIKE $%d)", like, like, like, like)
+		f.add("(LOWER(c.id) LIKE %s OR LOWER(c.title) LIKE %s OR LOWER(o.asset) LIKE %s OR LOWER(o.component) LIKE %s)", like, like, like, like)
 	}
 	return f, nil
 }
@@ -216,36 +200,36 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		if f.catalog {
 			countFrom += ` JOIN vuln_catalog AS c ON c.id = o.vuln_id`
 		}
-		countFrom += ` WHERE ` + f.where()
+		countFrom += ` WHERE ` + f.SQL()
 		countQuery := "SELECT COUNT(DISTINCT " + key + ")" + countFrom
 		version, err := dataVersions.Of(ctx, q, p.TeamID)
 		if err != nil {
 			return err
 		}
-		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, f.args), func() (int, error) {
+		res.Total, err = s.totals.Get(listcache.Key(p.TeamID, version, countQuery, f.Args), func() (int, error) {
 			var n int
-			err := q.QueryRowContext(ctx, countQuery, f.args...).Scan(&n)
+			err := q.QueryRowContext(ctx, countQuery, f.Args...).Scan(&n)
 			return n, err
 		})
 		if err != nil {
 			return err
 		}
-		keys, err := pageKeys(ctx, q, key, f.where(), f.args, max(p.Offset, 0), p.Limit, s.firstWindow)
+		keys, err := pageKeys(ctx, q, key, f.SQL(), f.Args, max(p.Offset, 0), p.Limit, s.firstWindow)
 		if err != nil || len(keys) == 0 {
 			return err
 		}
 		// Aggregate only the page's groups.
-		pf := &filter{conds: append([]string{}, f.conds...), args: append([]any{}, f.args...)}
-		start := len(pf.args) + 1
+		pf := &filter{Where: *f.Clone()}
+		start := len(pf.Args) + 1
 		pf.in(key, keys)
 		if res.GroupBy == "vulnerability" {
 			// The same list on the catalog's key: PostgreSQL does not carry an
 			// IN list across a join, and scanned the whole catalog without it.
-			pf.conds = append(pf.conds, "c.id IN ("+db.InList(len(keys), start)+")")
+			pf.Conds = append(pf.Conds, "c.id IN ("+db.InList(len(keys), start)+")")
 		}
-		overdue, overdueArgs := sla.overdueWhere(now, len(pf.args)+1)
-		from := occurrencesFrom + pf.where()
-		args := append(pf.args, overdueArgs...)
+		overdue, overdueArgs := sla.overdueWhere(now, len(pf.Args)+1)
+		from := occurrencesFrom + pf.SQL()
+		args := append(pf.Args, overdueArgs...)
 		if res.GroupBy == "asset" {
 			return s.listAssets(ctx, q, &res, `SELECT o.asset, MIN(o.exposure), COUNT(DISTINCT o.vuln_id), COUNT(*),
 				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(s.risk_score), MIN(s.priority),
@@ -504,15 +488,15 @@ func (s *Service) occurrences(ctx context.Context, teamID, vulnID, status string
 	out := []Occurrence{}
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		f := &filter{}
-		f.add("o.team_id = $%d", teamID)
+		f.add("o.team_id = %s", teamID)
 		if vulnID != "" {
-			f.add("o.vuln_id = $%d", vulnID)
+			f.add("o.vuln_id = %s", vulnID)
 		}
 		if status != "" {
-			f.add("o.status = $%d", status)
+			f.add("o.status = %s", status)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+occurrenceColumns+occurrencesFrom+f.where()+
-			` ORDER BY s.risk_score DESC, o.severity DESC, o.vuln_id, o.asset, o.id`, f.args...)
+		rows, err := q.QueryContext(ctx, `SELECT `+occurrenceColumns+occurrencesFrom+f.SQL()+
+			` ORDER BY s.risk_score DESC, o.severity DESC, o.vuln_id, o.asset, o.id`, f.Args...)
 		if err != nil {
 			return err
 		}

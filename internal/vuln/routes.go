@@ -74,7 +74,7 @@ func actor(ctx context.Context) audit.Event {
 	if p == nil {
 		return audit.Event{}
 	}
-	return audit.Event{TeamID: p.TeamID(), ActorID: p.User.ID, ActorEmail: p.User.Email}
+	return p.AuditActor()
 }
 
 func toHTTP(err error) error {
