@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -99,4 +100,18 @@ func (w *Where) SQL() string { return strings.Join(w.Conds, " AND ") }
 // Clone returns a copy that can grow without changing w.
 func (w *Where) Clone() *Where {
 	return &Where{Conds: append([]string{}, w.Conds...), Args: append([]any{}, w.Args...)}
+}
+
+// InsertRows runs "insert VALUES (...),(...) suffix" over rows, a flat list
+// of cols values a row, in statements of at most perStatement rows, with
+// positional parameters on SQLite (see Positional).
+func InsertRows(ctx context.Context, q Querier, d Dialect, insert string, cols int, rows []any, perStatement int, suffix string) error {
+	step := cols * perStatement
+	for lo := 0; lo < len(rows); lo += step {
+		part := rows[lo:min(lo+step, len(rows))]
+		if _, err := q.ExecContext(ctx, Positional(d, insert+" VALUES "+Placeholders(len(part)/cols, cols, 1)+" "+suffix), part...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -140,18 +140,13 @@ func (s *Service) storeEPSS(ctx context.Context, res *EPSSResult, rows []epssRow
 		if _, err := q.ExecContext(ctx, `DELETE FROM epss_scores`); err != nil {
 			return err
 		}
-		const batch = 500
-		for start := 0; start < len(rows); start += batch {
-			part := rows[start:min(start+batch, len(rows))]
-			args := make([]any, 0, 3*len(part))
-			for _, r := range part {
-				args = append(args, r.cve, r.score, r.percentile)
-			}
-			if _, err := q.ExecContext(ctx, db.Positional(dialect, `INSERT INTO epss_scores (cve_id, score, percentile) VALUES `+
-				db.Placeholders(len(part), 3, 1)+` ON CONFLICT (cve_id) DO UPDATE SET score = excluded.score, percentile = excluded.percentile`),
-				args...); err != nil {
-				return fmt.Errorf("store EPSS scores: %w", err)
-			}
+		args := make([]any, 0, 3*len(rows))
+		for _, r := range rows {
+			args = append(args, r.cve, r.score, r.percentile)
+		}
+		if err := db.InsertRows(ctx, q, dialect, `INSERT INTO epss_scores (cve_id, score, percentile)`, 3, args, 500,
+			`ON CONFLICT (cve_id) DO UPDATE SET score = excluded.score, percentile = excluded.percentile`); err != nil {
+			return fmt.Errorf("store EPSS scores: %w", err)
 		}
 		if _, err := q.ExecContext(ctx, `UPDATE epss_state SET model_version = $1, score_date = $2, entry_count = $3, last_import = $4,
 			last_error = '' WHERE id = 1`, res.ModelVersion, res.ScoreDate, res.Count, now); err != nil {

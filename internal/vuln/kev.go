@@ -278,17 +278,13 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 			r := kevRow(e)
 			upserts = append(upserts, e.CVEID, r.vendor, r.product, r.name, r.dateAdded, r.description, r.action, r.due, r.ransomware, r.notes, r.cwes)
 		}
-		// In batches of 200 entries (2,200 parameters) a statement.
-		const cols, batch = 11, 200
-		for lo := 0; lo < len(upserts); lo += cols * batch {
-			part := upserts[lo:min(lo+cols*batch, len(upserts))]
-			if _, err := q.ExecContext(ctx, db.Positional(s.d.Dialect, `INSERT INTO kev_entries (cve_id, vendor, product, name, date_added,
-				short_description, required_action, due_date, ransomware, notes, cwes) VALUES `+db.Placeholders(len(part)/cols, cols, 1)+`
-				ON CONFLICT (cve_id) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, name = excluded.name,
-				date_added = excluded.date_added, short_description = excluded.short_description, required_action = excluded.required_action,
-				due_date = excluded.due_date, ransomware = excluded.ransomware, notes = excluded.notes, cwes = excluded.cwes`), part...); err != nil {
-				return fmt.Errorf("store KEV entries: %w", err)
-			}
+		// 200 entries (2,200 parameters) a statement.
+		if err := db.InsertRows(ctx, q, s.d.Dialect, `INSERT INTO kev_entries (cve_id, vendor, product, name, date_added,
+			short_description, required_action, due_date, ransomware, notes, cwes)`, 11, upserts, 200,
+			`ON CONFLICT (cve_id) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, name = excluded.name,
+			date_added = excluded.date_added, short_description = excluded.short_description, required_action = excluded.required_action,
+			due_date = excluded.due_date, ransomware = excluded.ransomware, notes = excluded.notes, cwes = excluded.cwes`); err != nil {
+			return fmt.Errorf("store KEV entries: %w", err)
 		}
 		for id := range old {
 			res.Removed = append(res.Removed, id)
@@ -310,12 +306,8 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 				journal = append(journal, cat.CatalogVersion, id, j.change, now)
 			}
 		}
-		for lo := 0; lo < len(journal); lo += 4 * 500 {
-			part := journal[lo:min(lo+4*500, len(journal))]
-			if _, err := q.ExecContext(ctx, db.Positional(s.d.Dialect, `INSERT INTO kev_journal (catalog_version, cve_id, change, recorded_at) VALUES `+
-				db.Placeholders(len(part)/4, 4, 1)), part...); err != nil {
-				return fmt.Errorf("journal: %w", err)
-			}
+		if err := db.InsertRows(ctx, q, s.d.Dialect, `INSERT INTO kev_journal (catalog_version, cve_id, change, recorded_at)`, 4, journal, 500, ""); err != nil {
+			return fmt.Errorf("journal: %w", err)
 		}
 		if _, err := q.ExecContext(ctx, `UPDATE kev_state SET catalog_version = $1, date_released = $2, entry_count = $3, source = $4,
 			last_sync = $5, last_attempt = $5, last_error = '' WHERE id = 1`, cat.CatalogVersion, cat.DateReleased, len(cat.Vulnerabilities),
