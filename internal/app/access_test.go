@@ -2,19 +2,23 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/cloud"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
@@ -118,6 +122,22 @@ func TestUnauthenticatedGets401(t *testing.T) {
 var validBodies = map[string]any{
 	"POST /api/v1/findings/{id}/mute":                map[string]any{"kind": "mute", "reason": "isolation test"},
 	"PATCH /api/v1/vulnerabilities/occurrences/{id}": map[string]any{"status": "accepted", "reason": "isolation test"},
+	"PATCH /api/v1/cloud/accounts/{id}":              map[string]any{"alias": "renamed"},
+	"PUT /api/v1/scan-schedules/{id}":                map[string]any{"tools": []string{"prowler"}, "frequency": "daily", "hour": 3},
+}
+
+var accountSeq atomic.Int64
+
+// cloudAccountFixture registers an AWS account for the team.
+func cloudAccountFixture(t *testing.T, e *env, teamA string) cloud.Account {
+	t.Helper()
+	uid := fmt.Sprintf("%012d", accountSeq.Add(1))
+	a, err := e.app.Cloud.AccountCreate(context.Background(), teamA, "a@example.com", cloud.AccountParams{Provider: "aws", AccountUID: uid,
+		Regions: []string{"eu-west-1"}, Credentials: &cloud.Credentials{Type: cloud.CredAccessKeys, AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // vulnFixture imports one Trivy vulnerability into the team.
@@ -169,6 +189,23 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 			t.Fatal(err)
 		}
 		return res.ScanID
+	},
+	"cloud_account": func(t *testing.T, e *env, teamA string) string { return cloudAccountFixture(t, e, teamA).ID },
+	"scan_run": func(t *testing.T, e *env, teamA string) string {
+		run, err := e.app.Orchestration.InitiateScan(context.Background(), teamA, orchestration.ScanParams{ScanType: "container",
+			Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.ID
+	},
+	"scan_schedule": func(t *testing.T, e *env, teamA string) string {
+		sc, err := e.app.Orchestration.ScheduleCreate(context.Background(), teamA, "a@example.com", orchestration.ScheduleParams{
+			AccountID: cloudAccountFixture(t, e, teamA).ID, Tools: []string{"prowler"}, Frequency: "weekly", Weekday: 1, Hour: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc.ID
 	},
 	"mute_rule": func(t *testing.T, e *env, teamA string) string {
 		r, _, err := e.app.Findings.MuteRuleCreate(context.Background(), teamA, "a@example.com", findings.MuteRule{Tool: "nmap", Reason: "lab"})

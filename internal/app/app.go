@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -20,14 +21,18 @@ import (
 	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/cloud"
 	"github.com/offloadsecurity/cspm/internal/config"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/imports"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/scanner"
+	"github.com/offloadsecurity/cspm/internal/secrets"
 	"github.com/offloadsecurity/cspm/internal/system"
 	"github.com/offloadsecurity/cspm/internal/team"
 	"github.com/offloadsecurity/cspm/internal/vuln"
@@ -36,22 +41,25 @@ import (
 
 // App is a running cspm process.
 type App struct {
-	Config   *config.Config
-	Logger   *slog.Logger
-	Registry *db.Registry
-	Queue    *queue.Client
-	System   *system.Service
-	Metrics  *httpapi.Metrics
-	Router   *httpapi.Router
-	Auth     *auth.Service
-	Audit    *audit.Log
-	Teams    *team.Store
-	Redis    *redis.Client // nil unless CSPM_REDIS_URL is set
-	Findings *findings.Store
-	Scans    *nativescans.Service
-	Imports  *imports.Service
-	Vulns    *vuln.Service
+	Config        *config.Config
+	Logger        *slog.Logger
+	Registry      *db.Registry
+	Queue         *queue.Client
+	System        *system.Service
+	Metrics       *httpapi.Metrics
+	Router        *httpapi.Router
+	Auth          *auth.Service
+	Audit         *audit.Log
+	Teams         *team.Store
+	Redis         *redis.Client // nil unless CSPM_REDIS_URL is set
+	Findings      *findings.Store
+	Scans         *nativescans.Service
+	Imports       *imports.Service
+	Vulns         *vuln.Service
+	Cloud         *cloud.Service
+	Orchestration *orchestration.Service
 
+	box        *secrets.Box
 	runWorkers bool
 }
 
@@ -107,6 +115,9 @@ func (a *App) build(ctx context.Context) error {
 	a.Logger.Info("databases ready", "engine", a.Registry.Engine(), "migrations_applied", applied,
 		"duration_ms", time.Since(start).Milliseconds())
 
+	if err := a.loadSecretBox(); err != nil {
+		return err
+	}
 	a.Findings = findings.NewStore(a.Registry)
 	a.Vulns = vuln.New(a.Registry)
 	a.Findings.Vulns, a.Findings.Logger = a.Vulns, a.Logger
@@ -121,8 +132,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
+	a.Cloud = cloud.New(a.Registry, a.box)
+	a.Cloud.Endpoints = cloud.Endpoints{AWSEndpointURL: a.Config.AWSEndpointURL, AzureAuthorityHost: a.Config.AzureAuthorityHost}
+	if err := a.buildOrchestration(artifacts); err != nil {
+		return err
+	}
 
-	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency, PeriodicJobs: periodicJobs()}
+	opts := queue.Options{Logger: a.Logger, Concurrency: a.Config.WorkerConcurrency, PeriodicJobs: periodicJobs(),
+		Queues: scanQueues(a.Config), RescueStuckJobsAfter: rescueAfter(a.Config)}
 	if a.runWorkers {
 		opts.Workers = a.workers()
 	}
@@ -130,6 +147,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	a.Imports.Queue = a.Queue
+	a.Orchestration.Queue = a.Queue
 
 	a.Metrics = httpapi.NewMetrics()
 	for _, n := range db.Names {
@@ -156,6 +174,9 @@ func (a *App) build(ctx context.Context) error {
 	a.Vulns.Audit = a.Audit
 	a.Vulns.RegisterRoutes(a.Router, a.Config.KEVURL)
 	a.Scans.RegisterRoutes(a.Router)
+	a.Cloud.Audit, a.Orchestration.Audit = a.Audit, a.Audit
+	a.Cloud.RegisterRoutes(a.Router)
+	a.Orchestration.RegisterRoutes(a.Router)
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
@@ -176,6 +197,9 @@ func (a *App) workers() *river.Workers {
 			m, err := a.Vulns.ExpireAcceptances(ctx)
 			return n + m, err
 		}})
+	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: a.Orchestration})
+	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: a.Orchestration})
+	river.AddWorker(w, &orchestration.ScanSchedulesWorker{Service: a.Orchestration})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
 	return w
@@ -263,4 +287,48 @@ func (a *App) stopWorkers() {
 		defer ccancel()
 		_ = a.Queue.StopAndCancel(cctx)
 	}
+}
+
+// buildOrchestration builds the scan orchestrator and its runners.
+func (a *App) buildOrchestration(artifacts artifact.Store) error {
+	c := a.Config
+	work := c.ScanWorkDir
+	if work == "" {
+		work = filepath.Join(c.DataDir, "scan-work")
+	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return fmt.Errorf("scan work directory: %w", err)
+	}
+	o := orchestration.New(a.Registry)
+	o.Cloud, o.Findings, o.Artifacts, o.Logger, o.WorkRoot, o.WorkerID = a.Cloud, a.Findings, artifacts, a.Logger, work, queue.DefaultID()
+	o.Limits.Timeout, o.Limits.StallTimeout, o.Limits.MaxAttempts = c.ScanTimeout, c.ScanStallTimeout, c.ScanMaxAttempts
+	o.Tools = scanner.Config{ProwlerBin: c.ProwlerBin, ProwlerDockerImage: c.ProwlerDockerImage, DockerBin: c.DockerBin,
+		ProwlerHostOutputDir: c.ProwlerHostOutputDir, WorkRoot: work, SteampipeBin: c.PowerpipeBin, NmapBin: c.NmapBin,
+		WapitiBin: c.WapitiBin, TrivyBin: c.TrivyBin, GrypeBin: c.GrypeBin, WapitiMaxScanTime: c.WapitiMaxScanTime,
+		WapitiModules: c.WapitiModules}
+	a.Orchestration = o
+	return nil
+}
+
+// scanQueues is a River queue per tool, each as wide as the tool's concurrency.
+func scanQueues(c *config.Config) map[string]int {
+	out := map[string]int{}
+	for _, t := range []string{scanner.Prowler, scanner.Steampipe, scanner.Nmap, scanner.Wapiti, scanner.Trivy, scanner.Grype} {
+		n := c.ScanConcurrency[t]
+		if n <= 0 {
+			n = 2
+		}
+		out[orchestration.ToolQueue(t)] = n
+	}
+	return out
+}
+
+// rescueAfter is how long a job may run before River presumes its worker
+// died: longer than any job's timeout (a SubJob's is scan_timeout plus 15
+// minutes; an import's an hour), or a healthy long scan would run twice.
+func rescueAfter(c *config.Config) time.Duration {
+	if c.JobRescueAfter > 0 {
+		return c.JobRescueAfter
+	}
+	return max(c.ScanTimeout+20*time.Minute, 70*time.Minute)
 }

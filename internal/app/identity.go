@@ -20,10 +20,9 @@ import (
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
-// redisKeyPrefix namespaces every key cspm writes to a shared Redis.
-const redisKeyPrefix = "cspm:"
-
-func (a *App) buildAuth(ctx context.Context) error {
+// loadSecretBox opens the key that seals secrets at rest (TOTP secrets,
+// cloud credentials).
+func (a *App) loadSecretBox() error {
 	keyFile := a.Config.SecretKeyFile
 	if keyFile == "" {
 		keyFile = filepath.Join(a.Config.DataDir, "secret.key")
@@ -32,10 +31,14 @@ func (a *App) buildAuth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		return err
-	}
+	a.box, err = secrets.NewBox(key)
+	return err
+}
+
+// redisKeyPrefix namespaces every key cspm writes to a shared Redis.
+const redisKeyPrefix = "cspm:"
+
+func (a *App) buildAuth(ctx context.Context) error {
 	a.Teams = team.NewStore(a.Registry)
 	a.Audit = audit.New(a.Registry, a.Logger)
 
@@ -57,9 +60,10 @@ func (a *App) buildAuth(ctx context.Context) error {
 		sessions = auth.NewRedisSessionStore(a.Redis, redisKeyPrefix, a.Config.SessionIdleTimeout)
 		lockouts = auth.NewRedisLockoutStore(a.Redis, redisKeyPrefix)
 	}
+	var err error
 	a.Auth, err = auth.NewService(auth.Options{
 		Registry: a.Registry, Sessions: sessions, Lockouts: lockouts, Hasher: auth.NewHasher(a.Config.PasswordHashConcurrency),
-		Box: box, Audit: a.Audit, Teams: a.Teams, Logger: a.Logger,
+		Box: a.box, Audit: a.Audit, Teams: a.Teams, Logger: a.Logger,
 		Lockout: auth.LockoutPolicy{MaxFailures: a.Config.MaxFailedLoginAttempts, Window: a.Config.LoginFailureWindow,
 			LockFor: a.Config.LoginLockout},
 		IdleTimeout: a.Config.SessionIdleTimeout, MaxAge: a.Config.SessionMaxAge, CookieSecure: a.Config.CookieSecure,

@@ -77,6 +77,34 @@ type Config struct {
 	EPSSURL string
 	// EPSSSyncInterval is how stale the stored scores may get.
 	EPSSSyncInterval time.Duration
+	// ArtifactRetention is how long scan reports are kept; 0 keeps them.
+	ArtifactRetention time.Duration
+	// Scans: how long a tool may run, how long it may stay silent, how
+	// often a failing SubJob is tried, how many runs of each tool one
+	// worker process works at once, and where SubJobs run.
+	ScanTimeout      time.Duration
+	ScanStallTimeout time.Duration
+	ScanMaxAttempts  int
+	ScanConcurrency  map[string]int
+	ScanWorkDir      string
+	// JobRescueAfter is how long a job may run before River hands it to
+	// another worker, presuming its worker died; 0 derives it from ScanTimeout.
+	JobRescueAfter time.Duration
+	// Tools.
+	ProwlerBin           string
+	ProwlerDockerImage   string
+	ProwlerHostOutputDir string
+	DockerBin            string
+	PowerpipeBin         string
+	NmapBin              string
+	WapitiBin            string
+	TrivyBin             string
+	GrypeBin             string
+	WapitiMaxScanTime    int
+	WapitiModules        string
+	// Connection tests' endpoints.
+	AWSEndpointURL     string
+	AzureAuthorityHost string
 	// ConfigFile is the file the configuration was read from, if any.
 	ConfigFile string
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -166,6 +167,57 @@ func Settings() []Setting {
 			apply: func(c *Config, v string) error { c.ArtifactDir = v; return nil },
 			get:   func(c *Config) string { return c.ArtifactDir },
 		},
+		durationOrZeroSetting("artifact_retention", "CSPM_ARTIFACT_RETENTION", "8760h",
+			"how long scan reports are kept before the daily cleanup deletes them; 0 keeps them forever", func(c *Config) *time.Duration { return &c.ArtifactRetention }),
+		durationSetting("scan_timeout", "CSPM_SCAN_TIMEOUT", "4h",
+			"how long one SubJob's tool may run before it is killed", func(c *Config) *time.Duration { return &c.ScanTimeout }),
+		durationSetting("scan_stall_timeout", "CSPM_SCAN_STALL_TIMEOUT", "30m",
+			"a tool that writes nothing (output, errors, report) for this long is killed and its SubJob failed", func(c *Config) *time.Duration { return &c.ScanStallTimeout }),
+		intSetting("scan_max_attempts", "CSPM_SCAN_MAX_ATTEMPTS", "3", 1, 25,
+			"how often a SubJob that fails for a passing reason is tried (bad credentials and bad targets are not retried)", func(c *Config) *int { return &c.ScanMaxAttempts }),
+		Setting{
+			Key: "scan_concurrency", Env: "CSPM_SCAN_CONCURRENCY", Default: "grype=2,nmap=4,prowler=2,steampipe=2,trivy=2,wapiti=2",
+			Usage: "how many runs of each tool one worker process works at once, as tool=n pairs",
+			apply: func(c *Config, v string) error {
+				m, err := parseConcurrency(v)
+				if err != nil {
+					return err
+				}
+				c.ScanConcurrency = m
+				return nil
+			},
+			get: func(c *Config) string { return formatConcurrency(c.ScanConcurrency) },
+		},
+		Setting{
+			Key: "scan_work_dir", Env: "CSPM_SCAN_WORK_DIR", Default: "",
+			Usage: "directory where SubJobs run their tools (removed after each); empty means data_dir/scan-work",
+			apply: func(c *Config, v string) error { c.ScanWorkDir = v; return nil },
+			get:   func(c *Config) string { return c.ScanWorkDir },
+		},
+		durationOrZeroSetting("job_rescue_after", "CSPM_JOB_RESCUE_AFTER", "0",
+			"how long a job may run before it is presumed orphaned by a dead worker and run again; 0 means scan_timeout plus 20 minutes (at least 1h10m)", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
+		stringSetting("prowler_bin", "CSPM_PROWLER_BIN", "", "the prowler executable; empty finds it on PATH", func(c *Config) *string { return &c.ProwlerBin }),
+		stringSetting("prowler_docker_image", "CSPM_PROWLER_DOCKER_IMAGE", "",
+			"run Prowler in this image (such as prowlercloud/prowler:stable) through docker instead of a local executable", func(c *Config) *string { return &c.ProwlerDockerImage }),
+		Setting{
+			Key: "prowler_host_output_dir", Env: "PROWLER_HOST_OUTPUT_DIR", Default: "",
+			Usage: "with prowler_docker_image, the path under which the Docker host sees scan_work_dir (for a worker that runs in a container beside the engine)",
+			apply: func(c *Config, v string) error { c.ProwlerHostOutputDir = v; return nil },
+			get:   func(c *Config) string { return c.ProwlerHostOutputDir },
+		},
+		stringSetting("docker_bin", "CSPM_DOCKER_BIN", "", "the docker executable; empty finds it on PATH", func(c *Config) *string { return &c.DockerBin }),
+		stringSetting("steampipe_bin", "CSPM_STEAMPIPE_BIN", "", "the powerpipe executable that runs Steampipe benchmarks; empty finds powerpipe on PATH", func(c *Config) *string { return &c.PowerpipeBin }),
+		stringSetting("nmap_bin", "CSPM_NMAP_BIN", "", "the nmap executable; empty finds it on PATH", func(c *Config) *string { return &c.NmapBin }),
+		stringSetting("wapiti_bin", "CSPM_WAPITI_BIN", "", "the wapiti executable; empty finds it on PATH", func(c *Config) *string { return &c.WapitiBin }),
+		stringSetting("trivy_bin", "CSPM_TRIVY_BIN", "", "the trivy executable; empty finds it on PATH", func(c *Config) *string { return &c.TrivyBin }),
+		stringSetting("grype_bin", "CSPM_GRYPE_BIN", "", "the grype executable; empty finds it on PATH", func(c *Config) *string { return &c.GrypeBin }),
+		intSetting("wapiti_max_scan_time", "CSPM_WAPITI_MAX_SCAN_TIME", "0", 0, 86400,
+			"seconds a Wapiti scan may take (Wapiti stops and reports); 0 is Wapiti's default", func(c *Config) *int { return &c.WapitiMaxScanTime }),
+		stringSetting("wapiti_modules", "CSPM_WAPITI_MODULES", "", "Wapiti attack modules, comma-separated; empty is Wapiti's default set", func(c *Config) *string { return &c.WapitiModules }),
+		urlSetting("aws_endpoint_url", "CSPM_AWS_ENDPOINT_URL", "",
+			"STS endpoint for cloud account connection tests (a VPC endpoint, a test server); empty is AWS's public endpoint", func(c *Config) *string { return &c.AWSEndpointURL }),
+		urlSetting("azure_authority_host", "CSPM_AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com",
+			"Microsoft Entra ID authority for Azure connection tests (sovereign clouds differ)", func(c *Config) *string { return &c.AzureAuthorityHost }),
 		Setting{
 			Key: "log_level", Env: "CSPM_LOG_LEVEL", Flag: "log-level", Default: "info",
 			Usage: "minimum log level: debug, info, warn or error",
@@ -320,6 +372,56 @@ func durationSetting(key, env, def, usage string, field func(*Config) *time.Dura
 		},
 		get: func(c *Config) string { return field(c).String() },
 	}
+}
+
+func durationOrZeroSetting(key, env, def, usage string, field func(*Config) *time.Duration) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 720h, or 0, got %q", v)
+			}
+			*field(c) = d
+			return nil
+		},
+		get: func(c *Config) string { return field(c).String() },
+	}
+}
+
+func stringSetting(key, env, def, usage string, field func(*Config) *string) Setting {
+	return Setting{Key: key, Env: env, Default: def, Usage: usage,
+		apply: func(c *Config, v string) error { *field(c) = v; return nil },
+		get:   func(c *Config) string { return *field(c) }}
+}
+
+// parseConcurrency reads "prowler=2,nmap=4".
+func parseConcurrency(v string) (map[string]int, error) {
+	m := map[string]int{}
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		k, n, ok := strings.Cut(pair, "=")
+		c, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil || c < 1 || c > 100 || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("want tool=n pairs such as prowler=2,nmap=4 (n from 1 to 100), got %q", pair)
+		}
+		m[strings.TrimSpace(k)] = c
+	}
+	return m, nil
+}
+
+func formatConcurrency(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, ",")
 }
 
 func urlSetting(key, env, def, usage string, field func(*Config) *string) Setting {

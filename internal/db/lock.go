@@ -66,3 +66,18 @@ func (d *DB) withFileLock(ctx context.Context, key string, fn func() error) erro
 	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
 	return fn()
 }
+
+// LockInTx takes an exclusive lock named key until q's transaction ends: a
+// transaction-level advisory lock on PostgreSQL. On SQLite, where one writer
+// connection already serializes write transactions, it does nothing.
+func (d *DB) LockInTx(ctx context.Context, q Querier, key string) error {
+	if d.Dialect != Postgres {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key + ":" + d.Schema))
+	if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64()>>1)); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,11 @@ type ImportParams struct {
 	ArtifactRef string
 	CreatedBy   string
 	Source      string // "import" (default) or "scan"
+	// Part, when set, makes this import one part of a multi-part scan (a
+	// ScanRun's SubJob): the scan's record in the unified history belongs to
+	// its orchestrator, and what the part did is kept under Part in the
+	// import's transaction (see ImportPartGet).
+	Part string
 	// Progress, when set, is called with the items read so far, every batch.
 	Progress func(itemsRead int)
 }
@@ -146,8 +152,21 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 	}
 
+	mirror := func(q db.Querier) error {
+		if p.Part != "" {
+			return nil
+		}
+		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
+	}
 	var imp *importRun
 	err := s.d.InTeam(ctx, p.TeamID, func(q db.Querier) error {
+		// One import of a team at a time: two imports inserting the same
+		// new fingerprint at once (two SubJobs of a scan that report one
+		// global finding) would otherwise collide on PostgreSQL.
+		if err := s.d.LockInTx(ctx, q, "findings-import:"+p.TeamID); err != nil {
+			drain()
+			return err
+		}
 		imp = &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
@@ -162,7 +181,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		for batch := range batches {
 			if rec.Tool == "" {
 				rec.Tool, rec.ScanType = batch[0].Tool, nativescans.TypeForTool(batch[0].Tool)
-				if err := nativescans.MirrorToUnifiedScanResults(ctx, q, rec); err != nil {
+				if err := mirror(q); err != nil {
 					drain()
 					return err
 				}
@@ -197,7 +216,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		if err := dataVersions.Bump(ctx, q, p.TeamID); err != nil {
 			return err
 		}
-		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
+		if p.Part != "" {
+			return importPartSet(ctx, q, p.TeamID, p.ScanID, p.Part, PartResult{ImportResult: res, BySeverity: rec.BySeverity, ByResult: rec.ByResult}, finished)
+		}
+		return mirror(q)
 	})
 	if err == nil && s.Vulns != nil && imp != nil {
 		scopes := make([]string, 0, len(imp.scopes))
@@ -221,7 +243,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 	}
 	if err != nil {
-		s.recordFailure(rec, err)
+		if p.Part == "" {
+			s.recordFailure(rec, err)
+		}
 		return ImportResult{ScanID: p.ScanID}, err
 	}
 	if p.Progress != nil {
@@ -622,4 +646,46 @@ func (r *importRun) missing(args []any) ([]gone, error) {
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// PartResult is what the import of one part of a scan did.
+type PartResult struct {
+	ImportResult
+	BySeverity map[string]int `json:"by_severity"`
+	ByResult   map[string]int `json:"by_result"`
+}
+
+func importPartSet(ctx context.Context, q db.Querier, teamID, scanID, partID string, res PartResult, at time.Time) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, "INSERT INTO scan_parts (team_id, scan_id, part_id, result, created_at) VALUES ($1,$2,$3,$4,$5)",
+		teamID, scanID, partID, string(b), at)
+	if err != nil {
+		return fmt.Errorf("record scan part %s: %w", partID, db.MapError(err))
+	}
+	return nil
+}
+
+// ImportPartGet returns what the import of a scan's part did, and false when
+// that part was never imported (or its import rolled back).
+func (s *Store) ImportPartGet(ctx context.Context, teamID, partID string) (PartResult, bool, error) {
+	var (
+		res PartResult
+		raw string
+	)
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		return q.QueryRowContext(ctx, "SELECT result FROM scan_parts WHERE team_id = $1 AND part_id = $2", teamID, partID).Scan(&raw)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return PartResult{}, false, nil
+	}
+	if err != nil {
+		return PartResult{}, false, err
+	}
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
+		return PartResult{}, false, fmt.Errorf("scan part %s: %w", partID, err)
+	}
+	return res, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -161,7 +162,11 @@ func Register[I, O any](r *Router, op huma.Operation, perm rbac.Permission, hand
 	if op.Extensions == nil {
 		op.Extensions = map[string]any{}
 	}
+	op.Extensions = maps.Clone(op.Extensions)
 	op.Extensions[PermissionExtension] = string(perm)
+	// A copy: callers share one metadata map among several operations, and
+	// each operation's permission is its own.
+	op.Metadata = maps.Clone(op.Metadata)
 	if op.Metadata == nil {
 		op.Metadata = map[string]any{}
 	}

@@ -59,7 +59,7 @@ type ScanResult struct {
 	Source            string         `json:"source" enum:"import,scan"`
 	Target            string         `json:"target"`
 	AccountUID        string         `json:"account_uid"`
-	Status            string         `json:"status" enum:"queued,running,completed,failed"`
+	Status            string         `json:"status" enum:"queued,running,completed,partial,failed,cancelled"`
 	Format            string         `json:"format"`
 	Filename          string         `json:"filename"`
 	ArtifactRef       string         `json:"artifact_ref,omitempty"`

@@ -16,7 +16,7 @@ import (
 type listInput struct {
 	ScanType string `query:"type" enum:"cloud,network,web,container,code,"`
 	Tool     string `query:"tool" maxLength:"50"`
-	Status   string `query:"status" enum:"queued,running,completed,failed,"`
+	Status   string `query:"status" enum:"queued,running,completed,partial,failed,cancelled,"`
 	Limit    int    `query:"limit" minimum:"0" maximum:"500" default:"50"`
 	Offset   int    `query:"offset" minimum:"0"`
 }

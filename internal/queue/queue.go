@@ -97,6 +97,12 @@ type Options struct {
 	Concurrency int
 	// PeriodicJobs are scheduled by whichever process is River's leader.
 	PeriodicJobs []*river.PeriodicJob
+	// Queues adds queues beside the default one, with how many of their
+	// jobs this process works at once (a queue per scanning tool).
+	Queues map[string]int
+	// RescueStuckJobsAfter is how long a job may run before River presumes
+	// its worker died and runs it again; it must exceed every job's timeout.
+	RescueStuckJobsAfter time.Duration
 	// ID names this process in River's job rows (attempted_by); defaults to host-pid.
 	ID     string
 	Logger *slog.Logger
@@ -127,7 +133,11 @@ func New(reg *db.Registry, opts Options) (*Client, error) {
 		}
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{QueueDefault: {MaxWorkers: opts.Concurrency}}
+		for name, n := range opts.Queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
+		}
 	}
+	cfg.RescueStuckJobsAfter = opts.RescueStuckJobsAfter
 	return river.NewClient(driverFor(d), cfg)
 }
 

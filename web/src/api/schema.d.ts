@@ -212,6 +212,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cloud/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's cloud accounts (never their credentials) */
+        get: operations["list-cloud-accounts"];
+        put?: never;
+        /**
+         * Register a cloud account
+         * @description Credentials are sealed with AES-256-GCM before they are stored and are never returned. Types: access_keys, assume_role or worker_identity (AWS), service_account (GCP), client_secret (Azure).
+         */
+        post: operations["create-cloud-account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cloud/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One cloud account */
+        get: operations["get-cloud-account"];
+        put?: never;
+        post?: never;
+        /** Remove an account and its credentials (its findings and scan history stay) */
+        delete: operations["delete-cloud-account"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an account's alias, regions, tags or credentials
+         * @description Omit credentials to keep the stored ones.
+         */
+        patch: operations["update-cloud-account"];
+        trace?: never;
+    };
+    "/api/v1/cloud/accounts/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the account's credentials against its provider
+         * @description AWS: STS GetCallerIdentity (after AssumeRole for a role), and the identity's account must be the registered one. GCP: a token from the service account's key. Azure: a token for the service principal. The outcome is kept on the account.
+         */
+        post: operations["test-cloud-account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cloud/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan a cloud account (the seed's initiate_scan)
+         * @description Plans SubJobs (AWS: one per region and tool; GCP and Azure: one per project or subscription and tool) and queues them. A later run of the same account waits, queued, until the earlier one finishes.
+         */
+        post: operations["initiate-cloud-scan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings": {
         parameters: {
             query?: never;
@@ -402,6 +485,117 @@ export interface paths {
         };
         /** One entry of the scan history */
         get: operations["get-scan-result"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's scheduled scans with their next run */
+        get: operations["list-scan-schedules"];
+        put?: never;
+        /** Scan an account daily or weekly */
+        post: operations["create-scan-schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan-schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a schedule */
+        put: operations["update-scan-schedule"];
+        post?: never;
+        /** Remove a schedule */
+        delete: operations["delete-scan-schedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's scan runs, newest first */
+        get: operations["list-scans"];
+        put?: never;
+        /** Start a network, web or container scan */
+        post: operations["start-scan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A scan run and its SubJobs
+         * @description Its findings are GET /api/v1/findings?scan={id}.
+         */
+        get: operations["get-scan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a scan run
+         * @description Queued SubJobs are cancelled at once; running ones stop their tool within a few seconds.
+         */
+        post: operations["cancel-scan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/subjobs/{subjob}/artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The raw report a SubJob's tool wrote */
+        get: operations["download-scan-artifact"];
         put?: never;
         post?: never;
         delete?: never;
@@ -604,6 +798,51 @@ export interface components {
             revoked_at?: string;
             user_id: string;
         };
+        Account: {
+            /** @description AWS account ID, GCP project ID or Azure subscription ID. */
+            account_uid: string;
+            alias: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** @description A non-secret reminder of the credential: the access key ID's last four characters, the role ARN, the client ID. */
+            credential_hint: string;
+            credential_type: string;
+            id: string;
+            last_test?: components["schemas"]["TestResult"];
+            /** @enum {string} */
+            provider: "aws" | "gcp" | "azure";
+            /** @description Regions a scan covers unless it names its own. */
+            regions: string[];
+            tags: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            updated_at: string;
+        };
+        AccountChange: {
+            alias?: string;
+            /** @description New credentials replace the stored ones. */
+            credentials?: components["schemas"]["Credentials"];
+            regions?: string[];
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        AccountListOutputBody: {
+            accounts: components["schemas"]["Account"][];
+        };
+        AccountParams: {
+            account_uid: string;
+            alias?: string;
+            credentials?: components["schemas"]["Credentials"];
+            /** @enum {string} */
+            provider: "aws" | "gcp" | "azure";
+            regions?: string[];
+            tags?: {
+                [key: string]: string;
+            };
+        };
         AssetSummary: {
             asset: string;
             /** @enum {string} */
@@ -634,6 +873,27 @@ export interface components {
              * @description Pass as before= for the next page.
              */
             next_before?: number;
+        };
+        CloudScanInputBody: {
+            account_id: string;
+            /** @description AWS only; default the account's regions. */
+            regions?: string[];
+            /** @description prowler, steampipe. */
+            tools: string[];
+        };
+        Credentials: {
+            access_key_id?: string;
+            client_id?: string;
+            client_secret?: string;
+            external_id?: string;
+            role_arn?: string;
+            secret_access_key?: string;
+            /** @description The key file's content. */
+            service_account_json?: string;
+            session_token?: string;
+            tenant_id?: string;
+            /** @enum {string} */
+            type: "access_keys" | "assume_role" | "worker_identity" | "service_account" | "client_secret";
         };
         DatabaseInfo: {
             /**
@@ -1096,6 +1356,11 @@ export interface components {
         RulesOutputBody: {
             rules: components["schemas"]["MuteRule"][];
         };
+        RunListOutputBody: {
+            runs: components["schemas"]["ScanRun"][];
+            /** Format: int64 */
+            total: number;
+        };
         SLAPolicy: {
             /** Format: int64 */
             critical_days: number;
@@ -1105,6 +1370,18 @@ export interface components {
             low_days: number;
             /** Format: int64 */
             medium_days: number;
+        };
+        ScanInputBody: {
+            /** @description Network scans: 22,443,8000-8100. */
+            ports?: string;
+            /** @description IP addresses, CIDR blocks or hostnames; URLs; image references. */
+            targets: string[];
+            /** @description nmap (network), wapiti (web), trivy or grype (container). */
+            tool?: string;
+            /** @description Several tools at once, instead of tool. */
+            tools?: string[];
+            /** @enum {string} */
+            type: "network" | "web" | "container";
         };
         ScanResult: {
             account_uid: string;
@@ -1139,9 +1416,95 @@ export interface components {
             /** Format: date-time */
             started_at: string;
             /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed";
+            status: "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
             target: string;
             tool: string;
+        };
+        ScanRun: {
+            account_id?: string;
+            account_uid?: string;
+            cancel_requested: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            finished_at?: string;
+            id: string;
+            ports?: string;
+            /**
+             * Format: double
+             * @description Share of SubJobs finished, 0 to 1.
+             */
+            progress: number;
+            provider?: string;
+            regions: string[];
+            /** @enum {string} */
+            scan_type: "cloud" | "network" | "web" | "container";
+            schedule_id?: string;
+            /** Format: date-time */
+            started_at?: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "partial" | "failed" | "cancelled";
+            /** @description Why the run waits, or why it failed. */
+            status_detail?: string;
+            subjobs?: components["schemas"]["SubJob"][];
+            /**
+             * Format: int64
+             * @description SubJobs in a final state.
+             */
+            subjobs_done: number;
+            /** Format: int64 */
+            subjobs_failed: number;
+            /** Format: int64 */
+            subjobs_total: number;
+            targets: string[];
+            tools: string[];
+        };
+        Schedule: {
+            account_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            enabled: boolean;
+            /** @enum {string} */
+            frequency: "daily" | "weekly";
+            /**
+             * Format: int64
+             * @description UTC.
+             */
+            hour: number;
+            id: string;
+            last_error?: string;
+            /** Format: date-time */
+            last_run_at?: string;
+            last_scan_run_id?: string;
+            /** Format: date-time */
+            next_run_at: string;
+            /** @description Empty: the account's regions at the time of each run. */
+            regions: string[];
+            tools: string[];
+            /**
+             * Format: int64
+             * @description 0 is Sunday; weekly schedules only.
+             */
+            weekday: number;
+        };
+        ScheduleListOutputBody: {
+            schedules: components["schemas"]["Schedule"][];
+        };
+        ScheduleParams: {
+            /** @description Required to create; a schedule stays with its account. */
+            account_id?: string;
+            /** @description Default true. */
+            enabled?: boolean;
+            /** @enum {string} */
+            frequency: "daily" | "weekly";
+            /** Format: int64 */
+            hour: number;
+            regions?: string[];
+            tools: string[];
+            /** Format: int64 */
+            weekday?: number;
         };
         Session: {
             /** Format: date-time */
@@ -1188,6 +1551,47 @@ export interface components {
              */
             until?: string;
         };
+        SubJob: {
+            /** Format: int64 */
+            artifact_bytes?: number;
+            /** Format: int64 */
+            attempts: number;
+            by_severity: {
+                [key: string]: number;
+            };
+            error?: string;
+            /** Format: int64 */
+            exit_code?: number;
+            /** Format: int64 */
+            findings_created: number;
+            /** Format: int64 */
+            findings_resolved: number;
+            /** Format: int64 */
+            findings_unchanged: number;
+            /** Format: int64 */
+            findings_updated: number;
+            /** Format: date-time */
+            finished_at?: string;
+            has_artifact: boolean;
+            /** Format: date-time */
+            heartbeat_at?: string;
+            id: string;
+            /** Format: int64 */
+            items_read: number;
+            region?: string;
+            /** Format: int64 */
+            river_job_id?: number;
+            scan_run_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** Format: date-time */
+            started_at?: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "retrying" | "completed" | "failed" | "cancelled";
+            target?: string;
+            tool: string;
+            worker_id?: string;
+        };
         Team: {
             /** Format: date-time */
             created_at: string;
@@ -1198,6 +1602,12 @@ export interface components {
         };
         TeamPatchInputBody: {
             require_mfa?: boolean;
+        };
+        TestResult: {
+            /** Format: date-time */
+            at: string;
+            detail: string;
+            ok: boolean;
         };
         TokenCreateInputBody: {
             /**
@@ -1752,6 +2162,227 @@ export interface operations {
             };
         };
     };
+    "list-cloud-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-cloud-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountParams"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-cloud-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-cloud-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-cloud-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "test-cloud-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "initiate-cloud-scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloudScanInputBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanRun"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-findings": {
         parameters: {
             query?: {
@@ -2116,7 +2747,7 @@ export interface operations {
             query?: {
                 type?: "cloud" | "network" | "web" | "container" | "code" | "";
                 tool?: string;
-                status?: "queued" | "running" | "completed" | "failed" | "";
+                status?: "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "";
                 limit?: number;
                 offset?: number;
             };
@@ -2165,6 +2796,293 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ScanResult"];
                 };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-scan-schedules": {
+        parameters: {
+            query?: {
+                account_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-scan-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleParams"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-scan-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleParams"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-scan-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-scans": {
+        parameters: {
+            query?: {
+                account_id?: string;
+                status?: "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "start-scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanInputBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanRun"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanRun"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "cancel-scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanRun"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "download-scan-artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                subjob: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {

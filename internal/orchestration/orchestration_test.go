@@ -1,0 +1,523 @@
+package orchestration_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/offloadsecurity/cspm/internal/artifact"
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/cloud"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/findings"
+	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/orchestration"
+	"github.com/offloadsecurity/cspm/internal/queue"
+	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
+	"github.com/offloadsecurity/cspm/internal/secrets"
+)
+
+const (
+	teamA     = "team-a"
+	teamB     = "team-b"
+	secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz"
+)
+
+// syncBuffer is a log sink the workers write to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type bundle struct {
+	reg      *db.Registry
+	svc      *orchestration.Service
+	cloud    *cloud.Service
+	findings *findings.Store
+	history  *nativescans.Service
+	bin      string
+	record   string
+	logs     *syncBuffer
+	dataDir  string
+}
+
+// tool installs a stand-in and points the runners at it.
+func (b *bundle) tool(t *testing.T, name string, beh scannertest.Behaviour) {
+	t.Helper()
+	if beh.Record == "" {
+		beh.Record = b.record
+	}
+	p := scannertest.Tool(t, b.bin, name, beh)
+	switch name {
+	case "prowler":
+		b.svc.Tools.ProwlerBin = p
+	case "powerpipe":
+		b.svc.Tools.SteampipeBin = p
+	case "nmap":
+		b.svc.Tools.NmapBin = p
+	case "trivy":
+		b.svc.Tools.TrivyBin = p
+	case "grype":
+		b.svc.Tools.GrypeBin = p
+	case "wapiti":
+		b.svc.Tools.WapitiBin = p
+	}
+}
+
+// setup builds the orchestrator on reg with a running River client.
+func setup(t *testing.T, reg *db.Registry) *bundle {
+	t.Helper()
+	key := make([]byte, secrets.KeySize)
+	_, _ = rand.Read(key)
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dataDir := t.TempDir()
+	arts, err := artifact.NewLocal(filepath.Join(dataDir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{reg: reg, cloud: cloud.New(reg, box), findings: findings.NewStore(reg), history: nativescans.New(reg), bin: t.TempDir(),
+		record: filepath.Join(t.TempDir(), "runs.jsonl"), logs: logs, dataDir: dataDir}
+	al := audit.New(reg, logger)
+	b.cloud.Audit = al
+	b.findings.Logger = logger
+	svc := orchestration.New(reg)
+	svc.Cloud, svc.Findings, svc.Artifacts, svc.Logger, svc.Audit = b.cloud, b.findings, arts, logger, al
+	svc.WorkRoot, svc.WorkerID = filepath.Join(dataDir, "work"), "test-worker"
+	svc.Limits.Timeout, svc.Limits.StallTimeout, svc.Limits.MaxAttempts, svc.Limits.WaitPoll = time.Minute, 20*time.Second, 2, 200*time.Millisecond
+	b.svc = svc
+
+	w := river.NewWorkers()
+	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: svc})
+	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: svc})
+	queues := map[string]int{}
+	for _, tool := range []string{"prowler", "steampipe", "nmap", "wapiti", "trivy", "grype"} {
+		queues[orchestration.ToolQueue(tool)] = 2
+	}
+	client, err := queue.New(reg, queue.Options{Workers: w, Queues: queues, Logger: logger, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Queue = client
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.StopAndCancel(ctx)
+	})
+	b.tool(t, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"), ExitCode: 3})
+	pp, _ := filepath.Abs("testdata/powerpipe_aws.json")
+	b.tool(t, "powerpipe", scannertest.Behaviour{Sample: pp, ExitCode: 1})
+	return b
+}
+
+func (b *bundle) awsAccount(t *testing.T, teamID string, regions ...string) cloud.Account {
+	t.Helper()
+	a, err := b.cloud.AccountCreate(context.Background(), teamID, "admin@example.com", cloud.AccountParams{Provider: "aws", AccountUID: "111122223333",
+		Alias: "prod", Regions: regions, Credentials: &cloud.Credentials{Type: cloud.CredAccessKeys, AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// wait polls a run until cond holds.
+func (b *bundle) wait(t *testing.T, teamID, runID string, what string, cond func(orchestration.ScanRun) bool) orchestration.ScanRun {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		run, err := b.svc.ScanRunGet(context.Background(), teamID, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(run) {
+			return run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run never %s: %+v", what, run)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *bundle) waitDone(t *testing.T, teamID, runID string) orchestration.ScanRun {
+	t.Helper()
+	return b.wait(t, teamID, runID, "finished", func(r orchestration.ScanRun) bool { return orchestration.Terminal(r.Status) })
+}
+
+func findingsOf(t *testing.T, b *bundle, teamID, scanID string) findings.ListResult {
+	t.Helper()
+	l, err := b.findings.FindingList(context.Background(), findings.ListParams{TeamID: teamID, Scan: scanID, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// The seed's lifecycle: InitiateScan plans one SubJob per region and tool,
+// the workers run the tools, keep their reports, import them, and the run
+// completes in the unified history with the findings of every SubJob.
+func TestCloudScanLifecycle(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		acct := b.awsAccount(t, teamA, "eu-west-1", "us-east-1")
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID,
+			Tools: []string{"prowler", "steampipe"}, CreatedBy: "analyst@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != "queued" || run.SubJobsTotal != 4 || len(run.SubJobs) != 4 || !slices.Equal(run.Regions, []string{"eu-west-1", "us-east-1"}) {
+			t.Fatalf("planned %+v", run)
+		}
+		for _, sj := range run.SubJobs {
+			if sj.RiverJobID == 0 {
+				t.Fatal("a SubJob without its River job")
+			}
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		if done.Status != "completed" || done.SubJobsDone != 4 || done.Progress != 1 || done.StartedAt == nil || done.FinishedAt == nil {
+			t.Fatalf("finished %+v", done)
+		}
+		byTool := map[string]int{}
+		for _, sj := range done.SubJobs {
+			if sj.Status != "completed" || !sj.HasArtifact || sj.Attempts != 1 || sj.ExitCode == nil {
+				t.Fatalf("sub job %+v", sj)
+			}
+			byTool[sj.Tool] += sj.ItemsRead
+		}
+		// Each region's Prowler run read the whole sample; the same findings
+		// in two SubJobs of one run are one finding each.
+		list := findingsOf(t, b, teamA, run.ID)
+		if byTool["prowler"] == 0 || byTool["steampipe"] != 6 || list.Total == 0 {
+			t.Fatalf("items %v, findings %d", byTool, list.Total)
+		}
+		distinct := map[string]bool{}
+		for _, f := range list.Findings {
+			distinct[f.Fingerprint] = true
+		}
+		if len(distinct) != list.Total || list.Total != byTool["prowler"]/2+3 {
+			t.Fatalf("%d findings (%d distinct), prowler items %d", list.Total, len(distinct), byTool["prowler"])
+		}
+		// The unified history holds one record for the run.
+		rec, err := b.history.ScanResultGet(ctx, teamA, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != "completed" || rec.Source != "scan" || rec.ScanType != "cloud" || rec.AccountUID != "111122223333" ||
+			rec.FindingsCreated != list.Total || rec.Tool != "prowler+steampipe" {
+			t.Fatalf("history %+v (findings %d)", rec, list.Total)
+		}
+		// The tools got their regions and the credentials through the environment.
+		runs := scannertest.Runs(t, b.record)
+		regions := map[string]bool{}
+		for _, r := range runs {
+			if r.Tool == "prowler" {
+				regions[r.Args[2]] = true
+			}
+			if !slices.Contains(r.Env, "AWS_SECRET_ACCESS_KEY="+secretKey) || strings.Contains(strings.Join(r.Args, " "), secretKey) {
+				t.Fatalf("%s: credentials not (only) in the environment", r.Tool)
+			}
+		}
+		if len(runs) != 4 || !regions["eu-west-1"] || !regions["us-east-1"] {
+			t.Fatalf("runs %d, prowler regions %v", len(runs), regions)
+		}
+		// The reports are kept and readable; the SubJobs' work directories are gone.
+		rc, name, err := b.svc.ArtifactOpen(ctx, teamA, run.ID, done.SubJobs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(rc)
+		rc.Close()
+		if len(raw) == 0 || !strings.HasSuffix(name, ".json") {
+			t.Fatalf("artifact %s: %d bytes", name, len(raw))
+		}
+		if _, _, err := b.svc.ArtifactOpen(ctx, teamB, run.ID, done.SubJobs[0].ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("team B opened team A's artifact: %v", err)
+		}
+		if left, _ := os.ReadDir(filepath.Join(b.dataDir, "work")); len(left) != 0 {
+			t.Fatalf("work directories left: %d", len(left))
+		}
+		// Scanning again finds the same findings: nothing new, nothing duplicated.
+		again, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler", "steampipe"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.waitDone(t, teamA, again.ID)
+		rec2, _ := b.history.ScanResultGet(ctx, teamA, again.ID)
+		if rec2.FindingsCreated != 0 || rec2.FindingsUnchanged == 0 || findingsOf(t, b, teamA, again.ID).Total != list.Total {
+			t.Fatalf("second run %+v", rec2)
+		}
+	})
+}
+
+// Planning refuses what cannot run, and an account of another team is no account.
+func TestInitiateScanValidation(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		acct := b.awsAccount(t, teamA, "eu-west-1")
+		bad := []orchestration.ScanParams{
+			{ScanType: "cloud", AccountID: acct.ID},
+			{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"nmap"}},
+			{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}, Regions: []string{"us-west-2"}}, // not allowed for the account
+			{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}, Regions: []string{"--help"}},
+			{ScanType: "network", Tools: []string{"nmap"}, Targets: []string{"-iL /etc/passwd"}},
+			{ScanType: "network", Tools: []string{"nmap"}, Targets: []string{"10.0.0.1"}, Ports: "1-2,-sC"},
+			{ScanType: "web", Tools: []string{"wapiti"}, Targets: []string{"file:///etc/passwd"}},
+			{ScanType: "container", Tools: []string{"trivy"}},
+		}
+		for _, p := range bad {
+			if _, err := b.svc.InitiateScan(ctx, teamA, p); !errors.Is(err, orchestration.ErrInvalid) {
+				t.Errorf("%+v: %v", p, err)
+			}
+		}
+		if _, err := b.svc.InitiateScan(ctx, teamB, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}}); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("team B scanned team A's account: %v", err)
+		}
+		runs, total, err := b.svc.ScanRunList(ctx, orchestration.ListParams{TeamID: teamA})
+		if err != nil || total != 0 || len(runs) != 0 {
+			t.Fatalf("refused requests left runs: %d %v", total, err)
+		}
+	})
+}
+
+// A transient failure is retried; bad credentials are not; a run with a
+// failed SubJob is partial and says why.
+func TestRetriesAndFailures(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		acct := b.awsAccount(t, teamA, "eu-west-1")
+		b.tool(t, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"), ExitCode: 3, FailTimes: 1,
+			Record: filepath.Join(t.TempDir(), "prowler.jsonl")})
+		b.tool(t, "powerpipe", scannertest.Behaviour{ExitCode: 41, Stderr: "Error: InvalidClientTokenId: The security token included in the request is invalid. key=" + secretKey})
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler", "steampipe"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		if done.Status != "partial" || done.SubJobsFailed != 1 || !strings.Contains(done.StatusDetail, "steampipe eu-west-1") {
+			t.Fatalf("run %+v", done)
+		}
+		for _, sj := range done.SubJobs {
+			switch sj.Tool {
+			case "prowler":
+				if sj.Status != "completed" || sj.Attempts != 2 {
+					t.Errorf("prowler: %s after %d attempts (%s)", sj.Status, sj.Attempts, sj.Error)
+				}
+			case "steampipe":
+				if sj.Status != "failed" || sj.Attempts != 1 || !strings.Contains(sj.Error, "exit code 41") || !strings.Contains(sj.Error, "InvalidClientTokenId") {
+					t.Errorf("steampipe: %s after %d attempts: %s", sj.Status, sj.Attempts, sj.Error)
+				}
+				if strings.Contains(sj.Error, secretKey) {
+					t.Error("the secret key is in the SubJob's error")
+				}
+			}
+		}
+		rec, _ := b.history.ScanResultGet(ctx, teamA, run.ID)
+		if rec.Status != "partial" || rec.Error == "" {
+			t.Fatalf("history %+v", rec)
+		}
+		if strings.Contains(b.logs.String(), secretKey) {
+			t.Fatal("the secret key is in the logs")
+		}
+	})
+}
+
+// Cancelling stops queued SubJobs at once and kills running tools.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		started := filepath.Join(t.TempDir(), "started")
+		b.tool(t, "nmap", scannertest.Behaviour{SleepMS: 120000, Chatter: true, StartedFile: started})
+		b.svc.Limits.StallTimeout = 2 * time.Second // heartbeats every half second
+		targets := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "network", Tools: []string{"nmap"}, Targets: targets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.wait(t, teamA, run.ID, "running", func(r orchestration.ScanRun) bool { return r.Status == "running" })
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(started); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the tool never started")
+			}
+		}
+		if _, err := b.svc.ScanRunCancel(ctx, teamB, run.ID, "x"); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("team B cancelled team A's run: %v", err)
+		}
+		start := time.Now()
+		if _, err := b.svc.ScanRunCancel(ctx, teamA, run.ID, "analyst@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		if done.Status != "cancelled" || time.Since(start) > 20*time.Second {
+			t.Fatalf("run %s after %s", done.Status, time.Since(start))
+		}
+		for _, sj := range done.SubJobs {
+			if sj.Status != "cancelled" {
+				t.Errorf("sub job %s: %s", sj.Target, sj.Status)
+			}
+		}
+		if n := len(scannertest.Runs(t, b.record)); n == 0 || n > 2 {
+			t.Fatalf("%d tools started (concurrency 2)", n)
+		}
+	})
+}
+
+// One running ScanRun per account: a later run waits, visibly queued.
+func TestOneRunningScanPerAccount(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		b.tool(t, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"), ExitCode: 3, SleepMS: 1500, Chatter: true})
+		acct := b.awsAccount(t, teamA, "eu-west-1")
+		first, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting := b.wait(t, teamA, second.ID, "waiting", func(r orchestration.ScanRun) bool {
+			return strings.HasPrefix(r.StatusDetail, "waiting for scan "+first.ID)
+		})
+		if waiting.Status != "queued" {
+			t.Fatalf("waiting run is %s", waiting.Status)
+		}
+		f := b.waitDone(t, teamA, first.ID)
+		s := b.waitDone(t, teamA, second.ID)
+		if f.Status != "completed" || s.Status != "completed" || s.StatusDetail != "" || s.StartedAt.Before(*f.FinishedAt) {
+			t.Fatalf("first %s (finished %v), second %s (started %v) %q", f.Status, f.FinishedAt, s.Status, s.StartedAt, s.StatusDetail)
+		}
+	})
+}
+
+// A worker that died after its import committed: the re-run records the
+// part it finds instead of importing it again.
+func TestRerunAfterCommittedImportDoesNotDuplicate(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		b.tool(t, "trivy", scannertest.Behaviour{Sample: scannertest.Sample(t, "trivy/scheme_2_many_vulns.json")})
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"registry.example/app:1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		first := findingsOf(t, b, teamA, run.ID).Total
+		if done.Status != "completed" || first == 0 {
+			t.Fatalf("run %s with %d findings", done.Status, first)
+		}
+		sj := done.SubJobs[0]
+		part, ok, err := b.findings.ImportPartGet(ctx, teamA, sj.ID)
+		if err != nil || !ok || part.FindingsCreated != first || part.BySeverity == nil {
+			t.Fatalf("part %+v %v %v", part, ok, err)
+		}
+		// The worker "dies" after the import committed: the SubJob is still
+		// running when River hands its job to another worker.
+		if err := reg.Get(db.Orchestration).InTeam(ctx, teamA, func(q db.Querier) error {
+			if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = 'running', finished_at = NULL, findings_created = 0 WHERE id = $1", sj.ID); err != nil {
+				return err
+			}
+			_, err := q.ExecContext(ctx, "UPDATE scan_runs SET status = 'running', finished_at = NULL WHERE id = $1", run.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		b.tool(t, "trivy", scannertest.Behaviour{ExitCode: 1, Stderr: "must not run"})
+		before := len(scannertest.Runs(t, b.record))
+		if _, err := b.svc.Queue.Insert(ctx, orchestration.ExecuteScanArgs{SubJobArgs: orchestration.SubJobArgs{TeamID: teamA, ScanRunID: run.ID,
+			SubJobID: sj.ID, Tool: "trivy"}}, &river.InsertOpts{Queue: orchestration.ToolQueue("trivy")}); err != nil {
+			t.Fatal(err)
+		}
+		again := b.waitDone(t, teamA, run.ID)
+		if again.Status != "completed" || again.SubJobs[0].FindingsCreated != first || len(scannertest.Runs(t, b.record)) != before {
+			t.Fatalf("re-run: %s, created %d (want %d), tool runs %d -> %d", again.Status, again.SubJobs[0].FindingsCreated, first, before, len(scannertest.Runs(t, b.record)))
+		}
+		if n := findingsOf(t, b, teamA, run.ID).Total; n != first {
+			t.Fatalf("%d findings after the re-run, %d before", n, first)
+		}
+	})
+}
+
+// Credentials are sealed: no database file, log line or error holds them.
+func TestNoSecretAtRest(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Open(t, dbtest.Engine{Name: "sqlite"}))
+	ctx := context.Background()
+	acct := b.awsAccount(t, teamA, "eu-west-1")
+	run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitDone(t, teamA, run.ID)
+	_, creds, err := b.cloud.CredentialsOpen(ctx, teamA, acct.ID)
+	if err != nil || creds.SecretAccessKey != secretKey {
+		t.Fatalf("open: %v", err)
+	}
+	found := 0
+	for _, n := range db.Names {
+		loc := reg(b).Get(n).Location()
+		for _, suffix := range []string{"", "-wal"} {
+			raw, err := os.ReadFile(loc + suffix)
+			if err != nil {
+				continue
+			}
+			found++
+			if bytes.Contains(raw, []byte(secretKey)) || bytes.Contains(raw, []byte("AKIAIOSFODNN7EXAMPLE")) {
+				t.Errorf("%s%s holds the credentials in plain text", loc, suffix)
+			}
+		}
+	}
+	if found < len(db.Names) {
+		t.Fatalf("read %d database files", found)
+	}
+	if strings.Contains(b.logs.String(), secretKey) {
+		t.Fatal("the secret key is in the logs")
+	}
+}
+
+func reg(b *bundle) *db.Registry { return b.reg }

@@ -1,0 +1,367 @@
+package orchestration
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/findings"
+	"github.com/offloadsecurity/cspm/internal/scanner"
+)
+
+// SubJobArgs names the SubJob a River job works.
+type SubJobArgs struct {
+	TeamID    string `json:"team_id"`
+	ScanRunID string `json:"scan_run_id"`
+	SubJobID  string `json:"subjob_id"`
+	Tool      string `json:"tool"`
+}
+
+// ExecuteCloudScanArgs is the seed's execute_cloud_scan: one tool against
+// one region, project or subscription of a cloud account.
+type ExecuteCloudScanArgs struct{ SubJobArgs }
+
+// Kind implements river.JobArgs.
+func (ExecuteCloudScanArgs) Kind() string { return "execute_cloud_scan" }
+
+// ExecuteScanArgs is execute_cloud_scan's sibling for network, web and
+// container targets.
+type ExecuteScanArgs struct{ SubJobArgs }
+
+// Kind implements river.JobArgs.
+func (ExecuteScanArgs) Kind() string { return "execute_scan" }
+
+// ExecuteCloudScanWorker works execute_cloud_scan jobs.
+type ExecuteCloudScanWorker struct {
+	river.WorkerDefaults[ExecuteCloudScanArgs]
+	Service *Service
+}
+
+// Timeout leaves room after the tool's own timeout for storing and
+// importing its report.
+func (w *ExecuteCloudScanWorker) Timeout(*river.Job[ExecuteCloudScanArgs]) time.Duration {
+	return w.Service.jobTimeout()
+}
+
+// Work runs the SubJob.
+func (w *ExecuteCloudScanWorker) Work(ctx context.Context, job *river.Job[ExecuteCloudScanArgs]) error {
+	return w.Service.execute(ctx, job.Args.SubJobArgs, job.Attempt, job.MaxAttempts)
+}
+
+// ExecuteScanWorker works execute_scan jobs.
+type ExecuteScanWorker struct {
+	river.WorkerDefaults[ExecuteScanArgs]
+	Service *Service
+}
+
+// Timeout: see ExecuteCloudScanWorker.
+func (w *ExecuteScanWorker) Timeout(*river.Job[ExecuteScanArgs]) time.Duration {
+	return w.Service.jobTimeout()
+}
+
+// Work runs the SubJob.
+func (w *ExecuteScanWorker) Work(ctx context.Context, job *river.Job[ExecuteScanArgs]) error {
+	return w.Service.execute(ctx, job.Args.SubJobArgs, job.Attempt, job.MaxAttempts)
+}
+
+func (s *Service) jobTimeout() time.Duration { return s.Limits.Timeout + 15*time.Minute }
+
+// errCancelled ends a run whose ScanRun was cancelled.
+var errCancelled = errors.New("cancelled")
+
+// execute is the body of both scan workers: run the tool, keep its report
+// as an artifact, import it (one part of the ScanRun's findings), and
+// record the outcome on the SubJob and its run.
+func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempts int) error {
+	var (
+		run ScanRun
+		sj  SubJob
+	)
+	err := s.d.ReadInTeam(ctx, a.TeamID, func(q db.Querier) error {
+		var err error
+		if run, err = runGet(ctx, q, a.TeamID, a.ScanRunID); err != nil {
+			return err
+		}
+		sj, err = subJobGet(ctx, q, a.TeamID, a.SubJobID)
+		return err
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("sub job %s no longer exists", a.SubJobID))
+	}
+	if err != nil {
+		return err
+	}
+	if Terminal(sj.Status) {
+		return nil // already finished (cancelled while queued, or a duplicate delivery)
+	}
+	if run.Cancelling {
+		return s.finish(ctx, sj, StatusCancelled, "cancelled before it started", nil, nil)
+	}
+	if run.ScanType == "cloud" {
+		if waitFor, err := s.earlierActiveRun(ctx, run); err != nil {
+			return err
+		} else if waitFor != "" {
+			s.setWaiting(ctx, run, waitFor)
+			return river.JobSnooze(s.Limits.WaitPoll)
+		}
+	}
+	// A worker that died after the import committed: the findings are in;
+	// record them instead of importing twice.
+	if part, ok, err := s.Findings.ImportPartGet(ctx, a.TeamID, sj.ID); err != nil {
+		return err
+	} else if ok {
+		return s.finish(ctx, sj, StatusCompleted, "", &part, nil)
+	}
+	if err := s.markRunning(ctx, sj, attempt); err != nil {
+		return err
+	}
+
+	report, cmd, res, runErr := s.runTool(ctx, run, sj)
+	defer func() {
+		if report != "" {
+			_ = os.RemoveAll(filepath.Dir(report))
+		}
+	}()
+	if runErr != nil {
+		return s.failed(ctx, sj, attempt, maxAttempts, runErr, res)
+	}
+	// Keep the report, then import it.
+	fh, err := os.Open(report)
+	if err != nil {
+		return s.failed(ctx, sj, attempt, maxAttempts, err, res)
+	}
+	key := fmt.Sprintf("%s/scans/%s/%s-%s%s", a.TeamID, run.ID, sj.ID, sj.Tool, filepath.Ext(report))
+	obj, err := s.Artifacts.Put(ctx, key, fh, 0)
+	_ = fh.Close()
+	if err != nil {
+		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("store the report: %w", err), res)
+	}
+	if err := s.setArtifact(ctx, sj, obj.Key, obj.Size); err != nil {
+		return err
+	}
+	rc, err := s.Artifacts.Open(ctx, obj.Key)
+	if err != nil {
+		return s.failed(ctx, sj, attempt, maxAttempts, err, res)
+	}
+	defer rc.Close()
+	imp, err := s.Findings.Import(ctx, rc, findings.ImportParams{TeamID: a.TeamID, ScanID: run.ID, Part: sj.ID, Format: cmd.Format,
+		Filename: filepath.Base(report), ArtifactRef: obj.Key, CreatedBy: run.CreatedBy, Source: "scan"})
+	if err != nil {
+		// A report the parser refuses will be refused again.
+		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("%w: import the %s report: %w", scanner.ErrPermanent, sj.Tool, err), res)
+	}
+	part, _, err := s.Findings.ImportPartGet(ctx, a.TeamID, sj.ID)
+	if err != nil {
+		return err
+	}
+	part.ImportResult = imp
+	code := res.ExitCode
+	return s.finish(ctx, sj, StatusCompleted, "", &part, &code)
+}
+
+// runTool builds the tool's command and runs it in the SubJob's own
+// directory, with the heartbeat that also notices a cancelled run.
+func (s *Service) runTool(ctx context.Context, run ScanRun, sj SubJob) (string, scanner.Command, scanner.Result, error) {
+	job := scanner.Job{Tool: sj.Tool, Region: sj.Region, Target: sj.Target, Ports: run.Ports,
+		Name: fmt.Sprintf("%s-%s", sj.Tool, sj.ID)}
+	var redact []string
+	if run.ScanType == "cloud" {
+		acct, creds, err := s.Cloud.CredentialsOpen(ctx, run.TeamID, run.AccountID)
+		if err != nil {
+			if errors.Is(err, db.ErrNotFound) {
+				err = fmt.Errorf("%w: the cloud account was deleted", scanner.ErrPermanent)
+			}
+			return "", scanner.Command{}, scanner.Result{}, err
+		}
+		job.Provider, job.AccountUID, job.Credentials = acct.Provider, acct.AccountUID, creds
+		redact = creds.Secrets()
+	}
+	job.WorkDir = filepath.Join(s.WorkRoot, sj.ID)
+	_ = os.RemoveAll(job.WorkDir) // what an earlier, interrupted attempt left
+	if err := os.MkdirAll(job.WorkDir, 0o700); err != nil {
+		return "", scanner.Command{}, scanner.Result{}, err
+	}
+	cmd, err := s.Tools.Build(job)
+	if err != nil {
+		_ = os.RemoveAll(job.WorkDir)
+		return "", scanner.Command{}, scanner.Result{}, err
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var cancelled atomic.Bool
+	res, err := scanner.Run(rctx, cmd, scanner.RunOptions{Timeout: s.Limits.Timeout, StallTimeout: s.Limits.StallTimeout, Redact: redact,
+		TickEvery: heartbeatEvery(s.Limits.StallTimeout),
+		Tick: func() {
+			if s.heartbeat(ctx, sj) {
+				cancelled.Store(true)
+				cancel(errCancelled)
+			}
+		}})
+	if cancelled.Load() {
+		err = errCancelled
+	}
+	return cmd.Output, cmd, res, err
+}
+
+func heartbeatEvery(stall time.Duration) time.Duration {
+	if stall > 0 && stall < 20*time.Second {
+		return max(stall/4, 50*time.Millisecond)
+	}
+	return 5 * time.Second
+}
+
+// heartbeat records that the SubJob is alive and reports whether its run
+// was cancelled.
+func (s *Service) heartbeat(ctx context.Context, sj SubJob) (cancelled bool) {
+	_ = s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET heartbeat_at = $1 WHERE team_id = $2 AND id = $3", s.now().UTC(), sj.TeamID, sj.ID); err != nil {
+			return err
+		}
+		return q.QueryRowContext(ctx, "SELECT cancel_requested FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&cancelled)
+	})
+	return cancelled
+}
+
+// earlierActiveRun returns the ID of an earlier, unfinished run of the same
+// account: one running ScanRun per account at a time.
+func (s *Service) earlierActiveRun(ctx context.Context, run ScanRun) (string, error) {
+	var other string
+	err := s.d.ReadInTeam(ctx, run.TeamID, func(q db.Querier) error {
+		return q.QueryRowContext(ctx, `SELECT id FROM scan_runs WHERE team_id = $1 AND account_id = $2 AND status IN ('queued', 'running')
+			AND (created_at < $3 OR (created_at = $3 AND id < $4)) ORDER BY created_at LIMIT 1`,
+			run.TeamID, run.AccountID, run.CreatedAt, run.ID).Scan(&other)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return other, err
+}
+
+func (s *Service) setWaiting(ctx context.Context, run ScanRun, other string) {
+	detail := "waiting for scan " + other + " of the same account to finish"
+	if run.StatusDetail == detail {
+		return
+	}
+	_ = s.d.InTeam(ctx, run.TeamID, func(q db.Querier) error {
+		if _, err := q.ExecContext(ctx, "UPDATE scan_runs SET status_detail = $1 WHERE team_id = $2 AND id = $3", detail, run.TeamID, run.ID); err != nil {
+			return err
+		}
+		_, err := s.refresh(ctx, q, run.TeamID, run.ID)
+		return err
+	})
+}
+
+func (s *Service) markRunning(ctx context.Context, sj SubJob, attempt int) error {
+	return s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		now := s.now().UTC()
+		if _, err := q.ExecContext(ctx, `UPDATE sub_jobs SET status = $1, attempts = $2, worker_id = $3, started_at = $4, heartbeat_at = $4,
+			finished_at = NULL WHERE team_id = $5 AND id = $6`, StatusRunning, attempt, s.WorkerID, now, sj.TeamID, sj.ID); err != nil {
+			return err
+		}
+		_, err := s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
+		return err
+	})
+}
+
+func (s *Service) setArtifact(ctx context.Context, sj SubJob, key string, size int64) error {
+	return s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, "UPDATE sub_jobs SET artifact_ref = $1, artifact_bytes = $2 WHERE team_id = $3 AND id = $4", key, size, sj.TeamID, sj.ID)
+		return err
+	})
+}
+
+// failed records a failed attempt. Errors that will not pass (bad
+// credentials, a bad target, a missing tool, a report the parser refuses)
+// fail the SubJob at once; others are retried by River with backoff until
+// the last attempt.
+func (s *Service) failed(ctx context.Context, sj SubJob, attempt, maxAttempts int, runErr error, res scanner.Result) error {
+	msg := runErr.Error()
+	if res.StderrTail != "" {
+		msg += ": " + lastLines(res.StderrTail, 20)
+	}
+	var code *int
+	if res.ExitCode >= 0 && res.Duration > 0 {
+		c := res.ExitCode
+		code = &c
+	}
+	if errors.Is(runErr, errCancelled) {
+		return s.finish(ctx, sj, StatusCancelled, "cancelled while running", nil, code)
+	}
+	permanent := errors.Is(runErr, scanner.ErrPermanent) || scanner.IsCredentialError(res.StderrTail)
+	if permanent || attempt >= maxAttempts {
+		if err := s.finish(ctx, sj, StatusFailed, msg, nil, code); err != nil {
+			return err
+		}
+		return river.JobCancel(errors.New(msg))
+	}
+	if err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2, exit_code = $3 WHERE team_id = $4 AND id = $5",
+			StatusRetrying, fmt.Sprintf("attempt %d of %d failed, will retry: %s", attempt, maxAttempts, msg), code, sj.TeamID, sj.ID); err != nil {
+			return err
+		}
+		_, err := s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
+		return err
+	}); err != nil {
+		return err
+	}
+	return errors.New(msg) // River retries with backoff
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// finish records a SubJob's final state and refreshes its run.
+func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, part *findings.PartResult, exitCode *int) error {
+	// The outcome is recorded even when the job's context has ended.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var run ScanRun
+	err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		now := s.now().UTC()
+		if part != nil {
+			sev, _ := json.Marshal(part.BySeverity)
+			if _, err := q.ExecContext(ctx, `UPDATE sub_jobs SET items_read = $1, findings_created = $2, findings_updated = $3,
+				findings_unchanged = $4, findings_resolved = $5, by_severity = $6 WHERE team_id = $7 AND id = $8`,
+				part.ItemsRead, part.FindingsCreated, part.FindingsUpdated, part.FindingsUnchanged, part.FindingsResolved, string(sev),
+				sj.TeamID, sj.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2, finished_at = $3, exit_code = COALESCE($4, exit_code) WHERE team_id = $5 AND id = $6",
+			status, msg, now, exitCode, sj.TeamID, sj.ID); err != nil {
+			return err
+		}
+		var err error
+		run, err = s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
+		return err
+	})
+	if err == nil && Terminal(run.Status) {
+		s.Logger.Info("scan run finished", "scan_run_id", run.ID, "status", run.Status, "subjobs", run.SubJobsTotal, "failed", run.SubJobsFailed)
+		_ = s.Audit.Record(ctx, audit.Event{TeamID: run.TeamID, ActorEmail: run.CreatedBy, Action: "scan." + run.Status, TargetType: "scan_run",
+			TargetID: run.ID, Outcome: outcome(run.Status), Details: map[string]any{"subjobs": run.SubJobsTotal, "failed": run.SubJobsFailed}})
+	}
+	return err
+}
+
+func outcome(status string) audit.Outcome {
+	if status == StatusCompleted {
+		return audit.Success
+	}
+	return audit.Failure
+}
