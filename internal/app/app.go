@@ -324,11 +324,12 @@ func scanQueues(c *config.Config) map[string]int {
 }
 
 // rescueAfter is how long a job may run before River presumes its worker
-// died: longer than any job's timeout (a SubJob's is scan_timeout plus 15
-// minutes; an import's an hour), or a healthy long scan would run twice.
+// died and runs it again. River also waits out each job's own timeout (a
+// SubJob's is scan_timeout and a quarter; an import's an hour), so a healthy
+// long job is never run twice; this bounds the jobs without one.
 func rescueAfter(c *config.Config) time.Duration {
 	if c.JobRescueAfter > 0 {
 		return c.JobRescueAfter
 	}
-	return max(c.ScanTimeout+20*time.Minute, 70*time.Minute)
+	return time.Hour
 }

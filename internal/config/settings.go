@@ -195,7 +195,7 @@ func Settings() []Setting {
 			get:   func(c *Config) string { return c.ScanWorkDir },
 		},
 		durationOrZeroSetting("job_rescue_after", "CSPM_JOB_RESCUE_AFTER", "0",
-			"how long a job may run before it is presumed orphaned by a dead worker and run again; 0 means scan_timeout plus 20 minutes (at least 1h10m)", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
+			"how long a job without a timeout of its own may run before it is presumed orphaned by a dead worker and run again (a SubJob waits out its scan_timeout and a quarter first); 0 means 1h", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
 		stringSetting("prowler_bin", "CSPM_PROWLER_BIN", "", "the prowler executable; empty finds it on PATH", func(c *Config) *string { return &c.ProwlerBin }),
 		stringSetting("prowler_docker_image", "CSPM_PROWLER_DOCKER_IMAGE", "",
 			"run Prowler in this image (such as prowlercloud/prowler:stable) through docker instead of a local executable", func(c *Config) *string { return &c.ProwlerDockerImage }),

@@ -174,7 +174,9 @@ func Detect(head []byte) (string, error) {
 			return "sarif", nil
 		case strings.Contains(s, `"@programName"`) || strings.Contains(s, `"site"`) && strings.Contains(s, `"alerts"`):
 			return "zap", nil
-		case strings.Contains(s, `"vulnerabilities"`) && strings.Contains(s, `"infos"`):
+		case strings.Contains(s, `"vulnerabilities"`) && strings.Contains(s, `"infos"`),
+			// Wapiti's own JSON report opens with its long classifications block.
+			strings.HasPrefix(strings.TrimLeft(s[1:], " \t\r\n"), `"classifications"`):
 			return "wapiti", nil
 		case strings.Contains(s, `"control_id"`) || strings.Contains(s, `"benchmark"`) || strings.Contains(s, `"group_id"`) && strings.Contains(s, `"controls"`):
 			return "powerpipe", nil

@@ -48,6 +48,7 @@ var expectedItems = map[string]int{
 	"zap/dvwa_baseline_dojo.xml":                19,
 	"nuclei/multiple_v3.json":                   6,
 	"wapiti/example.xml":                        5,
+	"wapiti/wapiti3_json_local.json":            5, // CSP not set; four missing secure headers
 	"sarif/appendix_k2.sarif":                   1,
 	"sarif/bash-report.sarif":                   27,
 }

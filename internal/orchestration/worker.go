@@ -75,7 +75,12 @@ func (w *ExecuteScanWorker) Work(ctx context.Context, job *river.Job[ExecuteScan
 	return w.Service.execute(ctx, job.Args.SubJobArgs, job.Attempt, job.MaxAttempts)
 }
 
-func (s *Service) jobTimeout() time.Duration { return s.Limits.Timeout + 15*time.Minute }
+// jobTimeout is the tool's timeout plus room to store and import its
+// report. River's rescuer also waits this long before it presumes a
+// running SubJob's worker dead, so the margin is not larger than it must be.
+func (s *Service) jobTimeout() time.Duration {
+	return s.Limits.Timeout + max(s.Limits.Timeout/4, 30*time.Second)
+}
 
 // errCancelled ends a run whose ScanRun was cancelled.
 var errCancelled = errors.New("cancelled")

@@ -138,6 +138,11 @@ func New(reg *db.Registry, opts Options) (*Client, error) {
 		}
 	}
 	cfg.RescueStuckJobsAfter = opts.RescueStuckJobsAfter
+	if r := opts.RescueStuckJobsAfter; r > 0 && r < time.Minute {
+		// River wants the default job timeout (a minute) under the rescue
+		// delay; a delay this short is a test's, whose quick jobs fit half.
+		cfg.JobTimeout = r / 2
+	}
 	return river.NewClient(driverFor(d), cfg)
 }
 
