@@ -58,6 +58,8 @@ type App struct {
 	Vulns         *vuln.Service
 	Cloud         *cloud.Service
 	Orchestration *orchestration.Service
+	// Artifacts keeps raw reports: a local directory or an S3 bucket.
+	Artifacts artifact.Store
 
 	box        *secrets.Box
 	runWorkers bool
@@ -126,10 +128,17 @@ func (a *App) build(ctx context.Context) error {
 	if artifactDir == "" {
 		artifactDir = filepath.Join(a.Config.DataDir, "artifacts")
 	}
-	artifacts, err := artifact.NewLocal(artifactDir)
+	var artifacts artifact.Store
+	if c := a.Config; c.ArtifactS3Endpoint != "" {
+		artifacts, err = artifact.NewS3(ctx, artifact.S3Config{Endpoint: c.ArtifactS3Endpoint, Region: c.ArtifactS3Region,
+			Bucket: c.ArtifactS3Bucket, Prefix: c.ArtifactS3Prefix, AccessKey: c.ArtifactS3AccessKey, SecretKey: c.ArtifactS3SecretKey})
+	} else {
+		artifacts, err = artifact.NewLocal(artifactDir)
+	}
 	if err != nil {
 		return err
 	}
+	a.Artifacts = artifacts
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
@@ -200,6 +209,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: a.Orchestration})
 	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: a.Orchestration})
 	river.AddWorker(w, &orchestration.ScanSchedulesWorker{Service: a.Orchestration})
+	river.AddWorker(w, &maintenanceWorker[artifactRetentionArgs]{logger: a.Logger, what: "expired artifacts deleted", run: a.expireArtifacts})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
 	return w

@@ -17,6 +17,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/secrets"
 	"github.com/offloadsecurity/cspm/internal/team"
+	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
@@ -136,5 +137,30 @@ func periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return vuln.EnrichmentArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return artifactRetentionArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return orchestration.ScanSchedulesArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
+}
+
+// artifactRetentionArgs deletes reports older than artifact_retention.
+type artifactRetentionArgs struct{}
+
+func (artifactRetentionArgs) Kind() string { return "artifact_retention" }
+
+// expireArtifacts deletes scan and import reports older than the retention period.
+func (a *App) expireArtifacts(ctx context.Context) (int, error) {
+	if a.Config.ArtifactRetention <= 0 {
+		return 0, nil
+	}
+	cutoff := time.Now().Add(-a.Config.ArtifactRetention)
+	n, err := a.Orchestration.ExpireArtifacts(ctx, cutoff)
+	if err != nil {
+		return n, err
+	}
+	m, err := a.Scans.ExpireImportArtifacts(ctx, cutoff, a.Artifacts.Delete)
+	return n + m, err
 }

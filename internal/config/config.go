@@ -77,6 +77,13 @@ type Config struct {
 	EPSSURL string
 	// EPSSSyncInterval is how stale the stored scores may get.
 	EPSSSyncInterval time.Duration
+	// ArtifactS3 puts artifacts in an S3 or MinIO bucket when Endpoint is set.
+	ArtifactS3Endpoint  string
+	ArtifactS3Region    string
+	ArtifactS3Bucket    string
+	ArtifactS3Prefix    string
+	ArtifactS3AccessKey string
+	ArtifactS3SecretKey string
 	// ArtifactRetention is how long scan reports are kept; 0 keeps them.
 	ArtifactRetention time.Duration
 	// Scans: how long a tool may run, how long it may stay silent, how

@@ -167,6 +167,18 @@ func Settings() []Setting {
 			apply: func(c *Config, v string) error { c.ArtifactDir = v; return nil },
 			get:   func(c *Config) string { return c.ArtifactDir },
 		},
+		urlSetting("artifact_s3_endpoint", "CSPM_ARTIFACT_S3_ENDPOINT", "",
+			"S3 or MinIO endpoint (https://s3.eu-west-1.amazonaws.com, http://minio:9000) that keeps artifacts instead of artifact_dir; the bucket must exist", func(c *Config) *string { return &c.ArtifactS3Endpoint }),
+		stringSetting("artifact_s3_region", "CSPM_ARTIFACT_S3_REGION", "", "the bucket's region", func(c *Config) *string { return &c.ArtifactS3Region }),
+		stringSetting("artifact_s3_bucket", "CSPM_ARTIFACT_S3_BUCKET", "", "the bucket that keeps artifacts", func(c *Config) *string { return &c.ArtifactS3Bucket }),
+		stringSetting("artifact_s3_prefix", "CSPM_ARTIFACT_S3_PREFIX", "", "key prefix inside the bucket", func(c *Config) *string { return &c.ArtifactS3Prefix }),
+		stringSetting("artifact_s3_access_key", "CSPM_ARTIFACT_S3_ACCESS_KEY", "",
+			"access key for the bucket; empty uses AWS_* or MINIO_* variables or the instance's role", func(c *Config) *string { return &c.ArtifactS3AccessKey }),
+		func() Setting {
+			s := stringSetting("artifact_s3_secret_key", "CSPM_ARTIFACT_S3_SECRET_KEY", "", "secret key for the bucket", func(c *Config) *string { return &c.ArtifactS3SecretKey })
+			s.Secret = true
+			return s
+		}(),
 		durationOrZeroSetting("artifact_retention", "CSPM_ARTIFACT_RETENTION", "8760h",
 			"how long scan reports are kept before the daily cleanup deletes them; 0 keeps them forever", func(c *Config) *time.Duration { return &c.ArtifactRetention }),
 		durationSetting("scan_timeout", "CSPM_SCAN_TIMEOUT", "4h",

@@ -521,3 +521,122 @@ func TestNoSecretAtRest(t *testing.T) {
 }
 
 func reg(b *bundle) *db.Registry { return b.reg }
+
+func TestNextRun(t *testing.T) {
+	t.Parallel()
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		freq          string
+		weekday, hour int
+		now, want     string
+	}{
+		{"daily", 0, 3, "2026-11-28T02:59:00Z", "2026-11-28T03:00:00Z"},
+		{"daily", 0, 3, "2026-11-28T03:00:00Z", "2026-11-29T03:00:00Z"}, // not the same instant again
+		{"daily", 0, 0, "2026-12-31T23:30:00Z", "2027-01-01T00:00:00Z"},
+		{"weekly", 1, 6, "2026-11-28T10:00:00Z", "2026-11-30T06:00:00Z"}, // Saturday -> Monday
+		{"weekly", 6, 6, "2026-11-28T05:00:00Z", "2026-11-28T06:00:00Z"}, // later today
+		{"weekly", 6, 6, "2026-11-28T07:00:00Z", "2026-12-05T06:00:00Z"}, // a week on
+	}
+	for _, c := range cases {
+		if got := orchestration.NextRun(c.freq, c.weekday, c.hour, at(c.now)); !got.Equal(at(c.want)) {
+			t.Errorf("%s %d %d from %s: %s, want %s", c.freq, c.weekday, c.hour, c.now, got, c.want)
+		}
+	}
+}
+
+// Schedules start runs when due, once, and survive in the database.
+func TestSchedules(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		acct := b.awsAccount(t, teamA, "eu-west-1", "us-east-1")
+		if _, err := b.svc.ScheduleCreate(ctx, teamA, "a", orchestration.ScheduleParams{AccountID: acct.ID, Tools: []string{"prowler"}, Frequency: "hourly"}); !errors.Is(err, orchestration.ErrInvalid) {
+			t.Fatalf("bad frequency: %v", err)
+		}
+		if _, err := b.svc.ScheduleCreate(ctx, teamB, "b", orchestration.ScheduleParams{AccountID: acct.ID, Tools: []string{"prowler"}, Frequency: "daily"}); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("team B scheduled team A's account: %v", err)
+		}
+		sc, err := b.svc.ScheduleCreate(ctx, teamA, "admin@example.com", orchestration.ScheduleParams{AccountID: acct.ID, Tools: []string{"prowler"},
+			Regions: []string{"eu-west-1"}, Frequency: "daily", Hour: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sc.NextRunAt.After(time.Now()) || sc.NextRunAt.Hour() != 4 || !sc.Enabled {
+			t.Fatalf("schedule %+v", sc)
+		}
+		// Before it is due: nothing.
+		if n, err := b.svc.RunDueSchedules(ctx); err != nil || n != 0 {
+			t.Fatalf("early: %d %v", n, err)
+		}
+		// A process that comes up after the hour starts it once.
+		later := sc.NextRunAt.Add(10 * time.Minute)
+		b.svc.SetClock(func() time.Time { return later })
+		if n, err := b.svc.RunDueSchedules(ctx); err != nil || n != 1 {
+			t.Fatalf("due: %d %v", n, err)
+		}
+		if n, _ := b.svc.RunDueSchedules(ctx); n != 0 {
+			t.Fatalf("started %d more", n)
+		}
+		got, err := b.svc.ScheduleGet(ctx, teamA, sc.ID)
+		if err != nil || got.LastScanRunID == "" || !got.NextRunAt.Equal(sc.NextRunAt.Add(24*time.Hour)) || got.LastError != "" {
+			t.Fatalf("after the run %+v %v", got, err)
+		}
+		run := b.waitDone(t, teamA, got.LastScanRunID)
+		if run.ScheduleID != sc.ID || run.SubJobsTotal != 1 || run.Status != "completed" {
+			t.Fatalf("scheduled run %+v", run)
+		}
+		// A schedule whose account is gone keeps the reason and moves on.
+		if err := b.cloud.AccountDelete(ctx, teamA, acct.ID); err != nil {
+			t.Fatal(err)
+		}
+		muchLater := got.NextRunAt.Add(time.Minute)
+		b.svc.SetClock(func() time.Time { return muchLater })
+		if n, err := b.svc.RunDueSchedules(ctx); err != nil || n != 0 {
+			t.Fatalf("orphaned schedule: %d %v", n, err)
+		}
+		if got, _ = b.svc.ScheduleGet(ctx, teamA, sc.ID); got.LastError == "" || !got.NextRunAt.After(muchLater) {
+			t.Fatalf("orphaned schedule %+v", got)
+		}
+		if _, err := b.svc.ScheduleGet(ctx, teamB, sc.ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatal("team B read team A's schedule")
+		}
+		if err := b.svc.ScheduleDelete(ctx, teamA, sc.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Reports older than the retention period are deleted; the run stays.
+func TestArtifactRetention(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		b.tool(t, "grype", scannertest.Behaviour{Sample: scannertest.Sample(t, "grype/check_all_fields.json")})
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"a:1", "b:2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		if n, err := b.svc.ExpireArtifacts(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("young artifacts expired: %d %v", n, err)
+		}
+		if n, err := b.svc.ExpireArtifacts(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("expired %d %v", n, err)
+		}
+		if _, _, err := b.svc.ArtifactOpen(ctx, teamA, run.ID, done.SubJobs[0].ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("expired artifact opens: %v", err)
+		}
+		after, _ := b.svc.ScanRunGet(ctx, teamA, run.ID)
+		if after.Status != "completed" || after.SubJobs[0].HasArtifact || after.SubJobs[0].ItemsRead == 0 {
+			t.Fatalf("after expiry %+v", after.SubJobs[0])
+		}
+	})
+}

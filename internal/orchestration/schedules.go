@@ -298,12 +298,3 @@ func (w *ScanSchedulesWorker) Work(ctx context.Context, _ *river.Job[ScanSchedul
 	}
 	return err
 }
-
-// PeriodicJobs are the orchestration's River periodic jobs.
-func PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {
-			return ScanSchedulesArgs{}, nil
-		}, &river.PeriodicJobOpts{RunOnStart: true}),
-	}
-}

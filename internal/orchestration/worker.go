@@ -370,3 +370,44 @@ func outcome(status string) audit.Outcome {
 	}
 	return audit.Failure
 }
+
+// ExpireArtifacts deletes the reports of SubJobs that finished before
+// cutoff (artifact_retention) and forgets them; the SubJobs, their counts
+// and their findings stay. It returns how many it deleted.
+func (s *Service) ExpireArtifacts(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	for {
+		type expired struct{ id, teamID, key string }
+		var batch []expired
+		err := s.d.AsSystem(ctx, func(q db.Querier) error {
+			rows, err := q.QueryContext(ctx, "SELECT id, team_id, artifact_ref FROM sub_jobs WHERE artifact_ref <> '' AND finished_at < $1 ORDER BY finished_at LIMIT 200", cutoff.UTC())
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var e expired
+				if err := rows.Scan(&e.id, &e.teamID, &e.key); err != nil {
+					return err
+				}
+				batch = append(batch, e)
+			}
+			return rows.Err()
+		})
+		if err != nil || len(batch) == 0 {
+			return n, err
+		}
+		for _, e := range batch {
+			if err := s.Artifacts.Delete(ctx, e.key); err != nil {
+				return n, fmt.Errorf("delete artifact %s: %w", e.key, err)
+			}
+			if err := s.d.InTeam(ctx, e.teamID, func(q db.Querier) error {
+				_, err := q.ExecContext(ctx, "UPDATE sub_jobs SET artifact_ref = '' WHERE team_id = $1 AND id = $2", e.teamID, e.id)
+				return err
+			}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
