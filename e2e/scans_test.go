@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -346,4 +347,113 @@ func killedWorkerScenario(t *testing.T, engine string) {
 		t.Fatalf("the team holds %d findings, want %d: duplicates", all.Total, len(want))
 	}
 	w2.stop(syscall.SIGTERM, 30*time.Second)
+}
+
+// A cloud scan through the API with a stand-in Prowler, then the secret
+// key rotated with `cspm secrets rotate-key`: the credentials work under
+// the new key and under no other. No answer, log line or database file
+// holds the secret in plain text.
+func TestCloudScanSecretsAndKeyRotation(t *testing.T) {
+	t.Parallel()
+	const secret = "wJalrXUtnFEMI/K7MDENG/e2eSECRETe2eSECRET"
+	bin := t.TempDir()
+	record := filepath.Join(t.TempDir(), "runs.jsonl")
+	prowler := scannertest.Tool(t, bin, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"),
+		ExitCode: 3, Record: record})
+	dataDir := t.TempDir()
+	env := []string{"CSPM_DATA_DIR=" + dataDir, "CSPM_PROWLER_BIN=" + prowler, "CSPM_KEV_URL=", "CSPM_LOG_LEVEL=debug"}
+	p, password := servePlatform(t, env...)
+	a := newAPI(t, p.url, password)
+
+	var acct struct {
+		ID             string `json:"id"`
+		CredentialHint string `json:"credential_hint"`
+	}
+	if code := a.do("POST", "/api/v1/cloud/accounts", map[string]any{"provider": "aws", "account_uid": "111122223333", "alias": "prod",
+		"regions": []string{"us-east-1"}, "credentials": map[string]string{"type": "access_keys", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+			"secret_access_key": secret}}, &acct); code != 201 {
+		t.Fatalf("create account = %d", code)
+	}
+	var sr scanRun
+	if code := a.do("POST", "/api/v1/cloud/scan", map[string]any{"account_id": acct.ID, "tools": []string{"prowler"}}, &sr); code != 202 {
+		t.Fatalf("scan = %d", code)
+	}
+	if done := a.waitRun(sr.ID, 2*time.Minute); done.Status != "completed" {
+		t.Fatalf("scan %+v", done)
+	}
+	// Every answer that talks about the account, raw.
+	for _, path := range []string{"/api/v1/cloud/accounts", "/api/v1/cloud/accounts/" + acct.ID, "/api/v1/scans/" + sr.ID, "/api/v1/scans",
+		"/api/v1/scan-results", "/api/v1/audit?limit=500", "/api/v1/findings?scan=" + sr.ID} {
+		req, _ := http.NewRequest("GET", p.url+path, nil)
+		res, err := a.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || bytes.Contains(body, []byte(secret)) || bytes.Contains(body, []byte("AKIAIOSFODNN7EXAMPLE")) {
+			t.Fatalf("GET %s = %d, holds the credentials: %v", path, res.StatusCode, bytes.Contains(body, []byte(secret)))
+		}
+	}
+	p.stop(syscall.SIGTERM, 30*time.Second)
+	if strings.Contains(p.stderr.String()+p.stdout.String(), secret) {
+		t.Fatal("the logs hold the secret")
+	}
+	assertNoSecretInFiles(t, dataDir, secret)
+	if runs := scannertest.Runs(t, record); len(runs) != 1 || !slices.Contains(runs[0].Env, "AWS_SECRET_ACCESS_KEY="+secret) {
+		t.Fatal("the tool did not get the credentials")
+	}
+
+	// Rotate the key; the new key opens the credentials.
+	newKey := filepath.Join(t.TempDir(), "new.key")
+	code, out, stderr := run(t, env, "secrets", "rotate-key", "--new-key-file", newKey)
+	if code != 0 || !strings.Contains(out, "resealed 1 cloud credential(s)") {
+		t.Fatalf("rotate-key exit %d: %s %s", code, out, stderr)
+	}
+	p2 := start(t, append(env, "CSPM_ADDR=127.0.0.1:0", "CSPM_SECRET_KEY_FILE="+newKey), "serve")
+	a2 := newAPI(t, p2.url, password)
+	if code := a2.do("POST", "/api/v1/cloud/scan", map[string]any{"account_id": acct.ID, "tools": []string{"prowler"}}, &sr); code != 202 {
+		t.Fatalf("scan after rotation = %d", code)
+	}
+	if done := a2.waitRun(sr.ID, 2*time.Minute); done.Status != "completed" {
+		t.Fatalf("scan after rotation %+v", done)
+	}
+	p2.stop(syscall.SIGTERM, 30*time.Second)
+	// The old key opens nothing: the SubJob fails, saying so, without the secret.
+	p3 := start(t, append(env, "CSPM_ADDR=127.0.0.1:0"), "serve")
+	a3 := newAPI(t, p3.url, password)
+	if code := a3.do("POST", "/api/v1/cloud/scan", map[string]any{"account_id": acct.ID, "tools": []string{"prowler"}}, &sr); code != 202 {
+		t.Fatalf("scan with the old key = %d", code)
+	}
+	done := a3.waitRun(sr.ID, 2*time.Minute)
+	if done.Status != "failed" || !strings.Contains(done.SubJobs[0].Error, "cannot open sealed value") || done.SubJobs[0].Attempts != 1 {
+		t.Fatalf("old key: %+v", done)
+	}
+	if runs := scannertest.Runs(t, record); len(runs) != 2 {
+		t.Fatalf("the tool ran %d times, want 2", len(runs))
+	}
+}
+
+// assertNoSecretInFiles reads every file under dir (databases, their
+// write-ahead logs, artifacts) for the secret.
+func assertNoSecretInFiles(t *testing.T, dir, secret string) {
+	t.Helper()
+	files := 0
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		files++
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("%s holds the secret in plain text", path)
+		}
+		return nil
+	})
+	if files < 5 {
+		t.Fatalf("read only %d files under %s", files, dir)
+	}
 }

@@ -166,7 +166,7 @@ func (s *Service) MFAEnroll(ctx context.Context, p *Principal) (MFAEnrollment, e
 	if err != nil {
 		return MFAEnrollment{}, err
 	}
-	if err := s.users.UserSetMFA(ctx, p.TeamID(), p.User.ID, s.opts.Box.Seal(key.Secret(), "totp:"+p.User.ID), false); err != nil {
+	if err := s.users.UserSetMFA(ctx, p.TeamID(), p.User.ID, s.opts.Box.Seal(key.Secret(), mfaSealContext(p.User.ID)), false); err != nil {
 		return MFAEnrollment{}, err
 	}
 	img, err := key.Image(240, 240)
@@ -244,7 +244,7 @@ func (s *Service) MFADisable(ctx context.Context, p *Principal, password string)
 // accepted, so that a code seen over a shoulder or in a log cannot be
 // replayed within its window.
 func (s *Service) checkTOTP(ctx context.Context, u User, code string, now time.Time) (bool, error) {
-	secret, err := s.opts.Box.Open(u.mfaSecret, "totp:"+u.ID)
+	secret, err := s.opts.Box.Open(u.mfaSecret, mfaSealContext(u.ID))
 	if err != nil {
 		return false, fmt.Errorf("open TOTP secret of user %s: %w", u.ID, err)
 	}

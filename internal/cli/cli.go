@@ -56,6 +56,7 @@ func init() {
 		"user":    {"manage users: user create | user import FILE", runUser},
 		"kev":     {"CISA KEV catalog: kev sync [--url U | --file F] [--json] | kev status", runKEV},
 		"epss":    {"FIRST EPSS scores: epss import [--json] FILE", runEPSS},
+		"secrets": {"rotate the key that seals secrets at rest: secrets rotate-key --new-key-file FILE", runSecrets},
 	}
 }
 

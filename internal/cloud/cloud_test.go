@@ -159,7 +159,12 @@ func TestReseal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := cloud.Reseal(ctx, reg, oldBox, newKeyBox); err != nil || n != 1 {
+	var n int
+	err = reg.Get(db.Platform).AsSystem(ctx, func(q db.Querier) error {
+		n, err = cloud.ResealTx(ctx, q, oldBox, newKeyBox)
+		return err
+	})
+	if err != nil || n != 1 {
 		t.Fatalf("reseal %d %v", n, err)
 	}
 	if _, c, err := cloud.New(reg, newKeyBox).CredentialsOpen(ctx, "t", a.ID); err != nil || c.SecretAccessKey != secretKey {

@@ -18,6 +18,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/scanner"
+	"github.com/offloadsecurity/cspm/internal/secrets"
 )
 
 // SubJobArgs names the SubJob a River job works.
@@ -184,8 +185,12 @@ func (s *Service) runTool(ctx context.Context, run ScanRun, sj SubJob) (string, 
 	if run.ScanType == "cloud" {
 		acct, creds, err := s.Cloud.CredentialsOpen(ctx, run.TeamID, run.AccountID)
 		if err != nil {
-			if errors.Is(err, db.ErrNotFound) {
+			switch {
+			case errors.Is(err, db.ErrNotFound):
 				err = fmt.Errorf("%w: the cloud account was deleted", scanner.ErrPermanent)
+			case errors.Is(err, secrets.ErrOpen):
+				// This process has another key than the one that sealed them.
+				err = fmt.Errorf("%w: %w", scanner.ErrPermanent, err)
 			}
 			return "", scanner.Command{}, scanner.Result{}, err
 		}

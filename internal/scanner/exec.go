@@ -63,7 +63,7 @@ var (
 	ErrExitCode  = errors.New("exited with an error")
 	ErrNoReport  = errors.New("wrote no report")
 	ErrNotFound  = errors.New("executable not found")
-	ErrPermanent = errors.New("will fail again") // bad credentials, bad target: retrying cannot help
+	ErrPermanent = errors.New("not retried") // bad credentials, bad target: retrying cannot help
 )
 
 const stderrTailBytes = 4 << 10
