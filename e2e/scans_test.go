@@ -445,7 +445,7 @@ func assertNoSecretInFiles(t *testing.T, dir, secret string) {
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return nil
+			return err
 		}
 		files++
 		if bytes.Contains(raw, []byte(secret)) {
