@@ -462,7 +462,7 @@ func TestRerunAfterCommittedImportDoesNotDuplicate(t *testing.T) {
 			if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = 'running', finished_at = NULL, findings_created = 0 WHERE id = $1", sj.ID); err != nil {
 				return err
 			}
-			_, err := q.ExecContext(ctx, "UPDATE scan_runs SET status = 'running', finished_at = NULL WHERE id = $1", run.ID)
+			_, err := q.ExecContext(ctx, "UPDATE scan_runs SET status = 'running', finished_at = NULL, items_read = 0, findings_created = 0, by_severity = '{}' WHERE id = $1", run.ID)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -474,7 +474,7 @@ func TestRerunAfterCommittedImportDoesNotDuplicate(t *testing.T) {
 			t.Fatal(err)
 		}
 		again := b.waitDone(t, teamA, run.ID)
-		if again.Status != "completed" || again.SubJobs[0].FindingsCreated != first || len(scannertest.Runs(t, b.record)) != before {
+		if again.Status != "completed" || again.SubJobs[0].FindingsCreated != first || again.FindingsCreated != first || len(scannertest.Runs(t, b.record)) != before {
 			t.Fatalf("re-run: %s, created %d (want %d), tool runs %d -> %d", again.Status, again.SubJobs[0].FindingsCreated, first, before, len(scannertest.Runs(t, b.record)))
 		}
 		if n := findingsOf(t, b, teamA, run.ID).Total; n != first {

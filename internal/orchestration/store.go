@@ -47,6 +47,13 @@ type ScanRun struct {
 	SubJobsTotal  int        `json:"subjobs_total"`
 	SubJobsDone   int        `json:"subjobs_done" doc:"SubJobs in a final state."`
 	SubJobsFailed int        `json:"subjobs_failed"`
+	// Sums over the finished SubJobs.
+	ItemsRead         int            `json:"items_read"`
+	FindingsCreated   int            `json:"findings_created"`
+	FindingsUpdated   int            `json:"findings_updated"`
+	FindingsUnchanged int            `json:"findings_unchanged"`
+	FindingsResolved  int            `json:"findings_resolved"`
+	BySeverity        map[string]int `json:"by_severity"`
 	Progress      float64    `json:"progress" doc:"Share of SubJobs finished, 0 to 1."`
 	Cancelling    bool       `json:"cancel_requested"`
 	ScheduleID    string     `json:"schedule_id,omitempty"`
@@ -87,22 +94,29 @@ type SubJob struct {
 }
 
 const runColumns = `id, team_id, scan_type, account_id, account_uid, provider, tools, regions, targets, ports, status, status_detail,
-	subjobs_total, subjobs_done, subjobs_failed, cancel_requested, schedule_id, created_by, created_at, started_at, finished_at`
+	subjobs_total, subjobs_done, subjobs_failed, items_read, findings_created, findings_updated, findings_unchanged, findings_resolved, by_severity,
+	cancel_requested, schedule_id, created_by, created_at, started_at, finished_at`
 
 func scanRun(row interface{ Scan(...any) error }) (ScanRun, error) {
 	var (
 		r                       ScanRun
 		tools, regions, targets string
+		sev                     string
 		started, finished       db.NullTime
 	)
 	if err := row.Scan(&r.ID, &r.TeamID, &r.ScanType, &r.AccountID, &r.AccountUID, &r.Provider, &tools, &regions, &targets, &r.Ports,
-		&r.Status, &r.StatusDetail, &r.SubJobsTotal, &r.SubJobsDone, &r.SubJobsFailed, &r.Cancelling, &r.ScheduleID, &r.CreatedBy,
+		&r.Status, &r.StatusDetail, &r.SubJobsTotal, &r.SubJobsDone, &r.SubJobsFailed, &r.ItemsRead, &r.FindingsCreated, &r.FindingsUpdated,
+		&r.FindingsUnchanged, &r.FindingsResolved, &sev, &r.Cancelling, &r.ScheduleID, &r.CreatedBy,
 		&r.CreatedAt, &started, &finished); err != nil {
 		return ScanRun{}, db.MapError(err)
 	}
 	_ = json.Unmarshal([]byte(tools), &r.Tools)
 	_ = json.Unmarshal([]byte(regions), &r.Regions)
 	_ = json.Unmarshal([]byte(targets), &r.Targets)
+	_ = json.Unmarshal([]byte(sev), &r.BySeverity)
+	if r.BySeverity == nil {
+		r.BySeverity = map[string]int{}
+	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.StartedAt, r.FinishedAt = started.Ptr(), finished.Ptr()
 	if r.SubJobsTotal > 0 {

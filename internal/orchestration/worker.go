@@ -345,11 +345,7 @@ func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, par
 	err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
 		now := s.now().UTC()
 		if part != nil {
-			sev, _ := json.Marshal(part.BySeverity)
-			if _, err := q.ExecContext(ctx, `UPDATE sub_jobs SET items_read = $1, findings_created = $2, findings_updated = $3,
-				findings_unchanged = $4, findings_resolved = $5, by_severity = $6 WHERE team_id = $7 AND id = $8`,
-				part.ItemsRead, part.FindingsCreated, part.FindingsUpdated, part.FindingsUnchanged, part.FindingsResolved, string(sev),
-				sj.TeamID, sj.ID); err != nil {
+			if err := s.addPart(ctx, q, sj, part); err != nil {
 				return err
 			}
 		}
@@ -415,4 +411,35 @@ func (s *Service) ExpireArtifacts(ctx context.Context, cutoff time.Time) (int, e
 			n++
 		}
 	}
+}
+
+// addPart records what a SubJob's import did on the SubJob and adds it to
+// its run's sums, in the transaction that finishes the SubJob (once: a
+// SubJob finishes once). The run's row is locked first.
+func (s *Service) addPart(ctx context.Context, q db.Querier, sj SubJob, part *findings.PartResult) error {
+	sev, _ := json.Marshal(part.BySeverity)
+	if _, err := q.ExecContext(ctx, `UPDATE sub_jobs SET items_read = $1, findings_created = $2, findings_updated = $3,
+		findings_unchanged = $4, findings_resolved = $5, by_severity = $6 WHERE team_id = $7 AND id = $8`,
+		part.ItemsRead, part.FindingsCreated, part.FindingsUpdated, part.FindingsUnchanged, part.FindingsResolved, string(sev),
+		sj.TeamID, sj.ID); err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE scan_runs SET items_read = items_read + $1, findings_created = findings_created + $2,
+		findings_updated = findings_updated + $3, findings_unchanged = findings_unchanged + $4, findings_resolved = findings_resolved + $5
+		WHERE team_id = $6 AND id = $7`, part.ItemsRead, part.FindingsCreated, part.FindingsUpdated, part.FindingsUnchanged,
+		part.FindingsResolved, sj.TeamID, sj.ScanRunID); err != nil {
+		return err
+	}
+	var raw string
+	if err := q.QueryRowContext(ctx, "SELECT by_severity FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&raw); err != nil {
+		return err
+	}
+	total := map[string]int{}
+	_ = json.Unmarshal([]byte(raw), &total)
+	for k, v := range part.BySeverity {
+		total[k] += v
+	}
+	b, _ := json.Marshal(total)
+	_, err := q.ExecContext(ctx, "UPDATE scan_runs SET by_severity = $1 WHERE team_id = $2 AND id = $3", string(b), sj.TeamID, sj.ScanRunID)
+	return err
 }

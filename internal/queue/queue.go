@@ -100,6 +100,10 @@ type Options struct {
 	// Queues adds queues beside the default one, with how many of their
 	// jobs this process works at once (a queue per scanning tool).
 	Queues map[string]int
+	// QueueFetchCooldown is the shortest wait between two fetches of an
+	// added queue: how soon a freed slot takes the next job. Zero is the
+	// default queue's 50 ms.
+	QueueFetchCooldown time.Duration
 	// RescueStuckJobsAfter is how long a job may run before River presumes
 	// its worker died and runs it again; it must exceed every job's timeout.
 	RescueStuckJobsAfter time.Duration
@@ -134,7 +138,7 @@ func New(reg *db.Registry, opts Options) (*Client, error) {
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{QueueDefault: {MaxWorkers: opts.Concurrency}}
 		for name, n := range opts.Queues {
-			cfg.Queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: max(n, 1), FetchCooldown: opts.QueueFetchCooldown}
 		}
 	}
 	cfg.RescueStuckJobsAfter = opts.RescueStuckJobsAfter

@@ -18,6 +18,13 @@ CREATE TABLE scan_runs (
     subjobs_total    INTEGER NOT NULL,
     subjobs_done     INTEGER NOT NULL DEFAULT 0,  -- in a terminal state
     subjobs_failed   INTEGER NOT NULL DEFAULT 0,
+    -- Sums over the SubJobs, kept by the transaction that finishes each.
+    items_read         INTEGER NOT NULL DEFAULT 0,
+    findings_created   INTEGER NOT NULL DEFAULT 0,
+    findings_updated   INTEGER NOT NULL DEFAULT 0,
+    findings_unchanged INTEGER NOT NULL DEFAULT 0,
+    findings_resolved  INTEGER NOT NULL DEFAULT 0,
+    by_severity        TEXT NOT NULL DEFAULT '{}',
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     schedule_id      TEXT NOT NULL DEFAULT '',
     created_by       TEXT NOT NULL DEFAULT '',
