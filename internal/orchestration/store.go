@@ -32,21 +32,21 @@ func Terminal(status string) bool {
 
 // ScanRun is one request to scan, split into SubJobs.
 type ScanRun struct {
-	ID            string     `json:"id"`
-	TeamID        string     `json:"-"`
-	ScanType      string     `json:"scan_type" enum:"cloud,network,web,container"`
-	AccountID     string     `json:"account_id,omitempty"`
-	AccountUID    string     `json:"account_uid,omitempty"`
-	Provider      string     `json:"provider,omitempty"`
-	Tools         []string   `json:"tools"`
-	Regions       []string   `json:"regions"`
-	Targets       []string   `json:"targets"`
-	Ports         string     `json:"ports,omitempty"`
-	Status        string     `json:"status" enum:"queued,running,completed,partial,failed,cancelled"`
-	StatusDetail  string     `json:"status_detail,omitempty" doc:"Why the run waits, or why it failed."`
-	SubJobsTotal  int        `json:"subjobs_total"`
-	SubJobsDone   int        `json:"subjobs_done" doc:"SubJobs in a final state."`
-	SubJobsFailed int        `json:"subjobs_failed"`
+	ID            string   `json:"id"`
+	TeamID        string   `json:"-"`
+	ScanType      string   `json:"scan_type" enum:"cloud,network,web,container"`
+	AccountID     string   `json:"account_id,omitempty"`
+	AccountUID    string   `json:"account_uid,omitempty"`
+	Provider      string   `json:"provider,omitempty"`
+	Tools         []string `json:"tools"`
+	Regions       []string `json:"regions"`
+	Targets       []string `json:"targets"`
+	Ports         string   `json:"ports,omitempty"`
+	Status        string   `json:"status" enum:"queued,running,completed,partial,failed,cancelled"`
+	StatusDetail  string   `json:"status_detail,omitempty" doc:"Why the run waits, or why it failed."`
+	SubJobsTotal  int      `json:"subjobs_total"`
+	SubJobsDone   int      `json:"subjobs_done" doc:"SubJobs in a final state."`
+	SubJobsFailed int      `json:"subjobs_failed"`
 	// Sums over the finished SubJobs.
 	ItemsRead         int            `json:"items_read"`
 	FindingsCreated   int            `json:"findings_created"`
@@ -54,14 +54,14 @@ type ScanRun struct {
 	FindingsUnchanged int            `json:"findings_unchanged"`
 	FindingsResolved  int            `json:"findings_resolved"`
 	BySeverity        map[string]int `json:"by_severity"`
-	Progress      float64    `json:"progress" doc:"Share of SubJobs finished, 0 to 1."`
-	Cancelling    bool       `json:"cancel_requested"`
-	ScheduleID    string     `json:"schedule_id,omitempty"`
-	CreatedBy     string     `json:"created_by"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at,omitempty"`
-	FinishedAt    *time.Time `json:"finished_at,omitempty"`
-	SubJobs       []SubJob   `json:"subjobs,omitempty"`
+	Progress          float64        `json:"progress" doc:"Share of SubJobs finished, 0 to 1."`
+	Cancelling        bool           `json:"cancel_requested"`
+	ScheduleID        string         `json:"schedule_id,omitempty"`
+	CreatedBy         string         `json:"created_by"`
+	CreatedAt         time.Time      `json:"created_at"`
+	StartedAt         *time.Time     `json:"started_at,omitempty"`
+	FinishedAt        *time.Time     `json:"finished_at,omitempty"`
+	SubJobs           []SubJob       `json:"subjobs,omitempty"`
 }
 
 // SubJob is one tool against one region, project, subscription or target.
