@@ -16,6 +16,8 @@ import { FindingsPage } from "./pages/FindingsPage";
 import { ScansPage } from "./pages/ScansPage";
 import { ImportPage } from "./pages/ImportPage";
 import { VulnerabilitiesPage } from "./pages/VulnerabilitiesPage";
+import { CloudAccountsPage } from "./pages/CloudAccountsPage";
+import { ScanRunPage } from "./pages/ScanRunPage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -24,6 +26,7 @@ const built: Record<string, JSX.Element> = {
   "/scans": <ScansPage />,
   "/import": <ImportPage />,
   "/vulnerabilities": <VulnerabilitiesPage />,
+  "/cloud-accounts": <CloudAccountsPage />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;
@@ -135,6 +138,7 @@ function Shell() {
           <Route path="/status" element={<StatusPage />} />
           <Route path="/account" element={<AccountPage />} />
           <Route path="/admin" element={<AdminPage />} />
+          <Route path="/scans/:id" element={<ScanRunPage />} />
           {areas
             .filter((a) => a.path !== "/status" && a.path !== "/admin")
             .map((a) => (

@@ -10,7 +10,7 @@ export interface Area {
 export const areas: Area[] = [
   { path: "/", label: "Posture overview", group: "Posture", description: "Counts by severity, status, service and account, and the daily trend." },
   { path: "/findings", label: "Findings", group: "Posture", description: "Every tool's findings normalized to OCSF, with filters, facets and history." },
-  { path: "/scans", label: "Scan history", group: "Posture", description: "One history of cloud, network, web and container scans and imports." },
+  { path: "/scans", label: "Scans", group: "Posture", description: "One history of cloud, network, web and container scans and imports." },
   { path: "/import", label: "Import a report", group: "Posture", description: "Upload a scanner report to turn it into findings." },
   { path: "/cloud-accounts", label: "Cloud accounts", group: "Posture", description: "AWS, GCP and Azure accounts, their credentials and scan schedules." },
   { path: "/vulnerabilities", label: "Vulnerabilities", group: "Posture", description: "The unified vulnerability store, enriched with CISA KEV and EPSS." },

@@ -26,6 +26,16 @@ export type Occurrence = S["Occurrence"];
 export type SLAPolicy = S["SLAPolicy"];
 export type KEVSyncResult = S["KEVSyncResult"];
 
+export type CloudAccount = S["Account"];
+export type AccountParams = S["AccountParams"];
+export type AccountChange = S["AccountChange"];
+export type Credentials = S["Credentials"];
+export type ConnectionTest = S["TestResult"];
+export type ScanRun = S["ScanRun"];
+export type SubJob = S["SubJob"];
+export type Schedule = S["Schedule"];
+export type ScheduleParams = S["ScheduleParams"];
+
 export const ROLES: Role[] = ["ADMIN", "SECURITY_MANAGER", "SECURITY_ANALYST", "COMPLIANCE_OFFICER", "AUDITOR", "VIEWER"];
 
 export interface Problem {
@@ -131,6 +141,21 @@ export const api = {
   scanResults: (params: Record<string, string>) =>
     apiFetch<S["ListOutputBody"]>("/api/v1/scan-results?" + new URLSearchParams(params).toString()),
   importStatus: (id: string) => apiFetch<ScanResult>(`/api/v1/imports/${encodeURIComponent(id)}`),
+  cloudAccounts: () => apiFetch<S["AccountListOutputBody"]>("/api/v1/cloud/accounts"),
+  createCloudAccount: (p: AccountParams) => apiFetch<CloudAccount>("/api/v1/cloud/accounts", json("POST", p)),
+  updateCloudAccount: (id: string, c: AccountChange) => apiFetch<CloudAccount>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}`, json("PATCH", c)),
+  deleteCloudAccount: (id: string) => apiFetch<void>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}`, json("DELETE")),
+  testCloudAccount: (id: string) => apiFetch<ConnectionTest>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}/test`, json("POST")),
+  cloudScan: (account_id: string, tools: string[], regions: string[]) =>
+    apiFetch<ScanRun>("/api/v1/cloud/scan", json("POST", { account_id, tools, regions })),
+  startScan: (body: { type: string; tools: string[]; targets: string[]; ports?: string }) => apiFetch<ScanRun>("/api/v1/scans", json("POST", body)),
+  scanRuns: (params: Record<string, string>) => apiFetch<S["RunListOutputBody"]>("/api/v1/scans?" + new URLSearchParams(params).toString()),
+  scanRun: (id: string) => apiFetch<ScanRun>(`/api/v1/scans/${encodeURIComponent(id)}`),
+  cancelScan: (id: string) => apiFetch<ScanRun>(`/api/v1/scans/${encodeURIComponent(id)}/cancel`, json("POST")),
+  artifactURL: (runID: string, subJobID: string) => `/api/v1/scans/${encodeURIComponent(runID)}/subjobs/${encodeURIComponent(subJobID)}/artifact`,
+  schedules: (account_id?: string) => apiFetch<S["ScheduleListOutputBody"]>("/api/v1/scan-schedules" + (account_id ? `?account_id=${encodeURIComponent(account_id)}` : "")),
+  createSchedule: (p: ScheduleParams) => apiFetch<Schedule>("/api/v1/scan-schedules", json("POST", p)),
+  deleteSchedule: (id: string) => apiFetch<void>(`/api/v1/scan-schedules/${encodeURIComponent(id)}`, json("DELETE")),
   audit: (params: Record<string, string>) => apiFetch<S["AuditOutputBody"]>("/api/v1/audit?" + new URLSearchParams(params).toString()),
 };
 

@@ -1423,13 +1423,26 @@ export interface components {
         ScanRun: {
             account_id?: string;
             account_uid?: string;
+            by_severity: {
+                [key: string]: number;
+            };
             cancel_requested: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** Format: int64 */
+            findings_created: number;
+            /** Format: int64 */
+            findings_resolved: number;
+            /** Format: int64 */
+            findings_unchanged: number;
+            /** Format: int64 */
+            findings_updated: number;
             /** Format: date-time */
             finished_at?: string;
             id: string;
+            /** Format: int64 */
+            items_read: number;
             ports?: string;
             /**
              * Format: double

@@ -1,57 +1,166 @@
 import { useEffect, useState } from "react";
-import { Anchor, Badge, Stack, Table, Text, Title } from "@mantine/core";
-import { Link } from "react-router-dom";
-import { api, type ScanResult } from "../api/client";
+import { Anchor, Badge, Button, Group, Modal, Progress, SegmentedControl, Select, Stack, Table, Tabs, Text, Textarea, TextInput, Title } from "@mantine/core";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { api, type ScanResult, type ScanRun } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { useAuth } from "../auth";
+import { runStatusColor } from "./ScanRunPage";
 
-const statusColor: Record<string, string> = { completed: "green", failed: "red", running: "blue", queued: "gray" };
+const TOOLS: Record<string, { value: string; label: string }[]> = {
+  network: [{ value: "nmap", label: "Nmap" }],
+  web: [{ value: "wapiti", label: "Wapiti" }],
+  container: [{ value: "trivy", label: "Trivy" }, { value: "grype", label: "Grype" }],
+};
+const TARGET_HINT: Record<string, string> = {
+  network: "IP addresses, CIDR blocks (at most /16) or hostnames, one per line",
+  web: "URLs (http or https), one per line",
+  container: "Image references (registry/repository:tag), one per line",
+};
+
+// NewScanForm starts a network, web or container scan; cloud scans start
+// from the cloud accounts page.
+function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
+  const [type, setType] = useState("network");
+  const [tool, setTool] = useState("nmap");
+  const [targets, setTargets] = useState("");
+  const [ports, setPorts] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const start = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const list = targets.split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
+      const run = await api.startScan({ type, tools: [tool], targets: list, ports: type === "network" && ports ? ports : undefined });
+      onStarted(run.id);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Stack>
+      <ErrorAlert error={error} />
+      <SegmentedControl value={type} data={["network", "web", "container"]} data-testid="scan-type"
+        onChange={(v) => { setType(v); setTool(TOOLS[v][0].value); }} />
+      <Select label="Tool" data={TOOLS[type]} value={tool} onChange={(v) => setTool(v ?? TOOLS[type][0].value)} allowDeselect={false} />
+      <Textarea label="Targets" description={TARGET_HINT[type]} autosize minRows={3} value={targets}
+        onChange={(e) => setTargets(e.currentTarget.value)} data-testid="scan-targets" />
+      {type === "network" && <TextInput label="Ports" placeholder="22,443,8000-8100 (default: Nmap's top ports)" value={ports} onChange={(e) => setPorts(e.currentTarget.value)} data-testid="scan-ports" />}
+      <Group justify="flex-end">
+        <Button onClick={start} loading={busy} data-testid="scan-submit">Start scan</Button>
+      </Group>
+    </Stack>
+  );
+}
+
+function RunsTable({ runs }: { runs: ScanRun[] }) {
+  return (
+    <Table striped data-testid="runs-table">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Created</Table.Th>
+          <Table.Th>Type</Table.Th>
+          <Table.Th>Scope</Table.Th>
+          <Table.Th>Tools</Table.Th>
+          <Table.Th>Status</Table.Th>
+          <Table.Th>Progress</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {runs.map((r) => (
+          <Table.Tr key={r.id}>
+            <Table.Td><Anchor component={Link} to={`/scans/${r.id}`} size="xs">{new Date(r.created_at).toLocaleString()}</Anchor></Table.Td>
+            <Table.Td>{r.scan_type}</Table.Td>
+            <Table.Td><Text size="sm" lineClamp={1}>{r.account_uid ? `${r.account_uid} ${r.regions.join(", ")}` : r.targets.join(", ")}</Text></Table.Td>
+            <Table.Td>{r.tools.join(", ")}</Table.Td>
+            <Table.Td>
+              <Badge color={runStatusColor[r.status]} variant="light">{r.status}</Badge>
+              {r.status_detail && <Text size="xs" c="dimmed" lineClamp={1}>{r.status_detail}</Text>}
+            </Table.Td>
+            <Table.Td w={160}><Progress value={r.progress * 100} size="sm" /><Text size="xs">{r.subjobs_done}/{r.subjobs_total}</Text></Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
 
 export function ScansPage() {
+  const { can } = useAuth();
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const tab = params.get("tab") ?? "history";
   const [scans, setScans] = useState<ScanResult[]>([]);
   const [total, setTotal] = useState(0);
+  const [runs, setRuns] = useState<ScanRun[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const [starting, setStarting] = useState(false);
   useEffect(() => {
     api.scanResults({ limit: "100" }).then((r) => {
       setScans(r.scan_results);
       setTotal(r.total);
     }, setError);
+    api.scanRuns({ limit: "100" }).then((r) => setRuns(r.runs), setError);
   }, []);
   return (
     <Stack>
-      <Title order={2}>Scan history</Title>
-      <Text c="dimmed" size="sm">Cloud, network, web, container and code scans and imported reports, newest first ({total}).</Text>
+      <Group justify="space-between">
+        <Title order={2}>Scans</Title>
+        {can("scans:run") && <Button onClick={() => setStarting(true)} data-testid="scan-new">New scan</Button>}
+      </Group>
       <ErrorAlert error={error} />
-      <Table striped data-testid="scans-table">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Started</Table.Th>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Tool</Table.Th>
-            <Table.Th>Source</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Items</Table.Th>
-            <Table.Th>New / changed / resolved</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {scans.map((s) => (
-            <Table.Tr key={s.id}>
-              <Table.Td><Text size="xs">{new Date(s.started_at).toLocaleString()}</Text></Table.Td>
-              <Table.Td>{s.scan_type}</Table.Td>
-              <Table.Td>{s.tool}</Table.Td>
-              <Table.Td><Text size="sm">{s.source}{s.filename ? ` · ${s.filename}` : ""}</Text></Table.Td>
-              <Table.Td>
-                <Badge color={statusColor[s.status] ?? "gray"} variant="light">{s.status}</Badge>
-                {s.error && <Text size="xs" c="red" lineClamp={2}>{s.error}</Text>}
-              </Table.Td>
-              <Table.Td>{s.items_read}</Table.Td>
-              <Table.Td>{s.findings_created} / {s.findings_updated} / {s.findings_resolved}</Table.Td>
-              <Table.Td>{s.status === "completed" && <Anchor component={Link} to={`/findings?scan=${s.id}`} size="sm">findings</Anchor>}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <Tabs value={tab} onChange={(v) => setParams(v === "runs" ? { tab: "runs" } : {})}>
+        <Tabs.List>
+          <Tabs.Tab value="history">History ({total})</Tabs.Tab>
+          <Tabs.Tab value="runs" data-testid="tab-runs">Scan runs</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="history" pt="sm">
+          <Text c="dimmed" size="sm">Cloud, network, web, container and code scans and imported reports, newest first.</Text>
+          <Table striped data-testid="scans-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Started</Table.Th>
+                <Table.Th>Type</Table.Th>
+                <Table.Th>Tool</Table.Th>
+                <Table.Th>Source</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>Items</Table.Th>
+                <Table.Th>New / changed / resolved</Table.Th>
+                <Table.Th />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {scans.map((s) => (
+                <Table.Tr key={s.id}>
+                  <Table.Td><Text size="xs">{new Date(s.started_at).toLocaleString()}</Text></Table.Td>
+                  <Table.Td>{s.scan_type}</Table.Td>
+                  <Table.Td>{s.tool}</Table.Td>
+                  <Table.Td>
+                    {s.source === "scan" ? <Anchor component={Link} to={`/scans/${s.id}`} size="sm">scan · {s.account_uid || s.target}</Anchor>
+                      : <Text size="sm">{s.source}{s.filename ? ` · ${s.filename}` : ""}</Text>}
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge color={runStatusColor[s.status] ?? "gray"} variant="light">{s.status}</Badge>
+                    {s.error && <Text size="xs" c="red" lineClamp={2}>{s.error}</Text>}
+                  </Table.Td>
+                  <Table.Td>{s.items_read}</Table.Td>
+                  <Table.Td>{s.findings_created} / {s.findings_updated} / {s.findings_resolved}</Table.Td>
+                  <Table.Td>{s.status === "completed" && <Anchor component={Link} to={`/findings?scan=${s.id}`} size="sm">findings</Anchor>}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Tabs.Panel>
+        <Tabs.Panel value="runs" pt="sm">
+          <RunsTable runs={runs} />
+        </Tabs.Panel>
+      </Tabs>
+      <Modal opened={starting} onClose={() => setStarting(false)} title="New network, web or container scan" size="lg">
+        <Text size="sm" c="dimmed" mb="sm">Cloud accounts are scanned from <Anchor component={Link} to="/cloud-accounts">Cloud accounts</Anchor>.</Text>
+        <NewScanForm onStarted={(id) => navigate(`/scans/${id}`)} />
+      </Modal>
     </Stack>
   );
 }

@@ -1,0 +1,99 @@
+import { useCallback, useEffect, useState } from "react";
+import { Anchor, Badge, Button, Group, Progress, Stack, Table, Text, Title } from "@mantine/core";
+import { Link, useParams } from "react-router-dom";
+import { api, type ScanRun } from "../api/client";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { useAuth } from "../auth";
+
+export const runStatusColor: Record<string, string> = {
+  completed: "green", partial: "orange", failed: "red", running: "blue", retrying: "yellow", queued: "gray", cancelled: "dark",
+};
+const final = new Set(["completed", "partial", "failed", "cancelled"]);
+
+// ScanRunPage shows a ScanRun and its SubJobs, refreshed every two seconds
+// while it runs.
+export function ScanRunPage() {
+  const { id = "" } = useParams();
+  const { can } = useAuth();
+  const [run, setRun] = useState<ScanRun | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const load = useCallback(() => api.scanRun(id).then(setRun, setError), [id]);
+  useEffect(() => {
+    load();
+  }, [load]);
+  const running = run !== null && !final.has(run.status);
+  useEffect(() => {
+    if (!running) return;
+    const t = window.setInterval(load, 2000);
+    return () => window.clearInterval(t);
+  }, [running, load]);
+  const cancel = async () => {
+    setCancelling(true);
+    try {
+      await api.cancelScan(id);
+      await load();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setCancelling(false);
+    }
+  };
+  if (!run) return <ErrorAlert error={error} />;
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>
+          {run.scan_type} scan {run.account_uid ? `of ${run.account_uid}` : `of ${run.targets.join(", ")}`}
+        </Title>
+        {running && can("scans:run") && (
+          <Button color="red" variant="light" loading={cancelling} onClick={cancel} data-testid="scan-cancel">Cancel</Button>
+        )}
+      </Group>
+      <ErrorAlert error={error} />
+      <Group>
+        <Badge size="lg" color={runStatusColor[run.status]} data-testid="run-status">{run.status}</Badge>
+        <Text size="sm">{run.tools.join(", ")} · {run.subjobs_done} of {run.subjobs_total} SubJobs done{run.subjobs_failed ? `, ${run.subjobs_failed} failed` : ""}</Text>
+        {final.has(run.status) && (
+          <Anchor component={Link} to={`/findings?scan=${run.id}`} size="sm" data-testid="run-findings">findings of this scan</Anchor>
+        )}
+      </Group>
+      <Progress value={run.progress * 100} animated={running} data-testid="run-progress" />
+      {run.status_detail && <Text size="sm" c={run.status === "queued" ? "dimmed" : "red"} data-testid="run-detail">{run.status_detail}</Text>}
+      <Text size="sm">
+        {run.items_read} items read · {run.findings_created} new · {run.findings_updated} changed · {run.findings_unchanged} unchanged · {run.findings_resolved} resolved
+      </Text>
+      <Table striped data-testid="subjobs-table">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Tool</Table.Th>
+            <Table.Th>Region / target</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>Attempts</Table.Th>
+            <Table.Th>Items</Table.Th>
+            <Table.Th>New</Table.Th>
+            <Table.Th>Report</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {(run.subjobs ?? []).map((s) => (
+            <Table.Tr key={s.id} data-testid="subjob-row">
+              <Table.Td>{s.tool}</Table.Td>
+              <Table.Td><Text size="sm">{s.region || s.target}</Text></Table.Td>
+              <Table.Td>
+                <Badge color={runStatusColor[s.status]} variant="light">{s.status}</Badge>
+                {s.error && <Text size="xs" c="red" lineClamp={3} title={s.error}>{s.error}</Text>}
+              </Table.Td>
+              <Table.Td>{s.attempts}</Table.Td>
+              <Table.Td>{s.items_read}</Table.Td>
+              <Table.Td>{s.findings_created}</Table.Td>
+              <Table.Td>
+                {s.has_artifact && <Anchor href={api.artifactURL(run.id, s.id)} size="sm" data-testid="subjob-artifact">download</Anchor>}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
+  );
+}
