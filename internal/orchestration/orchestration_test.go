@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/riverqueue/river"
 
 	"github.com/offloadsecurity/cspm/internal/artifact"
@@ -639,4 +642,81 @@ func TestArtifactRetention(t *testing.T) {
 			t.Fatalf("after expiry %+v", after.SubJobs[0])
 		}
 	})
+}
+
+// Two teams register the same AWS account and scan it: each sees its own
+// run and findings, created fresh for each, and nothing of the other's.
+func TestSameAccountInTwoTeams(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		runs := map[string]string{}
+		for _, team := range []string{teamA, teamB} {
+			acct := b.awsAccount(t, team, "eu-west-1")
+			run, err := b.svc.InitiateScan(ctx, team, orchestration.ScanParams{ScanType: "cloud", AccountID: acct.ID, Tools: []string{"prowler"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[team] = run.ID
+		}
+		a, bb := b.waitDone(t, teamA, runs[teamA]), b.waitDone(t, teamB, runs[teamB])
+		if a.Status != "completed" || bb.Status != "completed" || a.FindingsCreated == 0 || a.FindingsCreated != bb.FindingsCreated {
+			t.Fatalf("team A %s (%d new), team B %s (%d new)", a.Status, a.FindingsCreated, bb.Status, bb.FindingsCreated)
+		}
+		for team, other := range map[string]string{teamA: teamB, teamB: teamA} {
+			if n := findingsOf(t, b, team, runs[team]).Total; n != a.FindingsCreated {
+				t.Errorf("%s sees %d findings of its run, want %d", team, n, a.FindingsCreated)
+			}
+			if n := findingsOf(t, b, team, runs[other]).Total; n != 0 {
+				t.Errorf("%s sees %d findings of the other team's run", team, n)
+			}
+			if _, err := b.svc.ScanRunGet(ctx, team, runs[other]); !errors.Is(err, db.ErrNotFound) {
+				t.Errorf("%s reads the other team's run: %v", team, err)
+			}
+		}
+	})
+}
+
+// With the S3 store (an in-process S3 server), reports go to the bucket and
+// come back through the download.
+func TestScanReportsInS3(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dbtest.Open(t, dbtest.Engine{Name: "sqlite"}))
+	backend := s3mem.New()
+	if err := backend.CreateBucket("reports"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	store, err := artifact.NewS3(context.Background(), artifact.S3Config{Endpoint: srv.URL, Region: "us-east-1", Bucket: "reports",
+		AccessKey: "k", SecretKey: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.svc.Artifacts = store
+	b.tool(t, "grype", scannertest.Behaviour{Sample: scannertest.Sample(t, "grype/check_all_fields.json")})
+	ctx := context.Background()
+	run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := b.waitDone(t, teamA, run.ID)
+	if done.Status != "completed" || done.ItemsRead != 6 {
+		t.Fatalf("run %+v", done)
+	}
+	key := teamA + "/scans/" + run.ID + "/" + done.SubJobs[0].ID + "-grype.json"
+	if _, err := backend.HeadObject("reports", key); err != nil {
+		t.Fatalf("report not in the bucket under %s: %v", key, err)
+	}
+	rc, _, err := b.svc.ArtifactOpen(ctx, teamA, run.ID, done.SubJobs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	want, _ := os.ReadFile(scannertest.Sample(t, "grype/check_all_fields.json"))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("downloaded %d bytes, the tool wrote %d", len(got), len(want))
+	}
 }
