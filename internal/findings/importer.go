@@ -126,7 +126,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		format, parseErr = ingest.Parse(r, p.Format, func(f *ingest.Finding) error {
 			// From here on f.Raw holds what is stored (compressed on SQLite),
 			// packed here, beside the writes, rather than on their goroutine.
-			f.Raw = packRaw(s.d.Dialect, f.Raw)
+			f.Raw = packRaw(f.Raw)
 			batch = append(batch, f)
 			if len(batch) < batchSize {
 				return nil
@@ -282,6 +282,12 @@ func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
 // with stale statistics the planner looked fingerprints up by scanning the
 // team's rows, which made a 20,000-finding import quadratic (9.8 s, against
 // about 3 s with this). ANALYZE counts the transaction's own new rows.
+// analyzeFindings refreshes the statistics the import's own queries plan
+// with: the row count and the columns they filter on. The other columns
+// (descriptions, remediation) are most of the sampling work and autovacuum
+// gets to them after the import commits.
+const analyzeFindings = "ANALYZE findings (team_id, fingerprint, status, scope_key, last_scan_id)"
+
 func (r *importRun) refreshStatistics(inserted int) error {
 	if r.dialect != db.Postgres {
 		return nil
@@ -291,7 +297,7 @@ func (r *importRun) refreshStatistics(inserted int) error {
 		return nil
 	}
 	r.analyzeAt = max(r.inserted*4, 2000)
-	_, err := r.q.ExecContext(r.ctx, "ANALYZE findings")
+	_, err := r.q.ExecContext(r.ctx, analyzeFindings)
 	return err
 }
 
@@ -311,7 +317,7 @@ func (r *importRun) analyzeIfStale() error {
 	if !stale {
 		return nil
 	}
-	_, err = r.q.ExecContext(r.ctx, "ANALYZE findings")
+	_, err = r.q.ExecContext(r.ctx, analyzeFindings)
 	return err
 }
 
@@ -521,7 +527,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	hist := make([]any, 0, len(fresh)*6)
 	for _, f := range fresh {
 		fid := ids[f.Fingerprint]
-		raw = append(raw, fid, r.teamID, rawValue(r.dialect, f.Raw))
+		raw = append(raw, fid, r.teamID, rawValue(f.Raw))
 		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", statuses[f.Fingerprint])
 	}
 	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+db.Placeholders(len(fresh), 3, 1)), raw...); err != nil {
@@ -580,7 +586,7 @@ func (r *importRun) update(old existing, f *ingest.Finding, status, hash string)
 		return fmt.Errorf("update finding: %w", err)
 	}
 	if _, err := r.q.ExecContext(r.ctx, `INSERT INTO finding_raw (finding_id, team_id, raw) VALUES ($1, $2, $3)
-		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, rawValue(r.dialect, f.Raw)); err != nil {
+		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, rawValue(f.Raw)); err != nil {
 		return fmt.Errorf("update raw finding: %w", err)
 	}
 	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",

@@ -4,23 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
-
-	"github.com/offloadsecurity/cspm/internal/db"
 )
 
-// Raw OCSF is compressed on SQLite only, and reads back byte for byte
-// whether it was stored compressed or, by an older version, as text.
+// Raw OCSF is compressed, and reads back byte for byte whether it was
+// stored compressed or, by an older version, as text.
 func TestRawCodec(t *testing.T) {
 	raw := json.RawMessage(`{"class_uid":2004,"finding_info":{"uid":"` + string(bytes.Repeat([]byte("x"), 4000)) + `"}}`)
-	packed := packRaw(db.SQLite, raw)
+	packed := packRaw(raw)
 	if !bytes.HasPrefix(packed, rawMagic) || len(packed) >= len(raw)/4 {
-		t.Fatalf("SQLite: %d bytes packed from %d", len(packed), len(raw))
+		t.Fatalf("%d bytes packed from %d", len(packed), len(raw))
 	}
-	if _, ok := rawValue(db.SQLite, packed).([]byte); !ok {
-		t.Fatal("SQLite value is not a BLOB")
-	}
-	if got := packRaw(db.Postgres, raw); !bytes.Equal(got, raw) {
-		t.Fatal("PostgreSQL raw was changed")
+	if _, ok := rawValue(packed).([]byte); !ok {
+		t.Fatal("the stored value is not bytes (BLOB, bytea)")
 	}
 	for _, stored := range [][]byte{packed, raw} {
 		got, err := unpackRaw(stored)

@@ -1,0 +1,3 @@
+-- PostgreSQL's finding_raw became packed bytea (see its 0005); SQLite has
+-- stored packed BLOBs since the start.
+SELECT 1;
