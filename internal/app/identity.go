@@ -161,6 +161,6 @@ func (a *App) expireArtifacts(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	m, err := a.Scans.ExpireImportArtifacts(ctx, cutoff, a.Artifacts.Delete)
+	m, err := a.Scans.ExpireImportArtifacts(ctx, cutoff, a.Artifacts)
 	return n + m, err
 }

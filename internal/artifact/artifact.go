@@ -6,6 +6,7 @@ package artifact
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -124,4 +125,51 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// Ref is a stored artifact and the row, of a team, that points at it.
+type Ref struct {
+	RowID, TeamID, Key string
+}
+
+// Expire deletes artifacts batch by batch until next returns none: next
+// lists the next batch of expired references, forget clears a row's
+// reference once its artifact is gone. It returns how many it deleted.
+func Expire(ctx context.Context, store Store, next func(context.Context) ([]Ref, error), forget func(context.Context, Ref) error) (int, error) {
+	n := 0
+	for {
+		batch, err := next(ctx)
+		if err != nil || len(batch) == 0 {
+			return n, err
+		}
+		for _, ref := range batch {
+			if err := store.Delete(ctx, ref.Key); err != nil {
+				return n, fmt.Errorf("delete artifact %s: %w", ref.Key, err)
+			}
+			if err := forget(ctx, ref); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
+
+// QueryRefs runs a query whose rows are (row ID, team ID, artifact key).
+func QueryRefs(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]Ref, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Ref
+	for rows.Next() {
+		var r Ref
+		if err := rows.Scan(&r.RowID, &r.TeamID, &r.Key); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

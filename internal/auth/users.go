@@ -199,39 +199,11 @@ func (s *UserStore) userClaimTOTPStep(ctx context.Context, teamID, userID string
 	return n == 1, err
 }
 
-// ResealMFASecretsTx opens every user's sealed TOTP secret with from and
-// seals it again with to, with q (a system-scoped transaction on the
-// platform database): the key-rotation command's part for MFA.
+// ResealMFASecretsTx seals every user's TOTP secret again under to, with q
+// (a system-scoped transaction on the platform database): the
+// key-rotation command's part for MFA.
 func ResealMFASecretsTx(ctx context.Context, q db.Querier, from, to *secrets.Box) (int, error) {
-	type row struct{ id, sealed string }
-	var all []row
-	if err := func() error {
-		rows, err := q.QueryContext(ctx, "SELECT id, mfa_secret FROM users WHERE mfa_secret IS NOT NULL AND mfa_secret <> ''")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.sealed); err != nil {
-				return err
-			}
-			all = append(all, r)
-		}
-		return rows.Err()
-	}(); err != nil {
-		return 0, err
-	}
-	for _, r := range all {
-		plain, err := from.Open(r.sealed, mfaSealContext(r.id))
-		if err != nil {
-			return 0, fmt.Errorf("TOTP secret of user %s: %w", r.id, err)
-		}
-		if _, err := q.ExecContext(ctx, "UPDATE users SET mfa_secret = $1 WHERE id = $2", to.Seal(plain, mfaSealContext(r.id)), r.id); err != nil {
-			return 0, err
-		}
-	}
-	return len(all), nil
+	return secrets.Reseal(ctx, q, "users", "id", "mfa_secret", mfaSealContext, from, to)
 }
 
 // mfaSealContext binds a sealed TOTP secret to its user.

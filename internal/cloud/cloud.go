@@ -327,40 +327,11 @@ func (s *Service) TestResultSet(ctx context.Context, teamID, accountID string, r
 	})
 }
 
-// ResealTx opens every account's credentials with from and seals them
-// again with to, with q (a system-scoped transaction on the platform
-// database): the key-rotation command's part for cloud accounts. It returns
-// how many it resealed; one that does not open stops it all.
+// ResealTx seals every account's credentials again under to, with q (a
+// system-scoped transaction on the platform database): the key-rotation
+// command's part for cloud accounts.
 func ResealTx(ctx context.Context, q db.Querier, from, to *secrets.Box) (int, error) {
-	type row struct{ id, sealed string }
-	var all []row
-	if err := func() error {
-		rows, err := q.QueryContext(ctx, "SELECT id, credentials FROM cloud_accounts")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.sealed); err != nil {
-				return err
-			}
-			all = append(all, r)
-		}
-		return rows.Err()
-	}(); err != nil {
-		return 0, err
-	}
-	for _, r := range all {
-		plain, err := from.Open(r.sealed, sealContext(r.id))
-		if err != nil {
-			return 0, fmt.Errorf("cloud account %s: %w", r.id, err)
-		}
-		if _, err := q.ExecContext(ctx, "UPDATE cloud_accounts SET credentials = $1 WHERE id = $2", to.Seal(plain, sealContext(r.id)), r.id); err != nil {
-			return 0, err
-		}
-	}
-	return len(all), nil
+	return secrets.Reseal(ctx, q, "cloud_accounts", "id", "credentials", sealContext, from, to)
 }
 
 // IsNotFound reports whether err means no such account in the team.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/db"
 )
 
@@ -200,44 +201,25 @@ func (s *Service) ScanResultList(ctx context.Context, p ListParams) ([]ScanResul
 	return out, total, err
 }
 
-// ExpireImportArtifacts calls remove for the stored report of every import
+// ExpireImportArtifacts deletes from store the report of every import
 // that finished before cutoff, then forgets it; the history record stays.
-// It returns how many it removed.
-func (s *Service) ExpireImportArtifacts(ctx context.Context, cutoff time.Time, remove func(ctx context.Context, key string) error) (int, error) {
-	n := 0
-	for {
-		type expired struct{ id, teamID, key string }
-		var batch []expired
-		err := s.d.AsSystem(ctx, func(q db.Querier) error {
-			rows, err := q.QueryContext(ctx, `SELECT id, team_id, artifact_ref FROM scan_results
-				WHERE source = 'import' AND artifact_ref <> '' AND finished_at < $1 ORDER BY finished_at LIMIT 200`, cutoff.UTC())
-			if err != nil {
+// It returns how many it deleted.
+func (s *Service) ExpireImportArtifacts(ctx context.Context, cutoff time.Time, store artifact.Store) (int, error) {
+	return artifact.Expire(ctx, store,
+		func(ctx context.Context) ([]artifact.Ref, error) {
+			var refs []artifact.Ref
+			err := s.d.AsSystem(ctx, func(q db.Querier) error {
+				var err error
+				refs, err = artifact.QueryRefs(ctx, q, `SELECT id, team_id, artifact_ref FROM scan_results
+					WHERE source = 'import' AND artifact_ref <> '' AND finished_at < $1 ORDER BY finished_at LIMIT 200`, cutoff.UTC())
 				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var e expired
-				if err := rows.Scan(&e.id, &e.teamID, &e.key); err != nil {
-					return err
-				}
-				batch = append(batch, e)
-			}
-			return rows.Err()
+			})
+			return refs, err
+		},
+		func(ctx context.Context, ref artifact.Ref) error {
+			return s.d.InTeam(ctx, ref.TeamID, func(q db.Querier) error {
+				_, err := q.ExecContext(ctx, "UPDATE scan_results SET artifact_ref = '' WHERE team_id = $1 AND id = $2", ref.TeamID, ref.RowID)
+				return err
+			})
 		})
-		if err != nil || len(batch) == 0 {
-			return n, err
-		}
-		for _, e := range batch {
-			if err := remove(ctx, e.key); err != nil {
-				return n, fmt.Errorf("delete artifact %s: %w", e.key, err)
-			}
-			if err := s.d.InTeam(ctx, e.teamID, func(q db.Querier) error {
-				_, err := q.ExecContext(ctx, "UPDATE scan_results SET artifact_ref = '' WHERE team_id = $1 AND id = $2", e.teamID, e.id)
-				return err
-			}); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
@@ -43,37 +44,34 @@ type ExecuteScanArgs struct{ SubJobArgs }
 // Kind implements river.JobArgs.
 func (ExecuteScanArgs) Kind() string { return "execute_scan" }
 
-// ExecuteCloudScanWorker works execute_cloud_scan jobs.
-type ExecuteCloudScanWorker struct {
-	river.WorkerDefaults[ExecuteCloudScanArgs]
+func (a SubJobArgs) subJob() SubJobArgs { return a }
+
+// subJobKind is a River job kind that works a SubJob.
+type subJobKind interface {
+	river.JobArgs
+	subJob() SubJobArgs
+}
+
+// SubJobWorker works the SubJobs of one job kind; both kinds run the same
+// code, River only needs a worker type per kind.
+type SubJobWorker[T subJobKind] struct {
+	river.WorkerDefaults[T]
 	Service *Service
 }
+
+// ExecuteCloudScanWorker works execute_cloud_scan jobs.
+type ExecuteCloudScanWorker = SubJobWorker[ExecuteCloudScanArgs]
+
+// ExecuteScanWorker works execute_scan jobs.
+type ExecuteScanWorker = SubJobWorker[ExecuteScanArgs]
 
 // Timeout leaves room after the tool's own timeout for storing and
 // importing its report.
-func (w *ExecuteCloudScanWorker) Timeout(*river.Job[ExecuteCloudScanArgs]) time.Duration {
-	return w.Service.jobTimeout()
-}
+func (w *SubJobWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.Service.jobTimeout() }
 
 // Work runs the SubJob.
-func (w *ExecuteCloudScanWorker) Work(ctx context.Context, job *river.Job[ExecuteCloudScanArgs]) error {
-	return w.Service.execute(ctx, job.Args.SubJobArgs, job.Attempt, job.MaxAttempts)
-}
-
-// ExecuteScanWorker works execute_scan jobs.
-type ExecuteScanWorker struct {
-	river.WorkerDefaults[ExecuteScanArgs]
-	Service *Service
-}
-
-// Timeout: see ExecuteCloudScanWorker.
-func (w *ExecuteScanWorker) Timeout(*river.Job[ExecuteScanArgs]) time.Duration {
-	return w.Service.jobTimeout()
-}
-
-// Work runs the SubJob.
-func (w *ExecuteScanWorker) Work(ctx context.Context, job *river.Job[ExecuteScanArgs]) error {
-	return w.Service.execute(ctx, job.Args.SubJobArgs, job.Attempt, job.MaxAttempts)
+func (w *SubJobWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	return w.Service.execute(ctx, job.Args.subJob(), job.Attempt, job.MaxAttempts)
 }
 
 // jobTimeout is the tool's timeout plus room to store and import its
@@ -376,41 +374,22 @@ func outcome(status string) audit.Outcome {
 // cutoff (artifact_retention) and forgets them; the SubJobs, their counts
 // and their findings stay. It returns how many it deleted.
 func (s *Service) ExpireArtifacts(ctx context.Context, cutoff time.Time) (int, error) {
-	n := 0
-	for {
-		type expired struct{ id, teamID, key string }
-		var batch []expired
-		err := s.d.AsSystem(ctx, func(q db.Querier) error {
-			rows, err := q.QueryContext(ctx, "SELECT id, team_id, artifact_ref FROM sub_jobs WHERE artifact_ref <> '' AND finished_at < $1 ORDER BY finished_at LIMIT 200", cutoff.UTC())
-			if err != nil {
+	return artifact.Expire(ctx, s.Artifacts,
+		func(ctx context.Context) ([]artifact.Ref, error) {
+			var refs []artifact.Ref
+			err := s.d.AsSystem(ctx, func(q db.Querier) error {
+				var err error
+				refs, err = artifact.QueryRefs(ctx, q, "SELECT id, team_id, artifact_ref FROM sub_jobs WHERE artifact_ref <> '' AND finished_at < $1 ORDER BY finished_at LIMIT 200", cutoff.UTC())
 				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var e expired
-				if err := rows.Scan(&e.id, &e.teamID, &e.key); err != nil {
-					return err
-				}
-				batch = append(batch, e)
-			}
-			return rows.Err()
+			})
+			return refs, err
+		},
+		func(ctx context.Context, ref artifact.Ref) error {
+			return s.d.InTeam(ctx, ref.TeamID, func(q db.Querier) error {
+				_, err := q.ExecContext(ctx, "UPDATE sub_jobs SET artifact_ref = '' WHERE team_id = $1 AND id = $2", ref.TeamID, ref.RowID)
+				return err
+			})
 		})
-		if err != nil || len(batch) == 0 {
-			return n, err
-		}
-		for _, e := range batch {
-			if err := s.Artifacts.Delete(ctx, e.key); err != nil {
-				return n, fmt.Errorf("delete artifact %s: %w", e.key, err)
-			}
-			if err := s.d.InTeam(ctx, e.teamID, func(q db.Querier) error {
-				_, err := q.ExecContext(ctx, "UPDATE sub_jobs SET artifact_ref = '' WHERE team_id = $1 AND id = $2", e.teamID, e.id)
-				return err
-			}); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
 }
 
 // addPart records what a SubJob's import did on the SubJob and adds it to

@@ -4,9 +4,11 @@
 package secrets
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -108,4 +110,47 @@ func LoadKey(encoded, keyFile string) ([]byte, error) {
 		return nil, fmt.Errorf("secret key file: %w", err)
 	}
 	return key, nil
+}
+
+// Querier is the part of a database transaction Reseal needs (db.Querier).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Reseal opens every non-empty sealed value in table.column with from and
+// seals it again with to, with q (one transaction, so a key rotation moves
+// all values or none). bind names the context a row's value is bound to,
+// from its idColumn. It returns how many values it resealed; one that does
+// not open stops it.
+func Reseal(ctx context.Context, q Querier, table, idColumn, column string, bind func(id string) string, from, to *Box) (int, error) {
+	type row struct{ id, sealed string }
+	var all []row
+	if err := func() error {
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s <> ''", idColumn, column, table, column, column))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.sealed); err != nil {
+				return err
+			}
+			all = append(all, r)
+		}
+		return rows.Err()
+	}(); err != nil {
+		return 0, err
+	}
+	for _, r := range all {
+		plain, err := from.Open(r.sealed, bind(r.id))
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: %w", table, r.id, err)
+		}
+		if _, err := q.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = $1 WHERE %s = $2", table, column, idColumn), to.Seal(plain, bind(r.id)), r.id); err != nil {
+			return 0, err
+		}
+	}
+	return len(all), nil
 }
