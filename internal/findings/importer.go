@@ -362,7 +362,30 @@ func contentHash(f *ingest.Finding) string {
 		h.Write([]byte(s))
 		h.Write([]byte{0x1f})
 	}
+	// Tags count as content only when there are some, so findings stored
+	// before tags were read keep their hash.
+	if len(f.Tags) > 0 {
+		h.Write([]byte(strings.Join(f.Tags, "\x1e")))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// storedTags is the resource_tags column: lowercased tags between '|'
+// delimiters, so that a rule's "key=value" or "key" matches with one LIKE.
+func storedTags(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return "|" + strings.ToLower(strings.Join(tags, "|")) + "|"
+}
+
+// tagsOf reads the resource_tags column back (lowercased).
+func tagsOf(stored string) []string {
+	stored = strings.Trim(stored, "|")
+	if stored == "" {
+		return []string{}
+	}
+	return strings.Split(stored, "|")
 }
 
 // nextStatus is the lifecycle: a failing result opens (or reopens) a
@@ -389,7 +412,7 @@ func (r *importRun) bind(query string) string { return db.Positional(r.dialect, 
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
 	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, last_seen, resolved_at,
-	first_scan_id, last_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until`
+	first_scan_id, last_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags`
 
 func (r *importRun) flush(batch []*ingest.Finding) error {
 	if len(batch) == 0 {
@@ -496,7 +519,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	const cols = 36
+	const cols = 37
 	args := make([]any, 0, len(fresh)*cols)
 	statuses := make(map[string]string, len(fresh))
 	for _, f := range fresh {
@@ -516,7 +539,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
-			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID, muteKind, ruleID, reason, by, mutedUntil)
+			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID, muteKind, ruleID, reason, by, mutedUntil, storedTags(f.Tags))
 	}
 	ids, err := r.insertReturningIDs(r.bind("INSERT INTO findings ("+findingInsertColumns+") VALUES "+db.Placeholders(len(fresh), cols, 1)+
 		" RETURNING id, fingerprint"), args)
@@ -577,11 +600,11 @@ func (r *importRun) update(old existing, f *ingest.Finding, status, hash string)
 	_, err := r.q.ExecContext(r.ctx, `UPDATE findings SET title = $1, severity = $2, result = $3, status = $4, service = $5,
 		resource_name = $6, resource_type = $7, location = $8, component = $9, version = $10, fixed_version = $11,
 		vuln_ids = $12, description = $13, remediation = $14, content_hash = $15, last_seen = $16, last_scan_id = $17,
-		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($18, resolved_at) ELSE NULL END
+		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($18, resolved_at) ELSE NULL END, resource_tags = $21
 		WHERE team_id = $19 AND id = $20`,
 		f.Title, int(f.Severity), string(f.Result), status, f.Service, f.ResourceName, f.ResourceType, f.Location, f.Component,
 		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, hash, r.now, r.scanID, resolvedAt,
-		r.teamID, old.id)
+		r.teamID, old.id, storedTags(f.Tags))
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}

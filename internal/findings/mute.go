@@ -29,6 +29,7 @@ type MuteRule struct {
 	AccountUID      string     `json:"account_uid,omitempty" maxLength:"100"`
 	Region          string     `json:"region,omitempty" maxLength:"50"`
 	Tool            string     `json:"tool,omitempty" maxLength:"50"`
+	Tag             string     `json:"tag,omitempty" maxLength:"300" doc:"A resource tag: key=value, or key for any value (case-insensitive)."`
 	Reason          string     `json:"reason" minLength:"3" maxLength:"1000"`
 	CreatedBy       string     `json:"created_by"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -42,10 +43,14 @@ func (r *MuteRule) validate() error {
 	if strings.TrimSpace(r.Reason) == "" {
 		return fmt.Errorf("%w: a reason is required", ErrInvalidRule)
 	}
-	if r.CheckPattern == "" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" {
-		return fmt.Errorf("%w: give at least one of check_pattern, resource_pattern, account_uid, region, tool", ErrInvalidRule)
+	r.Tag = strings.TrimSpace(r.Tag)
+	if r.Tag != "" && (strings.Contains(r.Tag, "|") || strings.HasPrefix(r.Tag, "=")) {
+		return fmt.Errorf("%w: tag is key=value or key", ErrInvalidRule)
 	}
-	if r.CheckPattern == "*" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" {
+	if r.CheckPattern == "" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" && r.Tag == "" {
+		return fmt.Errorf("%w: give at least one of check_pattern, resource_pattern, account_uid, region, tool, tag", ErrInvalidRule)
+	}
+	if r.CheckPattern == "*" && r.ResourcePattern == "" && r.AccountUID == "" && r.Region == "" && r.Tool == "" && r.Tag == "" {
 		return fmt.Errorf("%w: a rule that mutes everything is not a rule", ErrInvalidRule)
 	}
 	return nil
@@ -55,7 +60,25 @@ func (r *MuteRule) validate() error {
 func (r *MuteRule) matches(f *ingest.Finding) bool {
 	return globMatch(r.CheckPattern, f.CheckID) && globMatch(r.ResourcePattern, f.ResourceUID) &&
 		(r.AccountUID == "" || r.AccountUID == f.AccountUID) && (r.Region == "" || r.Region == f.Region) &&
-		(r.Tool == "" || r.Tool == f.Tool)
+		(r.Tool == "" || r.Tool == f.Tool) && (r.Tag == "" || hasTag(f.Tags, r.Tag))
+}
+
+// hasTag reports whether tags hold want: "key=value" exactly, or "key"
+// with any value (case-insensitive).
+func hasTag(tags []string, want string) bool {
+	want = strings.ToLower(want)
+	for _, t := range tags {
+		t = strings.ToLower(t)
+		if t == want {
+			return true
+		}
+		if !strings.Contains(want, "=") {
+			if k, _, _ := strings.Cut(t, "="); k == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *MuteRule) where(w *db.Where) {
@@ -74,6 +97,20 @@ func (r *MuteRule) where(w *db.Where) {
 	if r.Tool != "" {
 		w.Add("tool = %s", r.Tool)
 	}
+	if r.Tag != "" {
+		// resource_tags is "|k=v|k2|", lowercased; a bare key matches any value.
+		t := strings.ToLower(r.Tag)
+		if strings.Contains(t, "=") {
+			w.Add(`resource_tags LIKE %s ESCAPE '\'`, "%|"+escapeLike(t)+"|%")
+		} else {
+			w.Add(`(resource_tags LIKE %s ESCAPE '\' OR resource_tags LIKE %s ESCAPE '\')`, "%|"+escapeLike(t)+"|%", "%|"+escapeLike(t)+"=%")
+		}
+	}
+}
+
+// escapeLike escapes LIKE's wildcards (with \ as the escape).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 // globMatch matches s against a case-insensitive glob; "" matches anything.
@@ -124,14 +161,14 @@ func globToLike(pattern string) string {
 	return b.String()
 }
 
-const ruleColumns = "id, check_pattern, resource_pattern, account_uid, region, tool, reason, created_by, created_at, expires_at"
+const ruleColumns = "id, check_pattern, resource_pattern, account_uid, region, tool, tag, reason, created_by, created_at, expires_at"
 
 func scanRule(row interface{ Scan(...any) error }) (MuteRule, error) {
 	var (
 		r   MuteRule
 		exp db.NullTime
 	)
-	if err := row.Scan(&r.ID, &r.CheckPattern, &r.ResourcePattern, &r.AccountUID, &r.Region, &r.Tool, &r.Reason, &r.CreatedBy, &r.CreatedAt, &exp); err != nil {
+	if err := row.Scan(&r.ID, &r.CheckPattern, &r.ResourcePattern, &r.AccountUID, &r.Region, &r.Tool, &r.Tag, &r.Reason, &r.CreatedBy, &r.CreatedAt, &exp); err != nil {
 		return MuteRule{}, db.MapError(err)
 	}
 	r.ExpiresAt = exp.Ptr()
@@ -194,8 +231,8 @@ func (s *Store) MuteRuleCreate(ctx context.Context, teamID, actor string, r Mute
 	}
 	muted := 0
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		if _, err := q.ExecContext(ctx, "INSERT INTO mute_rules ("+ruleColumns+", team_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-			r.ID, r.CheckPattern, r.ResourcePattern, r.AccountUID, r.Region, r.Tool, r.Reason, actor, now, exp, teamID); err != nil {
+		if _, err := q.ExecContext(ctx, "INSERT INTO mute_rules ("+ruleColumns+", team_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+			r.ID, r.CheckPattern, r.ResourcePattern, r.AccountUID, r.Region, r.Tool, r.Tag, r.Reason, actor, now, exp, teamID); err != nil {
 			return err
 		}
 		w := &db.Where{}

@@ -34,6 +34,7 @@ type Finding struct {
 	ResourceUID  string     `json:"resource_uid"`
 	ResourceName string     `json:"resource_name"`
 	ResourceType string     `json:"resource_type"`
+	ResourceTags []string   `json:"resource_tags" doc:"The resource's tags, key=value or key, lowercased."`
 	Target       string     `json:"target"`
 	Location     string     `json:"location"`
 	Component    string     `json:"component"`
@@ -67,22 +68,24 @@ type Detail struct {
 
 const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
-	vuln_ids, description, remediation, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id`
+	vuln_ids, description, remediation, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, resource_tags`
 
 func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 	var (
 		f        Finding
 		sev      int
 		vulns    string
+		tags     string
 		resolved sql.NullTime
 	)
 	err := row.Scan(&f.ID, &f.Fingerprint, &f.Tool, &f.ClassUID, &f.CheckID, &f.Title, &sev, &f.Result, &f.Status, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
 		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &f.LastSeen,
-		&resolved, &f.FirstScanID, &f.LastScanID)
+		&resolved, &f.FirstScanID, &f.LastScanID, &tags)
 	if err != nil {
 		return Finding{}, db.MapError(err)
 	}
+	f.ResourceTags = tagsOf(tags)
 	f.Severity = ocsf.Severity(sev).Key()
 	f.VulnIDs = []string{}
 	if vulns != "" {

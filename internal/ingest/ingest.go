@@ -57,6 +57,8 @@ type Finding struct {
 	Remediation  string
 	RiskDetails  string
 	Compliance   map[string][]string
+	// Tags are the resource's tags as sorted "key=value" (or "key") strings.
+	Tags []string
 	// Raw is the finding as OCSF JSON: the tool's own for Prowler, a
 	// rendering of the normalized fields for the others.
 	Raw json.RawMessage

@@ -61,6 +61,11 @@ func parseProwlerOCSF(r io.Reader, emit Emit) error {
 			if res.Group != nil {
 				f.Service = res.Group.Name
 			}
+			tags := res.Labels
+			if res.Data != nil && res.Data.Metadata != nil {
+				tags = append(tags, tagsFromJSON(res.Data.Metadata.Tags)...)
+			}
+			f.Tags = tidyTags(tags)
 		}
 		if f.Service == "" {
 			f.Service, _, _ = strings.Cut(f.CheckID, "_")
@@ -137,7 +142,7 @@ func parseProwlerCSV(r io.Reader, emit Emit) error {
 			Provider: get("PROVIDER"), AccountUID: get("ACCOUNT_UID"), Region: get("REGION"), Service: get("SERVICE_NAME"),
 			ResourceUID: get("RESOURCE_UID"), ResourceName: get("RESOURCE_NAME"), ResourceType: get("RESOURCE_TYPE"),
 			Remediation: get("REMEDIATION_RECOMMENDATION_TEXT"), RiskDetails: get("RISK"),
-			Compliance: parseProwlerCSVCompliance(get("COMPLIANCE")),
+			Compliance: parseProwlerCSVCompliance(get("COMPLIANCE")), Tags: tidyTags(tagsFromCSV(get("RESOURCE_TAGS"))),
 		}
 		f.Fingerprint = fingerprint("prowler", get("FINDING_UID"), f.CheckID, f.ResourceUID)
 		o := ocsf.Finding{
@@ -146,7 +151,7 @@ func parseProwlerCSV(r io.Reader, emit Emit) error {
 			StatusDetail: f.Description, Message: f.Description, RiskDetails: f.RiskDetails,
 			Metadata:    ocsf.Metadata{EventCode: f.CheckID, Product: ocsf.Product{Name: "Prowler", UID: "prowler"}},
 			FindingInfo: ocsf.FindingInfo{UID: get("FINDING_UID"), Title: f.Title},
-			Resources:   []ocsf.Resource{{UID: f.ResourceUID, Name: f.ResourceName, Type: f.ResourceType, Region: f.Region, Group: &ocsf.Group{Name: f.Service}}},
+			Resources:   []ocsf.Resource{{UID: f.ResourceUID, Name: f.ResourceName, Type: f.ResourceType, Region: f.Region, Group: &ocsf.Group{Name: f.Service}, Labels: f.Tags}},
 			Cloud:       &ocsf.Cloud{Provider: f.Provider, Region: f.Region, Account: ocsf.Account{UID: f.AccountUID, Name: get("ACCOUNT_NAME")}},
 		}
 		if f.Remediation != "" {

@@ -6,7 +6,10 @@
 // normalized columns.
 package ocsf
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Class UIDs of the Findings category (category_uid 2).
 const (
@@ -171,6 +174,16 @@ type Resource struct {
 	CloudPartition string   `json:"cloud_partition,omitempty"`
 	Group          *Group   `json:"group,omitempty"`
 	Labels         []string `json:"labels,omitempty"`
+	// Data is the producer's own detail; Prowler puts the resource's tags
+	// in data.metadata.tags.
+	Data *ResourceData `json:"data,omitempty"`
+}
+
+// ResourceData is the part of a resource's data the platform reads.
+type ResourceData struct {
+	Metadata *struct {
+		Tags json.RawMessage `json:"tags,omitempty"`
+	} `json:"metadata,omitempty"`
 }
 
 // Group names the service a resource belongs to.

@@ -936,6 +936,8 @@ export interface components {
             /** Format: date-time */
             resolved_at?: string;
             resource_name: string;
+            /** @description The resource's tags, key=value or key, lowercased. */
+            resource_tags: string[];
             resource_type: string;
             resource_uid: string;
             /** @enum {string} */
@@ -1068,6 +1070,8 @@ export interface components {
             /** Format: date-time */
             resolved_at?: string;
             resource_name: string;
+            /** @description The resource's tags, key=value or key, lowercased. */
+            resource_tags: string[];
             resource_type: string;
             resource_uid: string;
             /** @enum {string} */
@@ -1242,6 +1246,8 @@ export interface components {
             region?: string;
             /** @description Glob on the resource UID. */
             resource_pattern?: string;
+            /** @description A resource tag: key=value, or key for any value (case-insensitive). */
+            tag?: string;
             tool?: string;
         };
         Occurrence: {
