@@ -144,6 +144,7 @@ function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => 
         <Table.Tbody>
           {[
             ["Resource", f.resource_uid || f.target],
+            ["Tags", f.resource_tags.join(", ")],
             ["Location", f.location],
             ["Account / region", [f.account_uid, f.region].filter(Boolean).join(" / ")],
             ["Component", [f.component, f.version].filter(Boolean).join(" ")],
