@@ -119,18 +119,29 @@ func setup(t *testing.T, reg *db.Registry) *bundle {
 	svc.Limits.Timeout, svc.Limits.StallTimeout, svc.Limits.MaxAttempts, svc.Limits.WaitPoll = time.Minute, 20*time.Second, 2, 200*time.Millisecond
 	b.svc = svc
 
+	b.startWorkers(t)
+	b.tool(t, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"), ExitCode: 3})
+	pp, _ := filepath.Abs("testdata/powerpipe_aws.json")
+	b.tool(t, "powerpipe", scannertest.Behaviour{Sample: pp, ExitCode: 1})
+	return b
+}
+
+// startWorkers starts a River client with the scan workers, as a worker
+// process would, and makes it the service's queue.
+func (b *bundle) startWorkers(t *testing.T) *queue.Client {
+	t.Helper()
 	w := river.NewWorkers()
-	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: svc})
-	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: svc})
+	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: b.svc})
+	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: b.svc})
 	queues := map[string]int{}
 	for _, tool := range []string{"prowler", "steampipe", "nmap", "wapiti", "trivy", "grype"} {
 		queues[orchestration.ToolQueue(tool)] = 2
 	}
-	client, err := queue.New(reg, queue.Options{Workers: w, Queues: queues, Logger: logger, Concurrency: 2})
+	client, err := queue.New(b.reg, queue.Options{Workers: w, Queues: queues, Logger: b.svc.Logger, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.Queue = client
+	b.svc.Queue = client
 	if err := client.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +150,7 @@ func setup(t *testing.T, reg *db.Registry) *bundle {
 		defer cancel()
 		_ = client.StopAndCancel(ctx)
 	})
-	b.tool(t, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"), ExitCode: 3})
-	pp, _ := filepath.Abs("testdata/powerpipe_aws.json")
-	b.tool(t, "powerpipe", scannertest.Behaviour{Sample: pp, ExitCode: 1})
-	return b
+	return client
 }
 
 func (b *bundle) awsAccount(t *testing.T, teamID string, regions ...string) cloud.Account {
@@ -719,4 +727,46 @@ func TestScanReportsInS3(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("downloaded %d bytes, the tool wrote %d", len(got), len(want))
 	}
+}
+
+// A worker that shuts down mid-SubJob puts it back in the queue without
+// spending an attempt; the next worker runs it to the end.
+func TestShutdownRequeuesTheSubJob(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		started := filepath.Join(t.TempDir(), "started")
+		b.tool(t, "trivy", scannertest.Behaviour{Sample: scannertest.Sample(t, "trivy/scheme_2_many_vulns.json"), SleepMS: 30000, Chatter: true, StartedFile: started})
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"app:1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(started); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the tool never started")
+			}
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := b.svc.Queue.StopAndCancel(sctx); err != nil {
+			t.Fatal(err)
+		}
+		mid, err := b.svc.ScanRunGet(ctx, teamA, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mid.SubJobs[0].Status != "queued" || !strings.Contains(mid.SubJobs[0].Error, "interrupted") || mid.Status == "failed" {
+			t.Fatalf("after shutdown: run %s, sub job %+v", mid.Status, mid.SubJobs[0])
+		}
+		b.tool(t, "trivy", scannertest.Behaviour{Sample: scannertest.Sample(t, "trivy/scheme_2_many_vulns.json")})
+		b.startWorkers(t)
+		done := b.waitDone(t, teamA, run.ID)
+		if done.Status != "completed" || done.SubJobs[0].Attempts != 1 || done.SubJobs[0].Error != "" {
+			t.Fatalf("after restart: %s, sub job %+v", done.Status, done.SubJobs[0])
+		}
+	})
 }

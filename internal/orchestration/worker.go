@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,30 +138,38 @@ func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempt
 			_ = os.RemoveAll(filepath.Dir(report))
 		}
 	}()
+	if runErr != nil && !errors.Is(runErr, errCancelled) && shuttingDown(ctx) {
+		return s.interrupted(ctx, sj)
+	}
 	if runErr != nil {
 		return s.failed(ctx, sj, attempt, maxAttempts, runErr, res)
 	}
-	// Keep the report, then import it.
+	// Keep the report, then import it (from the local copy: no second
+	// transfer from S3).
 	fh, err := os.Open(report)
 	if err != nil {
 		return s.failed(ctx, sj, attempt, maxAttempts, err, res)
 	}
+	defer fh.Close()
 	key := fmt.Sprintf("%s/scans/%s/%s-%s%s", a.TeamID, run.ID, sj.ID, sj.Tool, filepath.Ext(report))
 	obj, err := s.Artifacts.Put(ctx, key, fh, 0)
-	_ = fh.Close()
 	if err != nil {
+		if shuttingDown(ctx) {
+			return s.interrupted(ctx, sj)
+		}
 		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("store the report: %w", err), res)
 	}
 	if err := s.setArtifact(ctx, sj, obj.Key, obj.Size); err != nil {
 		return err
 	}
-	rc, err := s.Artifacts.Open(ctx, obj.Key)
-	if err != nil {
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
 		return s.failed(ctx, sj, attempt, maxAttempts, err, res)
 	}
-	defer rc.Close()
-	imp, err := s.Findings.Import(ctx, rc, findings.ImportParams{TeamID: a.TeamID, ScanID: run.ID, Part: sj.ID, Format: cmd.Format,
+	imp, err := s.Findings.Import(ctx, fh, findings.ImportParams{TeamID: a.TeamID, ScanID: run.ID, Part: sj.ID, Format: cmd.Format,
 		Filename: filepath.Base(report), ArtifactRef: obj.Key, CreatedBy: run.CreatedBy, Source: "scan"})
+	if err != nil && shuttingDown(ctx) {
+		return s.interrupted(ctx, sj) // the import rolled back whole
+	}
 	if err != nil {
 		// A report the parser refuses will be refused again.
 		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("%w: import the %s report: %w", scanner.ErrPermanent, sj.Tool, err), res)
@@ -220,6 +229,32 @@ func (s *Service) runTool(ctx context.Context, run ScanRun, sj SubJob) (string, 
 		err = errCancelled
 	}
 	return cmd.Output, cmd, res, err
+}
+
+// shuttingDown reports whether the job's context was cancelled by its
+// worker stopping (River cancels with a cause of its own), not by the job's
+// own timeout, which is a deadline.
+func shuttingDown(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded)
+}
+
+// interrupted puts a SubJob that its stopping worker cut short back in the
+// queue: River works it again as soon as a worker runs (JobSnooze(0)),
+// without counting the attempt against it.
+func (s *Service) interrupted(ctx context.Context, sj SubJob) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2 WHERE team_id = $3 AND id = $4",
+			StatusQueued, "interrupted: the worker stopped; it runs again when a worker is up", sj.TeamID, sj.ID); err != nil {
+			return err
+		}
+		_, err := s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
+		return err
+	}); err != nil {
+		return err
+	}
+	return river.JobSnooze(0)
 }
 
 func heartbeatEvery(stall time.Duration) time.Duration {
