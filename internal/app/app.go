@@ -142,7 +142,8 @@ func (a *App) build(ctx context.Context) error {
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
-	a.Cloud.Endpoints = cloud.Endpoints{AWSEndpointURL: a.Config.AWSEndpointURL, AzureAuthorityHost: a.Config.AzureAuthorityHost}
+	a.Cloud.Endpoints = cloud.Endpoints{AWSEndpointURL: a.Config.AWSEndpointURL, AzureAuthorityHost: a.Config.AzureAuthorityHost,
+		GCPTokenURL: a.Config.GCPTokenURL}
 	if err := a.buildOrchestration(artifacts); err != nil {
 		return err
 	}

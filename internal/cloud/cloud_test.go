@@ -334,6 +334,11 @@ func TestConnectionAzureAndGCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A key naming another token endpoint than the configured one is refused, without a request.
+	if res, err := s.TestConnection(ctx, "t", g.ID); err != nil || res.OK || !strings.Contains(res.Detail, "token_uri") || gotAssertion.Load() {
+		t.Fatalf("gcp with a foreign token_uri: %+v %v", res, err)
+	}
+	s.Endpoints.GCPTokenURL = google.URL + "/token"
 	if res, err := s.TestConnection(ctx, "t", g.ID); err != nil || !res.OK || !gotAssertion.Load() || !strings.Contains(res.Detail, "scan@my-project-1") {
 		t.Fatalf("gcp: %+v %v", res, err)
 	}

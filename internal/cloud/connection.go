@@ -24,8 +24,15 @@ import (
 type Endpoints struct {
 	AWSEndpointURL     string // STS, e.g. http://127.0.0.1:4566
 	AzureAuthorityHost string // default https://login.microsoftonline.com
-	HTTPClient         *http.Client
+	// GCPTokenURL is the one token endpoint a service-account key may name
+	// (default Google's): the key's token_uri is the user's input, and the
+	// server must not post to an address of the user's choosing.
+	GCPTokenURL string
+	HTTPClient  *http.Client
 }
+
+// DefaultGCPTokenURL is Google's OAuth 2.0 token endpoint.
+const DefaultGCPTokenURL = "https://oauth2.googleapis.com/token"
 
 // TestConnection checks an account's credentials against its provider and
 // records the outcome on the account. A refused credential is a result
@@ -124,6 +131,14 @@ func (s *Service) testGCP(ctx context.Context, c Credentials) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the service-account key: %w", err)
 	}
+	allowed := s.Endpoints.GCPTokenURL
+	if allowed == "" {
+		allowed = DefaultGCPTokenURL
+	}
+	if conf.TokenURL != "" && conf.TokenURL != allowed {
+		return "", fmt.Errorf("the key's token_uri is not %s; refusing to send a signed assertion elsewhere", allowed)
+	}
+	conf.TokenURL = allowed
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
 	if _, err := conf.TokenSource(ctx).Token(); err != nil {
 		return "", fmt.Errorf("google refused the service account: %w", err)

@@ -112,6 +112,7 @@ type Config struct {
 	// Connection tests' endpoints.
 	AWSEndpointURL     string
 	AzureAuthorityHost string
+	GCPTokenURL        string
 	// ConfigFile is the file the configuration was read from, if any.
 	ConfigFile string
 

@@ -228,6 +228,8 @@ func Settings() []Setting {
 		stringSetting("wapiti_modules", "CSPM_WAPITI_MODULES", "", "Wapiti attack modules, comma-separated; empty is Wapiti's default set", func(c *Config) *string { return &c.WapitiModules }),
 		urlSetting("aws_endpoint_url", "CSPM_AWS_ENDPOINT_URL", "",
 			"STS endpoint for cloud account connection tests (a VPC endpoint, a test server); empty is AWS's public endpoint", func(c *Config) *string { return &c.AWSEndpointURL }),
+		urlSetting("gcp_token_url", "CSPM_GCP_TOKEN_URL", "https://oauth2.googleapis.com/token",
+			"the only token endpoint a GCP service-account key may name (its token_uri) for connection tests", func(c *Config) *string { return &c.GCPTokenURL }),
 		urlSetting("azure_authority_host", "CSPM_AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com",
 			"Microsoft Entra ID authority for Azure connection tests (sovereign clouds differ)", func(c *Config) *string { return &c.AzureAuthorityHost }),
 		Setting{
