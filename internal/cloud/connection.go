@@ -32,7 +32,7 @@ type Endpoints struct {
 }
 
 // DefaultGCPTokenURL is Google's OAuth 2.0 token endpoint.
-const DefaultGCPTokenURL = "https://oauth2.googleapis.com/token"
+const DefaultGCPTokenURL = "https://oauth2.googleapis.com/token" //nolint:gosec // G101: an endpoint, not a credential
 
 // TestConnection checks an account's credentials against its provider and
 // records the outcome on the account. A refused credential is a result
