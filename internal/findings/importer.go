@@ -286,7 +286,7 @@ func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
 // with: the row count and the columns they filter on. The other columns
 // (descriptions, remediation) are most of the sampling work and autovacuum
 // gets to them after the import commits.
-const analyzeFindings = "ANALYZE findings (team_id, fingerprint, status, scope_key, last_scan_id)"
+const analyzeFindings = "ANALYZE findings (team_id, fingerprint, status, scope_key)"
 
 func (r *importRun) refreshStatistics(inserted int) error {
 	if r.dialect != db.Postgres {
@@ -411,8 +411,8 @@ func (r *importRun) bind(query string) string { return db.Positional(r.dialect, 
 
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
-	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, last_seen, resolved_at,
-	first_scan_id, last_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags`
+	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, resolved_at,
+	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags`
 
 func (r *importRun) flush(batch []*ingest.Finding) error {
 	if len(batch) == 0 {
@@ -481,7 +481,7 @@ func (r *importRun) flush(batch []*ingest.Finding) error {
 	}
 	if len(unchanged) > 0 {
 		args := append([]any{r.now, r.scanID, r.teamID}, unchanged...)
-		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND id IN ("+
+		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND finding_id IN ("+
 			db.InList(len(unchanged), 4)+")"), args...); err != nil {
 			return fmt.Errorf("mark unchanged findings: %w", err)
 		}
@@ -519,7 +519,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	const cols = 37
+	const cols = 35
 	args := make([]any, 0, len(fresh)*cols)
 	statuses := make(map[string]string, len(fresh))
 	for _, f := range fresh {
@@ -539,7 +539,7 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
-			contentHash(f), r.now, r.now, resolvedAt, r.scanID, r.scanID, muteKind, ruleID, reason, by, mutedUntil, storedTags(f.Tags))
+			contentHash(f), r.now, resolvedAt, r.scanID, muteKind, ruleID, reason, by, mutedUntil, storedTags(f.Tags))
 	}
 	ids, err := r.insertReturningIDs(r.bind("INSERT INTO findings ("+findingInsertColumns+") VALUES "+db.Placeholders(len(fresh), cols, 1)+
 		" RETURNING id, fingerprint"), args)
@@ -548,10 +548,16 @@ func (r *importRun) insert(fresh []*ingest.Finding) error {
 	}
 	raw := make([]any, 0, len(fresh)*3)
 	hist := make([]any, 0, len(fresh)*6)
+	seen := make([]any, 0, len(fresh)*4)
 	for _, f := range fresh {
 		fid := ids[f.Fingerprint]
 		raw = append(raw, fid, r.teamID, rawValue(f.Raw))
 		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", statuses[f.Fingerprint])
+		seen = append(seen, fid, r.teamID, r.now, r.scanID)
+	}
+	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) VALUES "+
+		db.Placeholders(len(fresh), 4, 1)), seen...); err != nil {
+		return fmt.Errorf("insert finding sightings: %w", err)
 	}
 	if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_raw (finding_id, team_id, raw) VALUES "+db.Placeholders(len(fresh), 3, 1)), raw...); err != nil {
 		return fmt.Errorf("insert raw findings: %w", err)
@@ -599,14 +605,18 @@ func (r *importRun) update(old existing, f *ingest.Finding, status, hash string)
 	}
 	_, err := r.q.ExecContext(r.ctx, `UPDATE findings SET title = $1, severity = $2, result = $3, status = $4, service = $5,
 		resource_name = $6, resource_type = $7, location = $8, component = $9, version = $10, fixed_version = $11,
-		vuln_ids = $12, description = $13, remediation = $14, content_hash = $15, last_seen = $16, last_scan_id = $17,
-		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($18, resolved_at) ELSE NULL END, resource_tags = $21
-		WHERE team_id = $19 AND id = $20`,
+		vuln_ids = $12, description = $13, remediation = $14, content_hash = $15,
+		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($16, resolved_at) ELSE NULL END, resource_tags = $19
+		WHERE team_id = $17 AND id = $18`,
 		f.Title, int(f.Severity), string(f.Result), status, f.Service, f.ResourceName, f.ResourceType, f.Location, f.Component,
-		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, hash, r.now, r.scanID, resolvedAt,
+		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, hash, resolvedAt,
 		r.teamID, old.id, storedTags(f.Tags))
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
+	}
+	if _, err := r.q.ExecContext(r.ctx, "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND finding_id = $4",
+		r.now, r.scanID, r.teamID, old.id); err != nil {
+		return fmt.Errorf("update finding sighting: %w", err)
 	}
 	if _, err := r.q.ExecContext(r.ctx, `INSERT INTO finding_raw (finding_id, team_id, raw) VALUES ($1, $2, $3)
 		ON CONFLICT (finding_id) DO UPDATE SET raw = excluded.raw`, old.id, r.teamID, rawValue(f.Raw)); err != nil {
@@ -660,7 +670,7 @@ type gone struct {
 // missing lists the open findings of the given scopes (args: team, scan,
 // scope keys...) that this scan did not report.
 func (r *importRun) missing(args []any) ([]gone, error) {
-	rows, err := r.q.QueryContext(r.ctx, r.bind("SELECT id, status FROM findings WHERE team_id = $1 AND last_scan_id <> $2 AND status IN ('open', 'reopened') AND scope_key IN ("+
+	rows, err := r.q.QueryContext(r.ctx, r.bind("SELECT f.id, f.status FROM findings f JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND f.status IN ('open', 'reopened') AND f.scope_key IN ("+
 		db.InList(len(args)-2, 3)+")"), args...)
 	if err != nil {
 		return nil, err

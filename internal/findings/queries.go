@@ -68,7 +68,15 @@ type Detail struct {
 
 const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
-	vuln_ids, description, remediation, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, resource_tags`
+	vuln_ids, description, remediation, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
+
+// A finding's last sighting lives in finding_seen (narrow, so that a
+// re-import marks unchanged findings seen without rewriting their rows);
+// lists read it per row by primary key.
+const (
+	seenLastSeen = "(SELECT fs.last_seen FROM finding_seen fs WHERE fs.finding_id = findings.id)"
+	seenLastScan = "(SELECT fs.last_scan_id FROM finding_seen fs WHERE fs.finding_id = findings.id)"
+)
 
 func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 	var (
@@ -136,7 +144,7 @@ type ListResult struct {
 	Facets     *Facets   `json:"facets,omitempty"`
 }
 
-var sortColumns = map[string]string{"severity": "severity", "last_seen": "last_seen", "first_seen": "first_seen", "title": "title"}
+var sortColumns = map[string]string{"severity": "severity", "last_seen": seenLastSeen, "first_seen": "first_seen", "title": "title"}
 
 // ErrBadCursor means a cursor that this server did not issue.
 var ErrBadCursor = fmt.Errorf("invalid cursor")
@@ -187,7 +195,7 @@ func (p *ListParams) filters() (*db.Where, error) {
 	w.In("service", p.Service)
 	w.In("check_id", p.Check)
 	if p.Scan != "" {
-		w.Add("last_scan_id = %s", p.Scan)
+		w.Add("id IN (SELECT finding_id FROM finding_seen WHERE team_id = %s AND last_scan_id = %s)", p.TeamID, p.Scan)
 	}
 	if p.Resource != "" {
 		a := likeArg(p.Resource)
