@@ -56,9 +56,12 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	record := filepath.Join(t.TempDir(), "runs.jsonl")
 	prowler := scannertest.Tool(t, bin, "prowler", scannertest.Behaviour{Sample: scannertest.Sample(t, "prowler/example_output_aws.ocsf.json"),
 		ExitCode: 3, SleepMS: 1500, Chatter: true, Record: record})
+	// A Trivy that runs until it is killed, for the cancel button.
+	trivy := scannertest.Tool(t, bin, "trivy", scannertest.Behaviour{SleepMS: 120000, Chatter: true})
 	sts := stsServer(t, "111122223333")
 	ctx := step(t, browser(t))
-	p, password := servePlatform(t, "CSPM_PROWLER_BIN="+prowler, "CSPM_AWS_ENDPOINT_URL="+sts.URL, "CSPM_KEV_URL=",
+	p, password := servePlatform(t, "CSPM_PROWLER_BIN="+prowler, "CSPM_TRIVY_BIN="+trivy,
+		"CSPM_AWS_ENDPOINT_URL="+sts.URL, "CSPM_KEV_URL=",
 		// The worker's own identity, from which the role is assumed.
 		"AWS_ACCESS_KEY_ID=AKIAWORKER0000000001", "AWS_SECRET_ACCESS_KEY=worker", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
@@ -138,6 +141,26 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	}
 	if got := text(t, ctx, `[data-testid="schedules"]`); !strings.Contains(got, "Daily at 02:00 UTC") {
 		t.Fatalf("schedule %q", got)
+	}
+
+	// A container scan that runs until the Cancel button stops it.
+	cctx := step(t, ctx)
+	if err := chromedp.Do(cctx,
+		chromedp.Navigate(p.url+"/scans"),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-new"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-type"]`)),
+		chromedp.Click(chromedp.Search(`//*[@data-testid="scan-type"]//label[normalize-space()="container"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="scan-targets"]`), "registry.example/shop:2.0"),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-cancel"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-cancel"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="scan-cancel"]`)),
+	); err != nil {
+		shot(t, ctx, "cspm-cancel-failed.png")
+		t.Fatal(err)
+	}
+	if got := text(t, cctx, `[data-testid="run-status"]`); !strings.EqualFold(got, "cancelled") {
+		t.Fatalf("cancelled run shows %q", got)
 	}
 
 	// A network scan from the New scan form, with real Nmap.
