@@ -6,7 +6,6 @@ package artifact
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/offloadsecurity/cspm/internal/db"
 )
 
 // ErrTooLarge means the object exceeded the size limit; nothing was kept.
@@ -155,9 +156,7 @@ func Expire(ctx context.Context, store Store, next func(context.Context) ([]Ref,
 }
 
 // QueryRefs runs a query whose rows are (row ID, team ID, artifact key).
-func QueryRefs(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]Ref, error) {
+func QueryRefs(ctx context.Context, q db.Querier, query string, args ...any) ([]Ref, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

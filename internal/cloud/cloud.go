@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -333,6 +332,3 @@ func (s *Service) TestResultSet(ctx context.Context, teamID, accountID string, r
 func ResealTx(ctx context.Context, q db.Querier, from, to *secrets.Box) (int, error) {
 	return secrets.Reseal(ctx, q, "cloud_accounts", "id", "credentials", sealContext, from, to)
 }
-
-// IsNotFound reports whether err means no such account in the team.
-func IsNotFound(err error) bool { return errors.Is(err, db.ErrNotFound) }

@@ -22,9 +22,7 @@ func (d *DB) WithLock(ctx context.Context, key string, fn func() error) error {
 }
 
 func (d *DB) withAdvisoryLock(ctx context.Context, key string, fn func() error) error {
-	h := fnv.New64a()
-	h.Write([]byte(key + ":" + d.Schema))
-	id := int64(h.Sum64() >> 1) // advisory lock keys are signed 64-bit
+	id := d.advisoryKey(key)
 	conn, err := d.Conn(ctx)
 	if err != nil {
 		return err
@@ -74,10 +72,16 @@ func (d *DB) LockInTx(ctx context.Context, q Querier, key string) error {
 	if d.Dialect != Postgres {
 		return nil
 	}
-	h := fnv.New64a()
-	h.Write([]byte(key + ":" + d.Schema))
-	if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64()>>1)); err != nil {
+	if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", d.advisoryKey(key)); err != nil {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
 	return nil
+}
+
+// advisoryKey is the PostgreSQL advisory lock key of a lock name, within
+// this database's schema (keys are signed 64-bit).
+func (d *DB) advisoryKey(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(key + ":" + d.Schema))
+	return int64(h.Sum64() >> 1)
 }

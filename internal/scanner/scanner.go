@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/offloadsecurity/cspm/internal/cloud"
@@ -30,14 +29,11 @@ const (
 	Grype     = "grype"
 )
 
-// CloudTools run against cloud accounts; the others against targets.
-var CloudTools = []string{Prowler, Steampipe}
-
 // ToolsFor lists the tools of a scan type.
 func ToolsFor(scanType string) []string {
 	switch scanType {
 	case "cloud":
-		return CloudTools
+		return []string{Prowler, Steampipe}
 	case "network":
 		return []string{Nmap}
 	case "web":
@@ -406,8 +402,3 @@ func IsCredentialError(stderr string) bool {
 
 var credentialMarkers = []string{"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure", "UnrecognizedClientException",
 	"ExpiredToken", "invalid_grant", "invalid_client", "AADSTS7000215", "AADSTS700016", "AADSTS90002"}
-
-// KnownTool reports whether a tool has a runner.
-func KnownTool(t string) bool {
-	return slices.Contains([]string{Prowler, Steampipe, Nmap, Wapiti, Trivy, Grype}, t)
-}

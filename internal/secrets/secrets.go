@@ -8,13 +8,14 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/offloadsecurity/cspm/internal/db"
 )
 
 // KeySize is the AES-256 key length in bytes.
@@ -112,18 +113,12 @@ func LoadKey(encoded, keyFile string) ([]byte, error) {
 	return key, nil
 }
 
-// Querier is the part of a database transaction Reseal needs (db.Querier).
-type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // Reseal opens every non-empty sealed value in table.column with from and
 // seals it again with to, with q (one transaction, so a key rotation moves
 // all values or none). bind names the context a row's value is bound to,
 // from its idColumn. It returns how many values it resealed; one that does
 // not open stops it.
-func Reseal(ctx context.Context, q Querier, table, idColumn, column string, bind func(id string) string, from, to *Box) (int, error) {
+func Reseal(ctx context.Context, q db.Querier, table, idColumn, column string, bind func(id string) string, from, to *Box) (int, error) {
 	type row struct{ id, sealed string }
 	var all []row
 	if err := func() error {

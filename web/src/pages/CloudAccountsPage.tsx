@@ -7,6 +7,7 @@ import { useNavigate } from "react-router-dom";
 import { api, type AccountParams, type CloudAccount, type Credentials, type Schedule } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { useAuth } from "../auth";
+import { useAction } from "../useAction";
 
 const PROVIDERS = [
   { value: "aws", label: "AWS account" },
@@ -66,12 +67,9 @@ function AccountForm({ account, onDone }: { account?: CloudAccount; onDone: () =
   const [regions, setRegions] = useState<string[]>(account?.regions ?? []);
   const [replaceCreds, setReplaceCreds] = useState(!account);
   const [creds, setCreds] = useState<Credentials>({ type: CRED_TYPES[account?.provider ?? "aws"][0].value });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const save = () =>
+    run(async () => {
       if (account) {
         await api.updateCloudAccount(account.id, { alias, regions, credentials: replaceCreds ? creds : undefined });
       } else {
@@ -79,12 +77,7 @@ function AccountForm({ account, onDone }: { account?: CloudAccount; onDone: () =
         await api.createCloudAccount(p);
       }
       onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Stack>
       <ErrorAlert error={error} />
@@ -114,19 +107,12 @@ function AccountForm({ account, onDone }: { account?: CloudAccount; onDone: () =
 function ScanForm({ account, onStarted }: { account: CloudAccount; onStarted: (id: string) => void }) {
   const [tools, setTools] = useState<string[]>(["prowler"]);
   const [regions, setRegions] = useState<string[]>(account.regions);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const start = async () => {
-    setBusy(true);
-    try {
-      const run = await api.cloudScan(account.id, tools, account.provider === "aws" ? regions : []);
-      onStarted(run.id);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, run } = useAction();
+  const start = () =>
+    run(async () => {
+      const scan = await api.cloudScan(account.id, tools, account.provider === "aws" ? regions : []);
+      onStarted(scan.id);
+    });
   return (
     <Stack>
       <ErrorAlert error={error} />

@@ -4,6 +4,7 @@ import { Link, useParams } from "react-router-dom";
 import { api, type ScanRun } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { useAuth } from "../auth";
+import { useAction } from "../useAction";
 
 export const runStatusColor: Record<string, string> = {
   completed: "green", partial: "orange", failed: "red", running: "blue", retrying: "yellow", queued: "gray", cancelled: "dark",
@@ -17,7 +18,7 @@ export function ScanRunPage() {
   const { can } = useAuth();
   const [run, setRun] = useState<ScanRun | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [cancelling, setCancelling] = useState(false);
+  const { busy: cancelling, error: cancelError, run: act } = useAction();
   const load = useCallback(() => api.scanRun(id).then(setRun, setError), [id]);
   useEffect(() => {
     load();
@@ -28,17 +29,11 @@ export function ScanRunPage() {
     const t = window.setInterval(load, 2000);
     return () => window.clearInterval(t);
   }, [running, load]);
-  const cancel = async () => {
-    setCancelling(true);
-    try {
+  const cancel = () =>
+    act(async () => {
       await api.cancelScan(id);
       await load();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setCancelling(false);
-    }
-  };
+    });
   if (!run) return <ErrorAlert error={error} />;
   return (
     <Stack>
@@ -50,7 +45,7 @@ export function ScanRunPage() {
           <Button color="red" variant="light" loading={cancelling} onClick={cancel} data-testid="scan-cancel">Cancel</Button>
         )}
       </Group>
-      <ErrorAlert error={error} />
+      <ErrorAlert error={error ?? cancelError} />
       <Group>
         <Badge size="lg" color={runStatusColor[run.status]} data-testid="run-status">{run.status}</Badge>
         <Text size="sm">{run.tools.join(", ")} · {run.subjobs_done} of {run.subjobs_total} SubJobs done{run.subjobs_failed ? `, ${run.subjobs_failed} failed` : ""}</Text>

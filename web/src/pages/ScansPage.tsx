@@ -4,6 +4,7 @@ import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { api, type ScanResult, type ScanRun } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { useAuth } from "../auth";
+import { useAction } from "../useAction";
 import { runStatusColor } from "./ScanRunPage";
 
 const TOOLS: Record<string, { value: string; label: string }[]> = {
@@ -24,21 +25,13 @@ function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
   const [tool, setTool] = useState("nmap");
   const [targets, setTargets] = useState("");
   const [ports, setPorts] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const start = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const start = () =>
+    run(async () => {
       const list = targets.split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
-      const run = await api.startScan({ type, tools: [tool], targets: list, ports: type === "network" && ports ? ports : undefined });
-      onStarted(run.id);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+      const scan = await api.startScan({ type, tools: [tool], targets: list, ports: type === "network" && ports ? ports : undefined });
+      onStarted(scan.id);
+    });
   return (
     <Stack>
       <ErrorAlert error={error} />
