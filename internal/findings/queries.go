@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -391,6 +392,32 @@ func countBy(ctx context.Context, q db.Querier, col, cond string, args []any) (m
 	return out, rows.Err()
 }
 
+// rawOCSF reads a finding's raw OCSF from its block, or from finding_raw
+// where it was stored before blocks; nil when there is none.
+func rawOCSF(ctx context.Context, q db.Querier, teamID string, findingID int64) (json.RawMessage, error) {
+	var (
+		block []byte
+		index int
+	)
+	err := q.QueryRowContext(ctx, `SELECT b.data, f.raw_index FROM findings f JOIN finding_raw_blocks b ON b.id = f.raw_block_id AND b.team_id = f.team_id
+		WHERE f.team_id = $1 AND f.id = $2`, teamID, findingID).Scan(&block, &index)
+	if err == nil {
+		return rawFromBlock(block, index)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var raw []byte
+	err = q.QueryRowContext(ctx, "SELECT raw FROM finding_raw WHERE team_id = $1 AND finding_id = $2", teamID, findingID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return unpackRaw(raw)
+}
+
 // FindingGet returns one finding of the team with its history and OCSF JSON.
 func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) (Detail, error) {
 	var d Detail
@@ -400,11 +427,8 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 			return err
 		}
 		d.Finding = f
-		var raw []byte
-		if err := q.QueryRowContext(ctx, "SELECT raw FROM finding_raw WHERE team_id = $1 AND finding_id = $2", teamID, findingID).Scan(&raw); err == nil {
-			if d.Raw, err = unpackRaw(raw); err != nil {
-				return err
-			}
+		if d.Raw, err = rawOCSF(ctx, q, teamID, findingID); err != nil {
+			return err
 		}
 		rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, findingID)
 		if err != nil {

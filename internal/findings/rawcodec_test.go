@@ -3,20 +3,56 @@ package findings
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
+
+	"github.com/klauspost/compress/s2"
 )
 
-// Raw OCSF is compressed, and reads back byte for byte whether it was
-// stored compressed or, by an older version, as text.
-func TestRawCodec(t *testing.T) {
+// A block packs many values, each reads back byte for byte by its index,
+// and repetition between values is what it saves.
+func TestRawBlockCodec(t *testing.T) {
+	var values []json.RawMessage
+	total := 0
+	for i := range 50 {
+		v := json.RawMessage(fmt.Sprintf(`{"class_uid":2004,"finding_info":{"uid":"f-%d","desc":%q}}`, i, bytes.Repeat([]byte("same metadata "), 100)))
+		values = append(values, v)
+		total += len(v)
+	}
+	values = append(values, json.RawMessage{}) // an empty value keeps its place
+	block := packBlock(values)
+	if !bytes.HasPrefix(block, blockMagic) || len(block) >= total/20 {
+		t.Fatalf("%d bytes packed from %d", len(block), total)
+	}
+	for i, want := range values {
+		got, err := rawFromBlock(block, i)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("value %d: %v %.60s", i, err, got)
+		}
+	}
+	for _, bad := range []struct {
+		name  string
+		block []byte
+		index int
+	}{
+		{"index past the end", block, len(values)},
+		{"negative index", block, -1},
+		{"no magic", block[1:], 0},
+		{"corrupt S2", append(append([]byte{}, blockMagic...), 0xff, 0xff, 0xff), 0},
+		{"lengths past the data", append(append([]byte{}, blockMagic...), s2.Encode(nil, []byte{2, 10, 10, 'x'})...), 1},
+		{"count without lengths", append(append([]byte{}, blockMagic...), s2.Encode(nil, []byte{5, 1})...), 0},
+	} {
+		if _, err := rawFromBlock(bad.block, bad.index); err == nil {
+			t.Errorf("%s: read without an error", bad.name)
+		}
+	}
+}
+
+// finding_raw rows written before blocks read back, packed on their own or
+// as text.
+func TestLegacyRawValues(t *testing.T) {
 	raw := json.RawMessage(`{"class_uid":2004,"finding_info":{"uid":"` + string(bytes.Repeat([]byte("x"), 4000)) + `"}}`)
-	packed := packRaw(raw)
-	if !bytes.HasPrefix(packed, rawMagic) || len(packed) >= len(raw)/4 {
-		t.Fatalf("%d bytes packed from %d", len(packed), len(raw))
-	}
-	if _, ok := rawValue(packed).([]byte); !ok {
-		t.Fatal("the stored value is not bytes (BLOB, bytea)")
-	}
+	packed := append(append([]byte{}, rawMagic...), s2.Encode(nil, raw)...)
 	for _, stored := range [][]byte{packed, raw} {
 		got, err := unpackRaw(stored)
 		if err != nil || !bytes.Equal(got, raw) {
@@ -26,4 +62,14 @@ func TestRawCodec(t *testing.T) {
 	if _, err := unpackRaw(append(append([]byte{}, rawMagic...), 0xff, 0xff, 0xff)); err == nil {
 		t.Fatal("a corrupt value decoded")
 	}
+}
+
+// Fuzz: whatever a block holds, reading it fails cleanly or returns a slice
+// of what it unpacked; it never panics.
+func FuzzRawFromBlock(f *testing.F) {
+	f.Add(packBlock([]json.RawMessage{json.RawMessage(`{"a":1}`), json.RawMessage(`{"b":2}`)}), 1)
+	f.Add(append(append([]byte{}, blockMagic...), s2.Encode(nil, []byte{3, 1, 1})...), 2)
+	f.Fuzz(func(t *testing.T, block []byte, index int) {
+		_, _ = rawFromBlock(block, index)
+	})
 }
