@@ -292,3 +292,55 @@ func TestPositional(t *testing.T) {
 		}
 	}
 }
+
+// A team filter written with NotIndexed beside a batch of primary keys
+// looks the keys up on SQLite instead of walking the team's rows through
+// an index on team_id (the plan SQLite picks without statistics for a long
+// list), and the same statement runs on PostgreSQL.
+func TestNotIndexedTeamFilterUsesPrimaryKey(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		d := reg.Get(db.NativeScans)
+		args := []any{"t1"}
+		for i := range 500 {
+			args = append(args, i)
+		}
+		keys := " = $1 AND finding_id IN (" + db.InList(500, 2) + ")"
+		stmt := func(team string) string {
+			return db.Positional(d.Dialect, "UPDATE finding_seen SET last_scan_id = 's' WHERE "+team+keys)
+		}
+		if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+			_, err := q.ExecContext(ctx, stmt(db.NotIndexed(d.Dialect, "team_id")), args...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if d.Dialect != db.SQLite {
+			return
+		}
+		plan := func(query string) string {
+			var all []string
+			rows, err := d.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, detail)
+			}
+			return strings.Join(all, "; ")
+		}
+		if got := plan(stmt(db.NotIndexed(d.Dialect, "team_id"))); !strings.Contains(got, "PRIMARY KEY") {
+			t.Errorf("with NotIndexed: %s", got)
+		}
+		if got := plan(stmt("team_id")); strings.Contains(got, "PRIMARY KEY") {
+			t.Logf("SQLite now picks the primary key on its own (%s): NotIndexed may no longer be needed", got)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/audit"
@@ -115,38 +116,44 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	// slower of the two instead of their sum.
 	pctx, cancelParse := context.WithCancel(ctx)
 	defer cancelParse()
-	batches := make(chan *parsedBatch, 2)
+	batches := make(chan parsedBatch, 2)
+	// prepack asks the parser to pack each batch's raw OCSF as it goes, for
+	// the batch to be stored whole: right while every finding is new (a
+	// first import), wasted while findings come back unchanged (the
+	// sorting goroutine packs what is written then, see layoutRaw).
+	var prepack atomic.Bool
+	prepack.Store(true)
 	var (
 		format   string
 		parseErr error
 	)
 	go func() {
 		defer close(batches)
-		batch := &parsedBatch{findings: make([]*ingest.Finding, 0, batchSize)}
+		batch := make([]*ingest.Finding, 0, batchSize)
 		send := func() error {
-			// The batch's raw OCSF is packed here, beside the writes rather
-			// than on their goroutine, as one block: in a first import every
-			// finding is new and the block is stored as it is.
-			batch.pack()
+			pb := parsedBatch{findings: batch}
+			if prepack.Load() {
+				pb.block = packBlock(rawsOf(batch))
+			}
 			select {
-			case batches <- batch:
+			case batches <- pb:
 				return nil
 			case <-pctx.Done():
 				return pctx.Err()
 			}
 		}
 		format, parseErr = ingest.Parse(r, p.Format, func(f *ingest.Finding) error {
-			batch.findings = append(batch.findings, f)
-			if len(batch.findings) < batchSize {
+			batch = append(batch, f)
+			if len(batch) < batchSize {
 				return nil
 			}
 			if err := send(); err != nil {
 				return err
 			}
-			batch = &parsedBatch{findings: make([]*ingest.Finding, 0, batchSize)}
+			batch = make([]*ingest.Finding, 0, batchSize)
 			return nil
 		})
-		if parseErr == nil && len(batch.findings) > 0 {
+		if parseErr == nil && len(batch) > 0 {
 			_ = send()
 		}
 	}()
@@ -171,7 +178,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000}
+		imp = &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -327,6 +334,7 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 }
 
 type importRun struct {
+	prepack   *atomic.Bool
 	stmts     map[string]*sql.Stmt
 	rules     []MuteRule
 	sightings []vuln.Sighting
@@ -406,6 +414,10 @@ func nextStatus(result ingest.Result, current string) string {
 // bind makes a batch statement positional on SQLite (see db.Positional).
 func (r *importRun) bind(query string) string { return db.Positional(r.dialect, query) }
 
+// teamByKey is the team filter of a statement that names its rows by
+// primary key (see db.NotIndexed).
+func (r *importRun) teamByKey() string { return db.NotIndexed(r.dialect, "team_id") }
+
 // preparer is what a transaction adds to db.Querier.
 type preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
@@ -466,19 +478,19 @@ const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, t
 	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, resolved_at,
 	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, raw_block_id, raw_index`
 
-// parsedBatch is up to batchSize findings in report order, with their raw
-// OCSF packed into one block.
+// parsedBatch is up to batchSize findings in report order and, when the
+// parser packed it, the block of all their raw OCSF.
 type parsedBatch struct {
 	findings []*ingest.Finding
 	block    []byte
 }
 
-func (b *parsedBatch) pack() {
-	raws := make([]json.RawMessage, len(b.findings))
-	for i, f := range b.findings {
+func rawsOf(findings []*ingest.Finding) []json.RawMessage {
+	raws := make([]json.RawMessage, len(findings))
+	for i, f := range findings {
 		raws[i] = f.Raw
 	}
-	b.block = packBlock(raws)
+	return raws
 }
 
 // changedFinding is a stored finding that a report changed.
@@ -499,7 +511,7 @@ type rawRef struct {
 // pendingBatch is a batch on its way to the database: deduplicated, then
 // looked up, then sorted into new, changed and unchanged findings.
 type pendingBatch struct {
-	*parsedBatch
+	parsedBatch
 	byFP      map[string]*ingest.Finding
 	order     []string // distinct fingerprints in report order
 	known     map[string]existing
@@ -521,7 +533,7 @@ type pendingBatch struct {
 // goroutine sorts the next. On two cores shared with PostgreSQL, client
 // and server took turns before (a PostgreSQL first import of 100,000
 // findings: 6.8 s -> see docs/PERFORMANCE.md).
-func (r *importRun) writeAll(batches <-chan *parsedBatch, first func(*ingest.Finding) error, progress func(int)) error {
+func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Finding) error, progress func(int)) error {
 	ex := newSerial()
 	defer ex.close()
 	var prev *pendingBatch // sorted, its writes not submitted yet
@@ -569,7 +581,7 @@ func (r *importRun) writeAll(batches <-chan *parsedBatch, first func(*ingest.Fin
 
 // prepare counts a batch and deduplicates it: identical items of one
 // report are one finding, the last one wins.
-func (r *importRun) prepare(b *parsedBatch) *pendingBatch {
+func (r *importRun) prepare(b parsedBatch) *pendingBatch {
 	pb := &pendingBatch{parsedBatch: b, byFP: make(map[string]*ingest.Finding, len(b.findings)), order: make([]string, 0, len(b.findings))}
 	for _, f := range b.findings {
 		r.res.ItemsRead++
@@ -669,7 +681,7 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 		}
 		if len(pb.unchanged) > 0 {
 			args := append([]any{r.now, r.scanID, r.teamID}, pb.unchanged...)
-			if err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND finding_id IN ("+
+			if err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE "+r.teamByKey()+" = $3 AND finding_id IN ("+
 				db.InList(len(pb.unchanged), 4)+")", args...); err != nil {
 				return fmt.Errorf("mark unchanged findings: %w", err)
 			}
@@ -725,16 +737,19 @@ func (s *serial) close() {
 }
 
 // layoutRaw decides the block that stores the raw OCSF of the batch's new
-// and changed findings, and each one's place in it.
+// and changed findings, and each one's place in it: the parser's block when
+// every item of the batch is written (no duplicates, none unchanged), else
+// one packed here, beside the parser and the database work, of only what is
+// written. It tells the parser whether to go on packing.
 func (r *importRun) layoutRaw(pb *pendingBatch) {
 	n := len(pb.fresh) + len(pb.changed)
+	whole := n == len(pb.findings)
+	r.prepack.Store(whole)
 	if n == 0 {
 		return
 	}
 	pb.rawIndex = make(map[*ingest.Finding]int, n)
-	if n == len(pb.findings) {
-		// Every item of the batch is written (no duplicates, none
-		// unchanged): the block packed with the batch holds them, in order.
+	if whole && pb.block != nil {
 		for i, f := range pb.findings {
 			pb.rawIndex[f] = i
 		}
@@ -796,13 +811,13 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 		}
 	}
 	if len(emptied) > 0 {
-		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw_blocks WHERE team_id = $1 AND id IN ("+db.InList(len(emptied), 2)+")"),
+		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw_blocks WHERE "+r.teamByKey()+" = $1 AND id IN ("+db.InList(len(emptied), 2)+")"),
 			append([]any{r.teamID}, emptied...)...); err != nil {
 			return fmt.Errorf("delete unused raw OCSF: %w", err)
 		}
 	}
 	if len(legacy) > 0 {
-		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw WHERE team_id = $1 AND finding_id IN ("+db.InList(len(legacy), 2)+")"),
+		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw WHERE "+r.teamByKey()+" = $1 AND finding_id IN ("+db.InList(len(legacy), 2)+")"),
 			append([]any{r.teamID}, legacy...)...); err != nil {
 			return fmt.Errorf("delete replaced raw OCSF: %w", err)
 		}
@@ -970,7 +985,7 @@ func (r *importRun) resolveMissing() error {
 			ids = append(ids, g.id)
 			hist = append(hist, r.teamID, g.id, r.scanID, r.now, "resolved", g.status, StatusResolved)
 		}
-		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE team_id = $2 AND id IN ("+
+		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE "+r.teamByKey()+" = $2 AND id IN ("+
 			db.InList(len(ids), 3)+")"), append([]any{r.now, r.teamID}, ids...)...); err != nil {
 			return fmt.Errorf("resolve missing findings: %w", err)
 		}
