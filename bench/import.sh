@@ -16,6 +16,17 @@ report="${REPORT:-$work/prowler-$N.ocsf.json}"
 go build -o "$work/parseonly" ./bench/parseonly
 echo "machine: $(nproc) cores, $(uname -sr); report $(du -h "$report" | cut -f1) with $N findings"
 
+# CPU seconds of the local PostgreSQL server's processes (and their exited
+# children): the server's share of an import on this machine.
+pg_cpu() {
+  local tot=0 p f
+  for p in $(pgrep -x postgres 2>/dev/null); do
+    read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+    tot=$((tot + f[13] + f[14] + f[15] + f[16]))
+  done
+  awk -v t="$tot" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}'
+}
+
 rate() { awk -v n="$N" -v s="$1" 'BEGIN {printf "%.0f findings/s", n/s}'; }
 
 floor=$( { /usr/bin/time -f "%e %M" "$work/parseonly" "$report" >/dev/null; } 2>&1 | tail -1)
@@ -24,10 +35,14 @@ echo "parse only (floor):  $(echo "$floor" | awk '{print $1}') s, $(rate "$(echo
 run_import() { # label, env...
   local label=$1; shift
   for pass in first again; do
-    out=$( { env "$@" /usr/bin/time -f "%e %M" "$BIN" import --team Bench --json "$report"; } 2>&1 )
+    local before; before=$(pg_cpu)
+    out=$( { env "$@" /usr/bin/time -f "%e %M %U %S" "$BIN" import --team Bench --json "$report"; } 2>&1 )
     secs=$(echo "$out" | tail -1 | awk '{print $1}'); rss=$(echo "$out" | tail -1 | awk '{printf "%.0f", $2/1024}')
-    counts=$(echo "$out" | grep '^{' | sed 's/"scan_id":"[^"]*",//')
-    printf '%-10s %-6s %6s s  %-20s max RSS %4s MB  %s\n' "$label" "$pass" "$secs" "$(rate "$secs")" "$rss" "$counts"
+    cpu=$(echo "$out" | tail -1 | awk '{printf "%.2f", $3+$4}')
+    server=""
+    [ "$label" = postgres ] && server=$(awk -v a="$before" -v b="$(pg_cpu)" 'BEGIN {printf ", server CPU %.2f s", b-a}')
+    counts=$(echo "$out" | grep '^{' | sed 's/"scan_id":"[^"]*",//' | cut -c1-150)
+    printf '%-10s %-6s %6s s  %-20s max RSS %4s MB  CPU %s s%s  %s\n' "$label" "$pass" "$secs" "$(rate "$secs")" "$rss" "$cpu" "$server" "$counts"
   done
 }
 
