@@ -90,7 +90,7 @@ type ImportResult struct {
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 }
 
-// batchSize rows go into one multi-row statement: 31 columns x 500 rows
+// batchSize rows go into one multi-row statement: 37 columns x 500 rows
 // stays under SQLite's and PostgreSQL's parameter limits.
 const batchSize = 500
 
@@ -530,9 +530,9 @@ type pendingBatch struct {
 // writeAll writes the batches the parser sends. The database work runs on
 // a goroutine of its own (serial), and a batch is looked up before the
 // previous batch's writes: while the database writes one batch, this
-// goroutine sorts the next. On two cores shared with PostgreSQL, client
-// and server took turns before (a PostgreSQL first import of 100,000
-// findings: 6.8 s -> see docs/PERFORMANCE.md).
+// goroutine sorts the next and builds its arguments. Client and server took
+// turns before (a PostgreSQL first import of 100,000 findings: 6.8 -> 6.3 s
+// on two cores; docs/PERFORMANCE.md).
 func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Finding) error, progress func(int)) error {
 	ex := newSerial()
 	defer ex.close()
