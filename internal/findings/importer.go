@@ -476,7 +476,7 @@ func (r *importRun) queryBatch(query string, args ...any) (*sql.Rows, error) {
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
 	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, resolved_at,
-	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, raw_block_id, raw_index`
+	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, first_status, raw_block_id, raw_index`
 
 // parsedBatch is up to batchSize findings in report order and, when the
 // parser packed it, the block of all their raw OCSF.
@@ -524,7 +524,6 @@ type pendingBatch struct {
 	rawBlock   []byte
 	rawIndex   map[*ingest.Finding]int
 	insertArgs []any
-	statuses   []string
 }
 
 // writeAll writes the batches the parser sends. The database work runs on
@@ -648,7 +647,7 @@ func (r *importRun) classify(pb *pendingBatch) {
 	}
 	r.res.FindingsCreated += len(pb.fresh)
 	r.layoutRaw(pb)
-	pb.insertArgs, pb.statuses = r.insertArgs(pb.fresh, pb.rawIndex)
+	pb.insertArgs = r.insertArgs(pb.fresh, pb.rawIndex)
 }
 
 // writeFunc returns the database work of a sorted batch, for the serial
@@ -853,13 +852,12 @@ func (r *importRun) lookup(fps []string) (map[string]existing, error) {
 
 // findingColumns is the number of findingInsertColumns; the last two are
 // the raw OCSF's block and place.
-const findingColumns = 37
+const findingColumns = 38
 
 // insertArgs returns the insert arguments of new findings, with the raw
-// OCSF's block ID left for insert to set, and each one's status.
-func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Finding]int) ([]any, []string) {
+// OCSF's block ID left for insert to set.
+func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Finding]int) []any {
 	args := make([]any, 0, len(fresh)*findingColumns)
-	statuses := make([]string, 0, len(fresh))
 	for _, f := range fresh {
 		status := nextStatus(f.Result, "")
 		var resolvedAt, mutedUntil any
@@ -873,18 +871,18 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 				mutedUntil = rule.ExpiresAt.UTC()
 			}
 		}
-		statuses = append(statuses, status)
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
 			contentHash(f), r.now, resolvedAt, r.scanID, muteKind, ruleID, reason, by, mutedUntil, storedTags(f.Tags),
-			nil, rawIndex[f])
+			status, nil, rawIndex[f])
 	}
-	return args, statuses
+	return args
 }
 
-// insert writes the batch's new findings, their first sighting and their
-// first history entry.
+// insert writes the batch's new findings and their first sighting. Their
+// first history entry is read from the finding (first_status, see
+// historyOf).
 func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	fresh, args := pb.fresh, pb.insertArgs
 	if len(fresh) == 0 {
@@ -898,20 +896,13 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	if err != nil {
 		return fmt.Errorf("insert findings: %w", err)
 	}
-	hist := make([]any, 0, len(fresh)*6)
 	seen := make([]any, 0, len(fresh)*4)
-	for i, f := range fresh {
-		fid := ids[f.Fingerprint]
-		hist = append(hist, r.teamID, fid, r.scanID, r.now, "new", pb.statuses[i])
-		seen = append(seen, fid, r.teamID, r.now, r.scanID)
+	for _, f := range fresh {
+		seen = append(seen, ids[f.Fingerprint], r.teamID, r.now, r.scanID)
 	}
 	if err := r.execBatch("INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) VALUES "+
 		db.Placeholders(len(fresh), 4, 1), seen...); err != nil {
 		return fmt.Errorf("insert finding sightings: %w", err)
-	}
-	if err := r.execBatch("INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, to_status) VALUES "+
-		db.Placeholders(len(fresh), 6, 1), hist...); err != nil {
-		return fmt.Errorf("insert finding history: %w", err)
 	}
 	return nil
 }

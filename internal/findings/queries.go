@@ -430,22 +430,38 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 		if d.Raw, err = rawOCSF(ctx, q, teamID, findingID); err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, findingID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		d.History = []HistoryEntry{}
-		for rows.Next() {
-			var h HistoryEntry
-			if err := rows.Scan(&h.ScanID, &h.At, &h.Change, &h.FromStatus, &h.ToStatus); err != nil {
-				return err
-			}
-			d.History = append(d.History, h)
-		}
-		return rows.Err()
+		d.History, err = historyOf(ctx, q, teamID, f)
+		return err
 	})
 	return d, err
+}
+
+// historyOf returns a finding's history, oldest first. Its first entry
+// ("new") comes from the finding itself, which keeps the status it was
+// created with; findings stored before that (first_status '') have it in
+// finding_history like every later change.
+func historyOf(ctx context.Context, q db.Querier, teamID string, f Finding) ([]HistoryEntry, error) {
+	history := []HistoryEntry{}
+	var firstStatus string
+	if err := q.QueryRowContext(ctx, "SELECT first_status FROM findings WHERE team_id = $1 AND id = $2", teamID, f.ID).Scan(&firstStatus); err != nil {
+		return nil, err
+	}
+	if firstStatus != "" {
+		history = append(history, HistoryEntry{ScanID: f.FirstScanID, At: f.FirstSeen, Change: "new", ToStatus: firstStatus})
+	}
+	rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h HistoryEntry
+		if err := rows.Scan(&h.ScanID, &h.At, &h.Change, &h.FromStatus, &h.ToStatus); err != nil {
+			return nil, err
+		}
+		history = append(history, h)
+	}
+	return history, rows.Err()
 }
 
 // severityNames re-keys counts grouped by the stored severity number with

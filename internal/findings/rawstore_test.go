@@ -189,3 +189,51 @@ func TestImportRepeatsAcrossBatches(t *testing.T) {
 		}
 	})
 }
+
+// A finding's first history entry comes from the finding (first_status);
+// one stored before that column has it in finding_history, and reads the
+// same.
+func TestFirstHistoryEntryFromTheFinding(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		res, err := st.Import(ctx, strings.NewReader(rawReport(2, "v1")), findings.ImportParams{TeamID: "t1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := st.FindingList(ctx, findings.ListParams{TeamID: "t1"})
+		if err != nil || len(list.Findings) != 2 {
+			t.Fatalf("list %v", err)
+		}
+		var historyRows int
+		d := reg.Get(db.NativeScans)
+		if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+			if err := q.QueryRowContext(ctx, "SELECT count(*) FROM finding_history WHERE team_id = 't1'").Scan(&historyRows); err != nil {
+				return err
+			}
+			// The second finding as an older version stored it.
+			if _, err := q.ExecContext(ctx, "UPDATE findings SET first_status = '' WHERE id = $1", list.Findings[1].ID); err != nil {
+				return err
+			}
+			_, err := q.ExecContext(ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, to_status) VALUES ('t1', $1, $2, $3, 'new', 'open')",
+				list.Findings[1].ID, res.ScanID, list.Findings[1].FirstSeen)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if historyRows != 0 {
+			t.Fatalf("a first import wrote %d history rows", historyRows)
+		}
+		for _, f := range list.Findings {
+			det, err := st.FindingGet(ctx, "t1", f.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(det.History) != 1 || det.History[0].Change != "new" || det.History[0].ToStatus != "open" ||
+				det.History[0].ScanID != res.ScanID || !det.History[0].At.Equal(f.FirstSeen) {
+				t.Errorf("finding %d: history %+v", f.ID, det.History)
+			}
+		}
+	})
+}
