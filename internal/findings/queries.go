@@ -438,7 +438,7 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 
 // historyOf returns a finding's history, oldest first. Its first entry
 // ("new") comes from the finding itself, which keeps the status it was
-// created with; findings stored before that (first_status '') have it in
+// created with; findings stored before that (an empty first_status) have it in
 // finding_history like every later change.
 func historyOf(ctx context.Context, q db.Querier, teamID string, f Finding) ([]HistoryEntry, error) {
 	history := []HistoryEntry{}
