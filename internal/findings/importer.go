@@ -519,7 +519,7 @@ type pendingBatch struct {
 	known     map[string]existing
 	fresh     []*ingest.Finding
 	changed   []changedFinding
-	unchanged []any
+	unchanged []int64
 	// What the database work needs, prepared on the sorting goroutine: the
 	// block of raw OCSF to store, each written finding's place in it, and
 	// the new findings' insert arguments (their block ID set once known).
@@ -683,14 +683,7 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 		if err := r.refreshStatistics(len(pb.fresh)); err != nil {
 			return err
 		}
-		if len(pb.unchanged) > 0 {
-			args := append([]any{r.now, r.scanID, r.teamID}, pb.unchanged...)
-			if err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE "+r.teamByKey()+" = $3 AND finding_id IN ("+
-				db.InList(len(pb.unchanged), 4)+")", args...); err != nil {
-				return fmt.Errorf("mark unchanged findings: %w", err)
-			}
-		}
-		return nil
+		return r.markSeen(pb.unchanged)
 	}
 }
 
@@ -774,6 +767,29 @@ func (r *importRun) layoutRaw(pb *pendingBatch) {
 	pb.rawBlock = packBlock(raws)
 }
 
+// markSeen records that this import saw the findings again, unchanged.
+func (r *importRun) markSeen(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	const mark = "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE "
+	var err error
+	if r.dialect == db.Postgres {
+		err = r.execBatch(mark+"team_id = $3 AND finding_id = ANY($4::int8[])", r.now, r.scanID, r.teamID, ids)
+	} else {
+		args := make([]any, 0, len(ids)+3)
+		args = append(args, r.now, r.scanID, r.teamID)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		err = r.execBatch(mark+r.teamByKey()+" = $3 AND finding_id IN ("+db.InList(len(ids), 4)+")", args...)
+	}
+	if err != nil {
+		return fmt.Errorf("mark unchanged findings: %w", err)
+	}
+	return nil
+}
+
 // storeBlock stores the batch's block of raw OCSF and returns its ID.
 func (r *importRun) storeBlock(pb *pendingBatch) (int64, error) {
 	if pb.rawBlock == nil {
@@ -830,13 +846,22 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 }
 
 func (r *importRun) lookup(fps []string) (map[string]existing, error) {
-	args := make([]any, 0, len(fps)+1)
-	args = append(args, r.teamID)
-	for _, fp := range fps {
-		args = append(args, fp)
+	const lookup = "SELECT id, fingerprint, status, content_hash, raw_block_id FROM findings WHERE team_id = $1 AND "
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if r.dialect == db.Postgres {
+		// One array parameter, not one parameter per fingerprint (see pgInsertFindings).
+		rows, err = r.queryBatch(lookup+"fingerprint = ANY($2::text[])", r.teamID, fps)
+	} else {
+		args := make([]any, 0, len(fps)+1)
+		args = append(args, r.teamID)
+		for _, fp := range fps {
+			args = append(args, fp)
+		}
+		rows, err = r.queryBatch(lookup+"fingerprint IN ("+db.InList(len(fps), 2)+")", args...)
 	}
-	rows, err := r.queryBatch("SELECT id, fingerprint, status, content_hash, raw_block_id FROM findings WHERE team_id = $1 AND fingerprint IN ("+
-		db.InList(len(fps), 2)+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("look up findings: %w", err)
 	}
