@@ -35,6 +35,10 @@ echo "parse only (floor):  $(echo "$floor" | awk '{print $1}') s, $(rate "$(echo
 run_import() { # label, env...
   local label=$1; shift
   for pass in first again; do
+    # Start each run from a quiet machine: the previous run's dirty pages
+    # (its database, WAL and report copy, about a gigabyte) would otherwise
+    # be written back during this one.
+    sync
     local before; before=$(pg_cpu)
     out=$( { env "$@" /usr/bin/time -f "%e %M %U %S" "$BIN" import --team Bench --json "$report"; } 2>&1 )
     secs=$(echo "$out" | tail -1 | awk '{print $1}'); rss=$(echo "$out" | tail -1 | awk '{printf "%.0f", $2/1024}')
