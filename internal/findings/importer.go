@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -336,6 +337,9 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 }
 
 type importRun struct {
+	// reported are the findings this import reported unchanged and did not
+	// write (see classify); sorted by resolveMissing.
+	reported  []int64
 	prepack   *atomic.Bool
 	stmts     map[string]*sql.Stmt
 	rules     []MuteRule
@@ -358,6 +362,8 @@ type existing struct {
 	status      string
 	contentHash string
 	rawBlock    sql.NullInt64 // NULL: the raw OCSF is in finding_raw, stored before blocks
+	scopeKey    string
+	inLatest    bool // reported by the latest import of its scope (see scope_latest)
 }
 
 // contentHash covers what a person reads of a finding, so that a change in
@@ -519,7 +525,8 @@ type pendingBatch struct {
 	known     map[string]existing
 	fresh     []*ingest.Finding
 	changed   []changedFinding
-	unchanged []int64
+	unchanged []int64 // unchanged, to mark seen in this import of their scope
+	elsewhere []int64 // unchanged, reported under another scope than their own
 	// What the database work needs, prepared on the sorting goroutine: the
 	// block of raw OCSF to store, each written finding's place in it, and
 	// the new findings' insert arguments (their block ID set once known).
@@ -630,8 +637,21 @@ func (r *importRun) classify(pb *pendingBatch) {
 		status := nextStatus(f.Result, old.status)
 		hash := contentHash(f)
 		if status == old.status && hash == old.contentHash && (status == StatusMuted || r.matchRule(f) == nil) {
-			pb.unchanged = append(pb.unchanged, old.id)
 			r.res.FindingsUnchanged++
+			switch {
+			case old.inLatest && old.scopeKey == f.ScopeKey():
+				// Seen by the previous import of its scope and by this one:
+				// nothing to write (its sighting is the scope's, see
+				// scope_latest); remembered so that it does not count as
+				// missing at the end.
+				r.reported = append(r.reported, old.id)
+			case old.scopeKey == f.ScopeKey():
+				pb.unchanged = append(pb.unchanged, old.id)
+			default:
+				// Reported under another scope than its own: its sighting
+				// is written out, as the scope's latest import is not this.
+				pb.elsewhere = append(pb.elsewhere, old.id)
+			}
 			continue
 		}
 		c := changedFinding{old: old, f: f, status: status, hash: hash, change: "changed"}
@@ -683,7 +703,10 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 		if err := r.refreshStatistics(len(pb.fresh)); err != nil {
 			return err
 		}
-		return r.markSeen(pb.unchanged)
+		if err := r.markSeen(pb.unchanged, true); err != nil {
+			return err
+		}
+		return r.markSeen(pb.elsewhere, false)
 	}
 }
 
@@ -767,22 +790,23 @@ func (r *importRun) layoutRaw(pb *pendingBatch) {
 	pb.rawBlock = packBlock(raws)
 }
 
-// markSeen records that this import saw the findings again, unchanged.
-func (r *importRun) markSeen(ids []int64) error {
+// markSeen records that this import saw the findings again, unchanged, and
+// whether it is the latest import of their scope.
+func (r *importRun) markSeen(ids []int64, inLatest bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	const mark = "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE "
+	const mark = "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "
 	var err error
 	if r.dialect == db.Postgres {
-		err = r.execBatch(mark+"team_id = $3 AND finding_id = ANY($4::int8[])", r.now, r.scanID, r.teamID, ids)
+		err = r.execBatch(mark+"team_id = $4 AND finding_id = ANY($5::int8[])", r.now, r.scanID, inLatest, r.teamID, ids)
 	} else {
-		args := make([]any, 0, len(ids)+3)
-		args = append(args, r.now, r.scanID, r.teamID)
+		args := make([]any, 0, len(ids)+4)
+		args = append(args, r.now, r.scanID, inLatest, r.teamID)
 		for _, id := range ids {
 			args = append(args, id)
 		}
-		err = r.execBatch(mark+r.teamByKey()+" = $3 AND finding_id IN ("+db.InList(len(ids), 4)+")", args...)
+		err = r.execBatch(mark+r.teamByKey()+" = $4 AND finding_id IN ("+db.InList(len(ids), 5)+")", args...)
 	}
 	if err != nil {
 		return fmt.Errorf("mark unchanged findings: %w", err)
@@ -846,7 +870,8 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 }
 
 func (r *importRun) lookup(fps []string) (map[string]existing, error) {
-	const lookup = "SELECT id, fingerprint, status, content_hash, raw_block_id FROM findings WHERE team_id = $1 AND "
+	const lookup = `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
+		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND f.`
 	var (
 		rows *sql.Rows
 		err  error
@@ -872,7 +897,7 @@ func (r *importRun) lookup(fps []string) (map[string]existing, error) {
 			e  existing
 			fp string
 		)
-		if err := rows.Scan(&e.id, &fp, &e.status, &e.contentHash, &e.rawBlock); err != nil {
+		if err := rows.Scan(&e.id, &fp, &e.status, &e.contentHash, &e.rawBlock, &e.scopeKey, &e.inLatest); err != nil {
 			return nil, err
 		}
 		out[fp] = e
@@ -933,12 +958,12 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	if err != nil {
 		return fmt.Errorf("insert findings: %w", err)
 	}
-	seen := make([]any, 0, len(fresh)*4)
+	seen := make([]any, 0, len(fresh)*5)
 	for _, f := range fresh {
-		seen = append(seen, ids[f.Fingerprint], r.teamID, r.now, r.scanID)
+		seen = append(seen, ids[f.Fingerprint], r.teamID, r.now, r.scanID, true)
 	}
-	if err := r.execBatch("INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) VALUES "+
-		db.Placeholders(len(fresh), 4, 1), seen...); err != nil {
+	if err := r.execBatch("INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id, in_latest) VALUES "+
+		db.Placeholders(len(fresh), 5, 1), seen...); err != nil {
 		return fmt.Errorf("insert finding sightings: %w", err)
 	}
 	return nil
@@ -1006,7 +1031,7 @@ func init() {
 	}
 	pgInsertFindings = "WITH f AS (INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
 		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u RETURNING id) " +
-		"INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) SELECT id, $1, $2, $3 FROM f"
+		"INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id, in_latest) SELECT id, $1, $2, $3, true FROM f"
 }
 
 // pgColumns turns the row-ordered insert arguments of n findings into
@@ -1083,8 +1108,8 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}
-	if _, err := r.q.ExecContext(r.ctx, "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2 WHERE team_id = $3 AND finding_id = $4",
-		r.now, r.scanID, r.teamID, old.id); err != nil {
+	if _, err := r.q.ExecContext(r.ctx, "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE team_id = $4 AND finding_id = $5",
+		r.now, r.scanID, old.scopeKey == f.ScopeKey(), r.teamID, old.id); err != nil {
 		return fmt.Errorf("update finding sighting: %w", err)
 	}
 	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",
@@ -1092,8 +1117,10 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 	return err
 }
 
-// resolveMissing resolves the open findings of every scope this report
-// covered that the report no longer lists: the thing was fixed or is gone.
+// resolveMissing ends an import's pass over the scopes it covered: their
+// findings this report no longer lists are resolved if they were open (the
+// thing was fixed or is gone), and lose in_latest if they had it, keeping
+// the sighting it stood for; then this import becomes each scope's latest.
 func (r *importRun) resolveMissing() error {
 	if len(r.scopes) == 0 {
 		return nil
@@ -1106,8 +1133,23 @@ func (r *importRun) resolveMissing() error {
 	if err != nil {
 		return fmt.Errorf("find missing findings: %w", err)
 	}
-	for start := 0; start < len(missing); start += batchSize {
-		chunk := missing[start:min(start+batchSize, len(missing))]
+	var open []gone
+	byScope := map[string][]any{}
+	for _, g := range missing {
+		if g.status == StatusOpen || g.status == StatusReopened {
+			open = append(open, g)
+		}
+		if g.inLatest {
+			byScope[g.scopeKey] = append(byScope[g.scopeKey], g.id)
+		}
+	}
+	for scope, ids := range byScope {
+		if err := r.leaveLatest(scope, ids); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(open); start += batchSize {
+		chunk := open[start:min(start+batchSize, len(open))]
 		ids := make([]any, 0, len(chunk))
 		hist := make([]any, 0, len(chunk)*7)
 		for _, g := range chunk {
@@ -1123,19 +1165,48 @@ func (r *importRun) resolveMissing() error {
 			return err
 		}
 	}
-	r.res.FindingsResolved += len(missing)
+	r.res.FindingsResolved += len(open)
+	for _, scope := range scopes {
+		if _, err := r.q.ExecContext(r.ctx, `INSERT INTO scope_latest (team_id, scope_key, scan_id, seen_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (team_id, scope_key) DO UPDATE SET scan_id = excluded.scan_id, seen_at = excluded.seen_at`,
+			r.teamID, scope, r.scanID, r.now); err != nil {
+			return fmt.Errorf("record the scope's latest import: %w", err)
+		}
+	}
+	return nil
+}
+
+// leaveLatest writes out the last sighting of findings of scope that the
+// scope's latest import reported and this one does not: that import's.
+func (r *importRun) leaveLatest(scope string, ids []any) error {
+	for start := 0; start < len(ids); start += batchSize {
+		chunk := ids[start:min(start+batchSize, len(ids))]
+		if _, err := r.q.ExecContext(r.ctx, r.bind(`UPDATE finding_seen SET in_latest = false,
+			last_seen = COALESCE((SELECT seen_at FROM scope_latest WHERE team_id = $1 AND scope_key = $2), last_seen),
+			last_scan_id = COALESCE((SELECT scan_id FROM scope_latest WHERE team_id = $3 AND scope_key = $4), last_scan_id)
+			WHERE `+r.teamByKey()+` = $5 AND finding_id IN (`+db.InList(len(chunk), 6)+")"),
+			append([]any{r.teamID, scope, r.teamID, scope, r.teamID}, chunk...)...); err != nil {
+			return fmt.Errorf("keep the last sighting of missing findings: %w", err)
+		}
+	}
 	return nil
 }
 
 type gone struct {
-	id     int64
-	status string
+	id       int64
+	status   string
+	scopeKey string
+	inLatest bool
 }
 
-// missing lists the open findings of the given scopes (args: team, scan,
-// scope keys...) that this scan did not report.
+// missing lists the findings of the given scopes (args: team, scan, scope
+// keys...) that are open or in their scope's latest import, and that this
+// import did not report: neither written with it (last_scan_id) nor
+// reported unchanged (r.reported).
 func (r *importRun) missing(args []any) ([]gone, error) {
-	rows, err := r.q.QueryContext(r.ctx, r.bind("SELECT f.id, f.status FROM findings f JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND f.status IN ('open', 'reopened') AND f.scope_key IN ("+
+	slices.Sort(r.reported)
+	rows, err := r.q.QueryContext(r.ctx, r.bind(`SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
+		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND f.scope_key IN (`+
 		db.InList(len(args)-2, 3)+")"), args...)
 	if err != nil {
 		return nil, err
@@ -1144,10 +1215,12 @@ func (r *importRun) missing(args []any) ([]gone, error) {
 	var out []gone
 	for rows.Next() {
 		var g gone
-		if err := rows.Scan(&g.id, &g.status); err != nil {
+		if err := rows.Scan(&g.id, &g.status, &g.scopeKey, &g.inLatest); err != nil {
 			return nil, err
 		}
-		out = append(out, g)
+		if _, reported := slices.BinarySearch(r.reported, g.id); !reported {
+			out = append(out, g)
+		}
 	}
 	return out, rows.Err()
 }

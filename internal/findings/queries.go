@@ -71,12 +71,16 @@ const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severi
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
 	vuln_ids, description, remediation, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
 
-// A finding's last sighting lives in finding_seen (narrow, so that a
-// re-import marks unchanged findings seen without rewriting their rows);
-// lists read it per row by primary key.
+// A finding's last sighting lives in finding_seen, narrow and apart from
+// the finding; lists read it per row by primary key. A finding the latest
+// import of its scope reported (in_latest) was last seen by that import,
+// which scope_latest names: a re-import does not write the findings it
+// finds unchanged.
 const (
-	seenLastSeen = "(SELECT fs.last_seen FROM finding_seen fs WHERE fs.finding_id = findings.id)"
-	seenLastScan = "(SELECT fs.last_scan_id FROM finding_seen fs WHERE fs.finding_id = findings.id)"
+	seenLastSeen = `(SELECT CASE WHEN fs.in_latest THEN COALESCE(sl.seen_at, fs.last_seen) ELSE fs.last_seen END FROM finding_seen fs
+		LEFT JOIN scope_latest sl ON sl.team_id = fs.team_id AND sl.scope_key = findings.scope_key WHERE fs.finding_id = findings.id)`
+	seenLastScan = `(SELECT CASE WHEN fs.in_latest THEN COALESCE(sl.scan_id, fs.last_scan_id) ELSE fs.last_scan_id END FROM finding_seen fs
+		LEFT JOIN scope_latest sl ON sl.team_id = fs.team_id AND sl.scope_key = findings.scope_key WHERE fs.finding_id = findings.id)`
 )
 
 func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
@@ -86,14 +90,16 @@ func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 		vulns    string
 		tags     string
 		resolved sql.NullTime
+		lastSeen db.Time // an expression: SQLite returns it as text
 	)
 	err := row.Scan(&f.ID, &f.Fingerprint, &f.Tool, &f.ClassUID, &f.CheckID, &f.Title, &sev, &f.Result, &f.Status, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
-		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &f.LastSeen,
+		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &lastSeen,
 		&resolved, &f.FirstScanID, &f.LastScanID, &tags)
 	if err != nil {
 		return Finding{}, db.MapError(err)
 	}
+	f.LastSeen = lastSeen.Time
 	f.ResourceTags = tagsOf(tags)
 	f.Severity = ocsf.Severity(sev).Key()
 	f.VulnIDs = []string{}
@@ -196,7 +202,11 @@ func (p *ListParams) filters() (*db.Where, error) {
 	w.In("service", p.Service)
 	w.In("check_id", p.Check)
 	if p.Scan != "" {
-		w.Add("id IN (SELECT finding_id FROM finding_seen WHERE team_id = %s AND last_scan_id = %s)", p.TeamID, p.Scan)
+		// Last seen by the scan: written out with it, or in the latest
+		// import of a scope whose latest import the scan is.
+		w.Add(`(id IN (SELECT finding_id FROM finding_seen WHERE team_id = %s AND last_scan_id = %s AND NOT in_latest)
+			OR (scope_key IN (SELECT scope_key FROM scope_latest WHERE team_id = %s AND scan_id = %s)
+				AND (SELECT fs.in_latest FROM finding_seen fs WHERE fs.finding_id = findings.id)))`, p.TeamID, p.Scan, p.TeamID, p.Scan)
 	}
 	if p.Resource != "" {
 		a := likeArg(p.Resource)
