@@ -25,15 +25,17 @@ kill -TERM "$pid"; wait "$pid" || true
 echo "machine: $(nproc) cores, $(uname -sr); report $(du -h "$report" | cut -f1)"
 out=$( { CSPM_LOG_LEVEL=warn /usr/bin/time -f "%e %M" "$BIN" import --data-dir "$work/data" --import-max-bytes 21474836480 --team Default --json "$report"; } 2>&1 )
 echo "import: $(echo "$out" | tail -1 | awk '{printf "%s s, max RSS %.0f MB", $1, $2/1024}')  $(echo "$out" | grep '^{')"
+scan=$(echo "$out" | grep -o '"scan_id":"[^"]*"' | cut -d'"' -f4)
 
 start
 curl -fs -c "$work/jar" -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"email\":\"admin@cspm.local\",\"password\":\"$password\"}" "http://127.0.0.1:$PORT/api/v1/auth/login"
-for q in "severity=high,critical&status=open&limit=50" "status=open&service=s3&limit=50&facets=true" "q=public&limit=50"; do
+queries=("severity=high,critical&status=open&limit=50" "status=open&service=s3&limit=50&facets=true" "q=public&limit=50" "scan=$scan&status=open&limit=50")
+for q in "${queries[@]}"; do
   # The first request of each query counts every match (cold totals and facets).
   echo "cold GET /api/v1/findings?$q: $(curl -fs -b "$work/jar" -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/api/v1/findings?$q") s"
 done
-for q in "severity=high,critical&status=open&limit=50" "status=open&service=s3&limit=50&facets=true" "q=public&limit=50"; do
+for q in "${queries[@]}"; do
   "$work/listload" -url "http://127.0.0.1:$PORT" -password "$password" -clients 16 -duration 20s -query "$q"
 done
 kill -TERM "$pid"; wait "$pid" || true

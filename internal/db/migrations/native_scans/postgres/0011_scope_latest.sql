@@ -15,5 +15,12 @@ CREATE TABLE scope_latest (
 );
 CREATE INDEX scope_latest_scan ON scope_latest(team_id, scan_id);
 ALTER TABLE finding_seen ADD COLUMN in_latest BOOLEAN NOT NULL DEFAULT false;
+-- The scan filter finds the findings a scan was the last to see through
+-- this index only when their sighting is written out; the others are found
+-- through scope_latest. Indexing only those keeps the filter from reading
+-- the sightings of every finding in its scope's latest import, and new
+-- findings (in_latest from the start) from costing an index entry.
+DROP INDEX finding_seen_team_scan;
+CREATE INDEX finding_seen_team_scan ON finding_seen(team_id, last_scan_id) WHERE NOT in_latest;
 
 -- cspm:team-isolation scope_latest

@@ -9,3 +9,7 @@ CREATE TABLE scope_latest (
 );
 CREATE INDEX scope_latest_scan ON scope_latest(team_id, scan_id);
 ALTER TABLE finding_seen ADD COLUMN in_latest INTEGER NOT NULL DEFAULT 0;
+-- Only written-out sightings are indexed for the scan filter (see
+-- PostgreSQL's 0011).
+DROP INDEX finding_seen_team_scan;
+CREATE INDEX finding_seen_team_scan ON finding_seen(team_id, last_scan_id) WHERE NOT in_latest;
