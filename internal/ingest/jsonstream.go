@@ -59,6 +59,12 @@ func (s *jsonStream) expect(want jsontext.Kind) error {
 // eachElement decodes every element of the array that starts at the next
 // token. raw is valid only during fn: copy it to keep it.
 func (s *jsonStream) eachElement(fn func(raw json.RawMessage) error) error {
+	return s.eachElementAt(func(raw json.RawMessage, _ int64) error { return fn(raw) })
+}
+
+// eachElementAt is eachElement that also tells fn the input offset just
+// after each element.
+func (s *jsonStream) eachElementAt(fn func(raw json.RawMessage, end int64) error) error {
 	if err := s.expect('['); err != nil {
 		return err
 	}
@@ -67,7 +73,7 @@ func (s *jsonStream) eachElement(fn func(raw json.RawMessage) error) error {
 		if err != nil {
 			return s.fail(err)
 		}
-		if err := fn(json.RawMessage(raw)); err != nil {
+		if err := fn(json.RawMessage(raw), s.dec.InputOffset()); err != nil {
 			return s.fail(err)
 		}
 	}
@@ -127,6 +133,12 @@ func (s *jsonStream) end() error {
 // arrayOrLines streams the elements of a top-level JSON array, or of a
 // file of JSON lines (one object after another), whichever r holds.
 func arrayOrLines(r io.Reader, format string, fn func(raw json.RawMessage) error) error {
+	return arrayOrLinesAt(r, format, func(raw json.RawMessage, _ int64) error { return fn(raw) })
+}
+
+// arrayOrLinesAt is arrayOrLines that also tells fn the input offset just
+// after each element.
+func arrayOrLinesAt(r io.Reader, format string, fn func(raw json.RawMessage, end int64) error) error {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReader(r)
@@ -137,7 +149,7 @@ func arrayOrLines(r io.Reader, format string, fn func(raw json.RawMessage) error
 	}
 	s := newJSONStream(br, format)
 	if first == '[' {
-		if err := s.eachElement(fn); err != nil {
+		if err := s.eachElementAt(fn); err != nil {
 			return err
 		}
 		return s.end()
@@ -153,7 +165,7 @@ func arrayOrLines(r io.Reader, format string, fn func(raw json.RawMessage) error
 		if raw.Kind() != '{' {
 			return s.fail(errors.New("expected a JSON object per line"))
 		}
-		if err := fn(json.RawMessage(raw)); err != nil {
+		if err := fn(json.RawMessage(raw), s.dec.InputOffset()); err != nil {
 			return s.fail(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -40,60 +39,64 @@ var prowlerReadOptions = jsonv2.JoinOptions(readOptions,
 // (OCSF 1.2) writes class_name "DetectionFinding"; the parser reads by
 // field, not by class name.
 func parseProwlerOCSF(r io.Reader, emit Emit) error {
-	return arrayOrLines(r, "prowler-ocsf", func(raw json.RawMessage) error {
-		var o ocsf.Finding
-		if err := jsonv2.Unmarshal(raw, &o, prowlerReadOptions); err != nil {
-			return err
+	return decodeElements(r, "prowler-ocsf", decodeProwlerOCSF, emit)
+}
+
+// decodeProwlerOCSF reads one element of a Prowler OCSF report, which
+// becomes the finding's raw OCSF.
+func decodeProwlerOCSF(raw json.RawMessage) (*Finding, error) {
+	var o ocsf.Finding
+	if err := jsonv2.Unmarshal(raw, &o, prowlerReadOptions); err != nil {
+		return nil, err
+	}
+	if o.ClassUID == 0 && o.FindingInfo.UID == "" {
+		return nil, errors.New("element is not an OCSF finding (no class_uid or finding_info.uid)")
+	}
+	f := &Finding{
+		Tool: "prowler", ClassUID: o.ClassUID, CheckID: o.Metadata.EventCode,
+		Title: o.FindingInfo.Title, Description: o.StatusDetail, Severity: o.SeverityID,
+		Result: prowlerResult(o.StatusCode), RiskDetails: o.RiskDetails,
+	}
+	if f.ClassUID == 0 {
+		f.ClassUID = ocsf.ClassDetectionFinding
+	}
+	if f.Severity == ocsf.SeverityUnknown {
+		f.Severity = ocsf.ParseSeverity(o.Severity)
+	}
+	if f.Description == "" {
+		f.Description = o.Message
+	}
+	if o.Cloud != nil {
+		f.Provider, f.AccountUID, f.Region = o.Cloud.Provider, o.Cloud.Account.UID, o.Cloud.Region
+	}
+	if len(o.Resources) > 0 {
+		res := o.Resources[0]
+		f.ResourceUID, f.ResourceName, f.ResourceType = res.UID, res.Name, res.Type
+		if res.Region != "" {
+			f.Region = res.Region
 		}
-		if o.ClassUID == 0 && o.FindingInfo.UID == "" {
-			return errors.New("element is not an OCSF finding (no class_uid or finding_info.uid)")
+		if res.Group != nil {
+			f.Service = res.Group.Name
 		}
-		f := &Finding{
-			Tool: "prowler", ClassUID: o.ClassUID, CheckID: o.Metadata.EventCode,
-			Title: o.FindingInfo.Title, Description: o.StatusDetail, Severity: o.SeverityID,
-			Result: prowlerResult(o.StatusCode), RiskDetails: o.RiskDetails,
+		tags := res.Labels
+		if res.Data != nil && res.Data.Metadata != nil {
+			tags = append(tags, tagsFromJSON(res.Data.Metadata.Tags)...)
 		}
-		if f.ClassUID == 0 {
-			f.ClassUID = ocsf.ClassDetectionFinding
-		}
-		if f.Severity == ocsf.SeverityUnknown {
-			f.Severity = ocsf.ParseSeverity(o.Severity)
-		}
-		if f.Description == "" {
-			f.Description = o.Message
-		}
-		if o.Cloud != nil {
-			f.Provider, f.AccountUID, f.Region = o.Cloud.Provider, o.Cloud.Account.UID, o.Cloud.Region
-		}
-		if len(o.Resources) > 0 {
-			res := o.Resources[0]
-			f.ResourceUID, f.ResourceName, f.ResourceType = res.UID, res.Name, res.Type
-			if res.Region != "" {
-				f.Region = res.Region
-			}
-			if res.Group != nil {
-				f.Service = res.Group.Name
-			}
-			tags := res.Labels
-			if res.Data != nil && res.Data.Metadata != nil {
-				tags = append(tags, tagsFromJSON(res.Data.Metadata.Tags)...)
-			}
-			f.Tags = tidyTags(tags)
-		}
-		if f.Service == "" {
-			f.Service, _, _ = strings.Cut(f.CheckID, "_")
-		}
-		if o.Remediation != nil {
-			f.Remediation = o.Remediation.Desc
-		}
-		// finding_info.uid is Prowler's own stable identity
-		// (prowler-<provider>-<check>-<account>-<region>-<resource>); the
-		// check and resource are added so that exports with redacted uids
-		// still tell findings apart.
-		f.Fingerprint = fingerprint("prowler", o.FindingInfo.UID, f.CheckID, f.ResourceUID)
-		f.Raw = bytes.Clone(raw) // the decoder reuses its buffer
-		return emit(f)
-	})
+		f.Tags = tidyTags(tags)
+	}
+	if f.Service == "" {
+		f.Service, _, _ = strings.Cut(f.CheckID, "_")
+	}
+	if o.Remediation != nil {
+		f.Remediation = o.Remediation.Desc
+	}
+	// finding_info.uid is Prowler's own stable identity
+	// (prowler-<provider>-<check>-<account>-<region>-<resource>); the
+	// check and resource are added so that exports with redacted uids
+	// still tell findings apart.
+	f.Fingerprint = fingerprint("prowler", o.FindingInfo.UID, f.CheckID, f.ResourceUID)
+	f.Raw = raw
+	return f, nil
 }
 
 // parseProwlerCSV reads Prowler's ';'-separated CSV, one finding per row.
