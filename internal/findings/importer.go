@@ -1205,9 +1205,24 @@ type gone struct {
 // reported unchanged (r.reported).
 func (r *importRun) missing(args []any) ([]gone, error) {
 	slices.Sort(r.reported)
-	rows, err := r.q.QueryContext(r.ctx, r.bind(`SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
-		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND f.scope_key IN (`+
-		db.InList(len(args)-2, 3)+")"), args...)
+	const candidates = `SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
+		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND `
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if r.dialect == db.Postgres {
+		// The server leaves out what this import reported (a hash anti-join)
+		// instead of sending back every finding of the scopes.
+		scopes := make([]string, 0, len(args)-2)
+		for _, a := range args[2:] {
+			scopes = append(scopes, a.(string))
+		}
+		rows, err = r.q.QueryContext(r.ctx, candidates+`f.scope_key = ANY($3::text[])
+			AND NOT EXISTS (SELECT 1 FROM unnest($4::int8[]) AS reported(id) WHERE reported.id = f.id)`, r.teamID, r.scanID, scopes, r.reported)
+	} else {
+		rows, err = r.q.QueryContext(r.ctx, r.bind(candidates+"f.scope_key IN ("+db.InList(len(args)-2, 3)+")"), args...)
+	}
 	if err != nil {
 		return nil, err
 	}
