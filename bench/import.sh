@@ -21,7 +21,7 @@ echo "machine: $(nproc) cores, $(uname -sr); report $(du -h "$report" | cut -f1)
 pg_cpu() {
   local tot=0 p f
   for p in $(pgrep -x postgres 2>/dev/null); do
-    read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+    { read -r -a f < "/proc/$p/stat"; } 2>/dev/null || continue
     tot=$((tot + f[13] + f[14] + f[15] + f[16]))
   done
   awk -v t="$tot" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}'

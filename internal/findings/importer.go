@@ -137,6 +137,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			pb := parsedBatch{findings: batch}
 			if prepack.Load() {
 				pb.block = packBlock(rawsOf(batch))
+				// The block holds them now; a batch that turns out not to
+				// be written whole reads them back from it (layoutRaw).
+				// Holding both was a tenth of an import's memory.
+				for _, f := range batch {
+					f.Raw = nil
+				}
 			}
 			select {
 			case batches <- pb:
@@ -575,7 +581,9 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 		if err := <-looked; err != nil {
 			return err
 		}
-		r.classify(pb)
+		if err := r.classify(pb); err != nil {
+			return err
+		}
 		prev = pb
 		if progress != nil {
 			progress(r.res.ItemsRead)
@@ -626,7 +634,7 @@ func (pb *pendingBatch) overlaps(next *pendingBatch) bool {
 
 // classify sorts a looked-up batch into new, changed and unchanged
 // findings, and counts them.
-func (r *importRun) classify(pb *pendingBatch) {
+func (r *importRun) classify(pb *pendingBatch) error {
 	for _, fp := range pb.order {
 		f := pb.byFP[fp]
 		old, ok := pb.known[fp]
@@ -668,11 +676,14 @@ func (r *importRun) classify(pb *pendingBatch) {
 		pb.changed = append(pb.changed, c)
 	}
 	r.res.FindingsCreated += len(pb.fresh)
-	r.layoutRaw(pb)
+	if err := r.layoutRaw(pb); err != nil {
+		return err
+	}
 	pb.insertArgs = r.insertArgs(pb.fresh, pb.rawIndex)
 	if r.dialect == db.Postgres && len(pb.fresh) > 0 {
 		pb.insertArgs = pgColumns(pb.insertArgs, len(pb.fresh))
 	}
+	return nil
 }
 
 // writeFunc returns the database work of a sorted batch, for the serial
@@ -761,12 +772,12 @@ func (s *serial) close() {
 // every item of the batch is written (no duplicates, none unchanged), else
 // one packed here, beside the parser and the database work, of only what is
 // written. It tells the parser whether to go on packing.
-func (r *importRun) layoutRaw(pb *pendingBatch) {
+func (r *importRun) layoutRaw(pb *pendingBatch) error {
 	n := len(pb.fresh) + len(pb.changed)
 	whole := n == len(pb.findings)
 	r.prepack.Store(whole)
 	if n == 0 {
-		return
+		return nil
 	}
 	pb.rawIndex = make(map[*ingest.Finding]int, n)
 	if whole && pb.block != nil {
@@ -774,11 +785,28 @@ func (r *importRun) layoutRaw(pb *pendingBatch) {
 			pb.rawIndex[f] = i
 		}
 		pb.rawBlock = pb.block
-		return
+		return nil
+	}
+	var packed []json.RawMessage // the parser's block unpacked, when it dropped the raw OCSF
+	if pb.block != nil {
+		var err error
+		if packed, err = blockValues(pb.block); err != nil {
+			return err
+		}
+	}
+	batchIndex := make(map[*ingest.Finding]int, len(pb.findings))
+	if packed != nil {
+		for i, f := range pb.findings {
+			batchIndex[f] = i
+		}
 	}
 	raws := make([]json.RawMessage, 0, n)
 	add := func(f *ingest.Finding) {
 		pb.rawIndex[f] = len(raws)
+		if packed != nil {
+			raws = append(raws, packed[batchIndex[f]])
+			return
+		}
 		raws = append(raws, f.Raw)
 	}
 	for _, f := range pb.fresh {
@@ -788,6 +816,7 @@ func (r *importRun) layoutRaw(pb *pendingBatch) {
 		add(c.f)
 	}
 	pb.rawBlock = packBlock(raws)
+	return nil
 }
 
 // markSeen records that this import saw the findings again, unchanged, and

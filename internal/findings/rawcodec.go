@@ -56,6 +56,18 @@ var errCorruptBlock = errors.New("stored OCSF block: corrupt")
 
 // rawFromBlock returns value index of a stored block.
 func rawFromBlock(stored []byte, index int) (json.RawMessage, error) {
+	values, err := blockValues(stored)
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 || index >= len(values) {
+		return nil, errCorruptBlock
+	}
+	return values[index], nil
+}
+
+// blockValues unpacks a stored block into its values.
+func blockValues(stored []byte) ([]json.RawMessage, error) {
 	body, ok := bytes.CutPrefix(stored, blockMagic)
 	if !ok {
 		return nil, errCorruptBlock
@@ -65,34 +77,27 @@ func rawFromBlock(stored []byte, index int) (json.RawMessage, error) {
 		return nil, fmt.Errorf("stored OCSF block: %w", err)
 	}
 	n, k := binary.Uvarint(payload)
-	if k <= 0 || index < 0 || uint64(index) >= n {
+	// Each value takes at least the byte of its length.
+	if k <= 0 || n > uint64(len(payload)) {
 		return nil, errCorruptBlock
 	}
 	payload = payload[k:]
-	var start uint64
-	for i := uint64(0); i < n; i++ {
-		l, k := binary.Uvarint(payload)
-		if k <= 0 {
+	lengths := make([]uint64, n)
+	for i := range lengths {
+		if lengths[i], k = binary.Uvarint(payload); k <= 0 {
 			return nil, errCorruptBlock
 		}
 		payload = payload[k:]
-		if i < uint64(index) {
-			start += l
-			continue
-		}
-		// The values follow the lengths of all n; skip the rest of those.
-		for j := i + 1; j < n; j++ {
-			if _, k = binary.Uvarint(payload); k <= 0 {
-				return nil, errCorruptBlock
-			}
-			payload = payload[k:]
-		}
-		if start+l > uint64(len(payload)) {
+	}
+	values := make([]json.RawMessage, n)
+	for i, l := range lengths {
+		if l > uint64(len(payload)) {
 			return nil, errCorruptBlock
 		}
-		return json.RawMessage(payload[start : start+l]), nil
+		values[i] = json.RawMessage(payload[:l])
+		payload = payload[l:]
 	}
-	return nil, errCorruptBlock
+	return values, nil
 }
 
 // unpackRaw reads a finding_raw value back as JSON: packed on its own, or
