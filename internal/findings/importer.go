@@ -681,7 +681,10 @@ func (r *importRun) classify(pb *pendingBatch) error {
 	}
 	pb.insertArgs = r.insertArgs(pb.fresh, pb.rawIndex)
 	if r.dialect == db.Postgres && len(pb.fresh) > 0 {
-		pb.insertArgs = pgColumns(pb.insertArgs, len(pb.fresh))
+		var err error
+		if pb.insertArgs, err = pgColumns(pb.insertArgs, len(pb.fresh)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -1065,38 +1068,53 @@ func init() {
 
 // pgColumns turns the row-ordered insert arguments of n findings into
 // pgInsertFindings' arguments: the batch's constants, then one array per column.
-func pgColumns(rows []any, n int) []any {
+func pgColumns(rows []any, n int) ([]any, error) {
 	var out []any
 	for c, typ := range pgColumnType {
 		if typ == "" {
 			out = append(out, rows[c])
 		}
 	}
+	wrong := func(c int, v any) error {
+		return fmt.Errorf("insert findings: column %d holds a %T, not a %s", c, v, pgColumnType[c])
+	}
 	for c, typ := range pgColumnType {
 		switch typ {
 		case "text":
 			col := make([]string, n)
 			for i := range col {
-				col[i] = rows[i*findingColumns+c].(string)
+				v, ok := rows[i*findingColumns+c].(string)
+				if !ok {
+					return nil, wrong(c, rows[i*findingColumns+c])
+				}
+				col[i] = v
 			}
 			out = append(out, col)
 		case "int8":
 			col := make([]int64, n)
 			for i := range col {
-				col[i] = int64(rows[i*findingColumns+c].(int))
+				v, ok := rows[i*findingColumns+c].(int)
+				if !ok {
+					return nil, wrong(c, rows[i*findingColumns+c])
+				}
+				col[i] = int64(v)
 			}
 			out = append(out, col)
 		case "timestamptz":
 			col := make([]pgtype.Timestamptz, n)
 			for i := range col {
-				if t, ok := rows[i*findingColumns+c].(time.Time); ok {
-					col[i] = pgtype.Timestamptz{Time: t, Valid: true}
+				switch v := rows[i*findingColumns+c].(type) {
+				case nil:
+				case time.Time:
+					col[i] = pgtype.Timestamptz{Time: v, Valid: true}
+				default:
+					return nil, wrong(c, v)
 				}
 			}
 			out = append(out, col)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (r *importRun) insertReturningIDs(query string, args []any) (map[string]int64, error) {
