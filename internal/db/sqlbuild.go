@@ -46,6 +46,22 @@ func NotIndexed(d Dialect, col string) string {
 	return col
 }
 
+// AnyOf returns the condition that col is one of keys, and its arguments,
+// numbered from start: on PostgreSQL "col = ANY($start::typ[])" with the
+// keys as one array argument, on SQLite "col IN ($start, ...)" with one
+// argument per key. A batch of 500 keys is then one value for PostgreSQL to
+// bind and pgx to encode instead of 500.
+func AnyOf[T any](d Dialect, col, typ string, start int, keys []T) (string, []any) {
+	if d == Postgres {
+		return fmt.Sprintf("%s = ANY($%d::%s[])", col, start, typ), []any{keys}
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return col + " IN (" + InList(len(keys), start) + ")", args
+}
+
 // Placeholders returns rows tuples of cols parameters each, numbered from
 // start: "($1,$2),($3,$4)".
 func Placeholders(rows, cols, start int) string {

@@ -93,7 +93,7 @@ type ImportResult struct {
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 }
 
-// batchSize rows go into one multi-row statement: 37 columns x 500 rows
+// batchSize rows go into one multi-row statement: findingColumns x 500 rows
 // stays under SQLite's and PostgreSQL's parameter limits.
 const batchSize = 500
 
@@ -233,11 +233,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		return mirror(q)
 	})
 	if err == nil && s.Vulns != nil && imp != nil {
-		scopes := make([]string, 0, len(imp.scopes))
-		for sc := range imp.scopes {
-			scopes = append(scopes, sc)
-		}
-		if vr, verr := s.Vulns.RecordOccurrences(ctx, p.TeamID, p.ScanID, imp.sightings, scopes); verr != nil {
+		if vr, verr := s.Vulns.RecordOccurrences(ctx, p.TeamID, p.ScanID, imp.sightings, imp.scopeList()); verr != nil {
 			// The findings are committed; the vulnerability store catches up
 			// at the next import of the same scope.
 			if s.Logger != nil {
@@ -448,7 +444,7 @@ func (r *importRun) stmt(query string) (*sql.Stmt, error) {
 	}
 	p, ok := r.q.(preparer)
 	if !ok {
-		return nil, nil
+		return nil, errors.New("import: batch statements need a transaction")
 	}
 	st, err := p.PrepareContext(r.ctx, query)
 	if err != nil {
@@ -467,11 +463,7 @@ func (r *importRun) execBatch(query string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	if st == nil {
-		_, err = r.q.ExecContext(r.ctx, r.bind(query), args...)
-	} else {
-		_, err = st.ExecContext(r.ctx, args...)
-	}
+	_, err = st.ExecContext(r.ctx, args...)
 	return err
 }
 
@@ -480,9 +472,6 @@ func (r *importRun) queryBatch(query string, args ...any) (*sql.Rows, error) {
 	st, err := r.stmt(query) //nolint:sqlclosecheck // kept for the import; the transaction closes it
 	if err != nil {
 		return nil, err
-	}
-	if st == nil {
-		return r.q.QueryContext(r.ctx, r.bind(query), args...)
 	}
 	return st.QueryContext(r.ctx, args...)
 }
@@ -513,7 +502,8 @@ type changedFinding struct {
 	f      *ingest.Finding
 	status string
 	hash   string
-	change string // changed, resolved or reopened
+	change string    // changed, resolved or reopened
+	rule   *MuteRule // the active mute rule that covers it, if any
 }
 
 // rawRef is where a finding's raw OCSF is stored: a block and its place in it.
@@ -644,7 +634,8 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		}
 		status := nextStatus(f.Result, old.status)
 		hash := contentHash(f)
-		if status == old.status && hash == old.contentHash && (status == StatusMuted || r.matchRule(f) == nil) {
+		rule := r.matchRule(f)
+		if status == old.status && hash == old.contentHash && (status == StatusMuted || rule == nil) {
 			r.res.FindingsUnchanged++
 			switch {
 			case old.inLatest && old.scopeKey == f.ScopeKey():
@@ -662,7 +653,7 @@ func (r *importRun) classify(pb *pendingBatch) error {
 			}
 			continue
 		}
-		c := changedFinding{old: old, f: f, status: status, hash: hash, change: "changed"}
+		c := changedFinding{old: old, f: f, status: status, hash: hash, change: "changed", rule: rule}
 		switch {
 		case status == StatusResolved && old.status != StatusResolved:
 			c.change = "resolved"
@@ -701,9 +692,9 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 			if err := r.update(c, rawRef{block: blockID, index: pb.rawIndex[c.f]}); err != nil {
 				return err
 			}
-			if rule := r.matchRule(c.f); rule != nil && c.status != StatusMuted {
-				if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{c.old.id, c.status}}, MuteByRule, rule.ID, rule.Reason,
-					rule.CreatedBy, rule.ExpiresAt, r.now); err != nil {
+			if c.rule != nil && c.status != StatusMuted {
+				if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{c.old.id, c.status}}, MuteByRule, c.rule.ID, c.rule.Reason,
+					c.rule.CreatedBy, c.rule.ExpiresAt, r.now); err != nil {
 					return err
 				}
 			}
@@ -790,26 +781,19 @@ func (r *importRun) layoutRaw(pb *pendingBatch) error {
 		pb.rawBlock = pb.block
 		return nil
 	}
-	var packed []json.RawMessage // the parser's block unpacked, when it dropped the raw OCSF
 	if pb.block != nil {
-		var err error
-		if packed, err = blockValues(pb.block); err != nil {
+		// The parser dropped each finding's copy: read them back.
+		values, err := blockValues(pb.block)
+		if err != nil {
 			return err
 		}
-	}
-	batchIndex := make(map[*ingest.Finding]int, len(pb.findings))
-	if packed != nil {
 		for i, f := range pb.findings {
-			batchIndex[f] = i
+			f.Raw = values[i]
 		}
 	}
 	raws := make([]json.RawMessage, 0, n)
 	add := func(f *ingest.Finding) {
 		pb.rawIndex[f] = len(raws)
-		if packed != nil {
-			raws = append(raws, packed[batchIndex[f]])
-			return
-		}
 		raws = append(raws, f.Raw)
 	}
 	for _, f := range pb.fresh {
@@ -828,18 +812,9 @@ func (r *importRun) markSeen(ids []int64, inLatest bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	const mark = "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "
-	var err error
-	if r.dialect == db.Postgres {
-		err = r.execBatch(mark+"team_id = $4 AND finding_id = ANY($5::int8[])", r.now, r.scanID, inLatest, r.teamID, ids)
-	} else {
-		args := make([]any, 0, len(ids)+4)
-		args = append(args, r.now, r.scanID, inLatest, r.teamID)
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		err = r.execBatch(mark+r.teamByKey()+" = $4 AND finding_id IN ("+db.InList(len(ids), 5)+")", args...)
-	}
+	in, keys := db.AnyOf(r.dialect, "finding_id", "int8", 5, ids)
+	err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "+r.teamByKey()+" = $4 AND "+in,
+		append([]any{r.now, r.scanID, inLatest, r.teamID}, keys...)...)
 	if err != nil {
 		return fmt.Errorf("mark unchanged findings: %w", err)
 	}
@@ -902,23 +877,9 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 }
 
 func (r *importRun) lookup(fps []string) (map[string]existing, error) {
-	const lookup = `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
-		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND f.`
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	if r.dialect == db.Postgres {
-		// One array parameter, not one parameter per fingerprint (see pgInsertFindings).
-		rows, err = r.queryBatch(lookup+"fingerprint = ANY($2::text[])", r.teamID, fps)
-	} else {
-		args := make([]any, 0, len(fps)+1)
-		args = append(args, r.teamID)
-		for _, fp := range fps {
-			args = append(args, fp)
-		}
-		rows, err = r.queryBatch(lookup+"fingerprint IN ("+db.InList(len(fps), 2)+")", args...)
-	}
+	in, keys := db.AnyOf(r.dialect, "f.fingerprint", "text", 2, fps)
+	rows, err := r.queryBatch(`SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
+		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND `+in, append([]any{r.teamID}, keys...)...)
 	if err != nil {
 		return nil, fmt.Errorf("look up findings: %w", err)
 	}
@@ -1164,6 +1125,15 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 	return err
 }
 
+// scopeList returns the scopes this import covered.
+func (r *importRun) scopeList() []string {
+	scopes := make([]string, 0, len(r.scopes))
+	for s := range r.scopes {
+		scopes = append(scopes, s)
+	}
+	return scopes
+}
+
 // resolveMissing ends an import's pass over the scopes it covered: their
 // findings this report no longer lists are resolved if they were open (the
 // thing was fixed or is gone), and lose in_latest if they had it, keeping
@@ -1172,11 +1142,8 @@ func (r *importRun) resolveMissing() error {
 	if len(r.scopes) == 0 {
 		return nil
 	}
-	scopes := make([]any, 0, len(r.scopes))
-	for s := range r.scopes {
-		scopes = append(scopes, s)
-	}
-	missing, err := r.missing(append([]any{r.teamID, r.scanID}, scopes...))
+	scopes := r.scopeList()
+	missing, err := r.missing(scopes)
 	if err != nil {
 		return fmt.Errorf("find missing findings: %w", err)
 	}
@@ -1246,30 +1213,22 @@ type gone struct {
 	inLatest bool
 }
 
-// missing lists the findings of the given scopes (args: team, scan, scope
-// keys...) that are open or in their scope's latest import, and that this
-// import did not report: neither written with it (last_scan_id) nor
-// reported unchanged (r.reported).
-func (r *importRun) missing(args []any) ([]gone, error) {
+// missing lists the findings of the given scopes that are open or in their
+// scope's latest import, and that this import did not report: neither
+// written with it (last_scan_id) nor reported unchanged (r.reported).
+func (r *importRun) missing(scopes []string) ([]gone, error) {
 	slices.Sort(r.reported)
-	const candidates = `SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
-		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND `
-	var (
-		rows *sql.Rows
-		err  error
-	)
+	in, keys := db.AnyOf(r.dialect, "f.scope_key", "text", 3, scopes)
+	query := `SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
+		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND ` + in
+	args := append([]any{r.teamID, r.scanID}, keys...)
 	if r.dialect == db.Postgres {
 		// The server leaves out what this import reported (a hash anti-join)
 		// instead of sending back every finding of the scopes.
-		scopes := make([]string, 0, len(args)-2)
-		for _, a := range args[2:] {
-			scopes = append(scopes, a.(string))
-		}
-		rows, err = r.q.QueryContext(r.ctx, candidates+`f.scope_key = ANY($3::text[])
-			AND NOT EXISTS (SELECT 1 FROM unnest($4::int8[]) AS reported(id) WHERE reported.id = f.id)`, r.teamID, r.scanID, scopes, r.reported)
-	} else {
-		rows, err = r.q.QueryContext(r.ctx, r.bind(candidates+"f.scope_key IN ("+db.InList(len(args)-2, 3)+")"), args...)
+		query += " AND NOT EXISTS (SELECT 1 FROM unnest($4::int8[]) AS reported(id) WHERE reported.id = f.id)"
+		args = append(args, r.reported)
 	}
+	rows, err := r.q.QueryContext(r.ctx, r.bind(query), args...)
 	if err != nil {
 		return nil, err
 	}
