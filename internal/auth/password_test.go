@@ -34,6 +34,34 @@ func TestHashFormatAndVerify(t *testing.T) {
 	}
 }
 
+// The hash unknown emails are checked against has a real hash's form and
+// cost, a fresh salt and key each time, and matches no password: the
+// empty one, the salt, or the text of its own parts.
+func TestUnverifiableHashCostsWhatARealOneDoesAndMatchesNothing(t *testing.T) {
+	h, err := unverifiableHash(PBKDF2Iterations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genuine, _ := HashPassword("x")
+	ph, err := parseHash(h)
+	if err != nil {
+		t.Fatalf("parse %q: %v", h, err)
+	}
+	pr, _ := parseHash(genuine)
+	if ph.iterations != pr.iterations || len(ph.key) != len(pr.key) || len(ph.salt) != len(pr.salt) {
+		t.Fatalf("unverifiable hash %+v differs in cost or shape from a real one %+v", ph, pr)
+	}
+	parts := strings.Split(h, "$")
+	for _, pw := range []string{"", "x", parts[2], parts[3], h} {
+		if ok, _, err := VerifyPasswordSecure(pw, h); ok || err != nil {
+			t.Fatalf("password %q verified against the unverifiable hash: %v %v", pw, ok, err)
+		}
+	}
+	if h2, _ := unverifiableHash(PBKDF2Iterations); h2 == h || strings.Split(h2, "$")[2] == parts[2] {
+		t.Fatal("two unverifiable hashes share a salt")
+	}
+}
+
 // A hash made the way Django makes it (salt used as text) verifies, so users
 // of the older system keep their passwords; at 100,000 iterations it asks for
 // a rehash.
