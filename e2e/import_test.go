@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // cspm import through the real binary: counts as JSON, the same file again
@@ -76,5 +81,62 @@ func TestCLIImport(t *testing.T) {
 	// Nothing of the failed imports became a finding: a third good import still finds 5 unchanged.
 	if r := importJSON(); r.FindingsUnchanged != 5 || r.FindingsCreated != 0 {
 		t.Fatalf("after failures = %+v", r)
+	}
+}
+
+// With an S3 bucket configured, cspm import keeps the raw report there,
+// where the server reads artifacts, not in the local data directory.
+func TestCLIImportKeepsTheReportInTheConfiguredBucket(t *testing.T) {
+	t.Parallel()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("evidence"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	env := []string{"CSPM_DATA_DIR=" + dir, "CSPM_ARTIFACT_S3_ENDPOINT=" + srv.URL, "CSPM_ARTIFACT_S3_REGION=us-east-1",
+		"CSPM_ARTIFACT_S3_BUCKET=evidence", "CSPM_ARTIFACT_S3_PREFIX=cspm", "CSPM_ARTIFACT_S3_ACCESS_KEY=minio",
+		"CSPM_ARTIFACT_S3_SECRET_KEY=minio-secret"}
+	if code, _, stderr := run(t, env, "team", "create", "Blue"); code != 0 {
+		t.Fatal(stderr)
+	}
+	sample, err := filepath.Abs("../internal/ingest/testdata/samples/trivy/scheme_2_many_vulns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, env, "import", "--team", "Blue", "--json", sample)
+	if code != 0 {
+		t.Fatalf("import = %d %s", code, stderr)
+	}
+	var r struct {
+		ScanID string `json:"scan_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.ScanID == "" {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want, _ := os.ReadFile(sample)
+	list, err := backend.ListBucket("evidence", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range list.Contents {
+		keys = append(keys, c.Key)
+	}
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], "cspm/") || !strings.HasSuffix(keys[0], "/"+r.ScanID+"/report") {
+		t.Fatalf("bucket holds %q, want the report of scan %s", keys, r.ScanID)
+	}
+	obj, err := backend.GetObject("evidence", keys[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Contents.Close()
+	got, _ := io.ReadAll(obj.Contents)
+	if string(got) != string(want) {
+		t.Fatalf("stored report is %d bytes, the file %d", len(got), len(want))
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", r.ScanID, "report")); len(matches) != 0 {
+		t.Fatalf("report also written to the data directory: %v", matches)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/id"
@@ -59,16 +58,10 @@ func runImport(env Env, args []string) error {
 		return fmt.Errorf("%s is %d bytes, over the %d-byte limit (import_max_bytes)", rest[0], st.Size(), a.Config.ImportMaxBytes)
 	}
 
-	// Keep the raw report as an artifact, written while it is parsed.
+	// Keep the raw report as an artifact, written while it is parsed, in
+	// the store the server reads (a directory or an S3 bucket).
 	scanID := id.New()
-	dir := a.Config.ArtifactDir
-	if dir == "" {
-		dir = filepath.Join(a.Config.DataDir, "artifacts")
-	}
-	store, err := artifact.NewLocal(dir)
-	if err != nil {
-		return err
-	}
+	store := a.Artifacts
 	pr, pw := io.Pipe()
 	key := t.ID + "/" + scanID + "/report"
 	stored := make(chan error, 1)
