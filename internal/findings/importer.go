@@ -282,7 +282,6 @@ func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
 	})
 }
 
-// importRun is the state of one import's transaction.
 // refreshStatistics re-analyzes the findings table on PostgreSQL each time
 // this import has inserted four times as many rows as at the last analyze.
 // The table grows inside one transaction, where autovacuum cannot follow;
@@ -309,23 +308,36 @@ func (r *importRun) refreshStatistics(inserted int) error {
 }
 
 // analyzeIfStale analyzes the findings table at the start of an import
-// when much of it changed since the last analyze (typically: an import that
-// just committed, before autovacuum got to it).
+// when it has grown more than four times over since its statistics were
+// taken: the same rule refreshStatistics follows inside an import, so that
+// the import after a big one (typically the same report again, before
+// autovacuum got to the table) does not pay for an ANALYZE that changes no
+// plan. Up to four times, the planner's estimates scale with the table's
+// current size (it reads the size, not only the statistics), and the
+// lookups keep their index (TestLookupPlanSurvivesStaleStatistics).
 func (r *importRun) analyzeIfStale() error {
 	if r.dialect != db.Postgres {
 		return nil
 	}
-	var stale bool
-	err := r.q.QueryRowContext(r.ctx, `SELECT coalesce(n_mod_since_analyze > greatest(n_live_tup / 10, 1000), false)
-		FROM pg_stat_user_tables WHERE relid = 'findings'::regclass`).Scan(&stale)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var analyzedPages, pages int64
+	err := r.q.QueryRowContext(r.ctx, `SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int8
+		FROM pg_class WHERE oid = 'findings'::regclass`).Scan(&analyzedPages, &pages)
+	if err != nil {
 		return err
 	}
-	if !stale {
+	if !statisticsStale(analyzedPages, pages) {
 		return nil
 	}
 	_, err = r.q.ExecContext(r.ctx, analyzeFindings)
 	return err
+}
+
+// statisticsStale tells whether a table of pages pages whose statistics
+// were taken at analyzedPages needs new ones: once it is past a first
+// couple of thousand findings (256 pages of 8 KiB) and more than four
+// times its size then.
+func statisticsStale(analyzedPages, pages int64) bool {
+	return pages > 256 && pages > 4*analyzedPages
 }
 
 // matchRule returns the first active mute rule covering f, or nil.
@@ -338,6 +350,7 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 	return nil
 }
 
+// importRun is the state of one import's transaction.
 type importRun struct {
 	// reported are the findings this import reported unchanged and did not
 	// write (see classify); sorted by resolveMissing.
@@ -876,10 +889,17 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 	return nil
 }
 
-func (r *importRun) lookup(fps []string) (map[string]existing, error) {
+// lookupStatement is the statement that looks up a batch's stored
+// findings by fingerprint, and its arguments.
+func (r *importRun) lookupStatement(fps []string) (string, []any) {
 	in, keys := db.AnyOf(r.dialect, "f.fingerprint", "text", 2, fps)
-	rows, err := r.queryBatch(`SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
-		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND `+in, append([]any{r.teamID}, keys...)...)
+	return `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
+		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND ` + in, append([]any{r.teamID}, keys...)
+}
+
+func (r *importRun) lookup(fps []string) (map[string]existing, error) {
+	query, args := r.lookupStatement(fps)
+	rows, err := r.queryBatch(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("look up findings: %w", err)
 	}
