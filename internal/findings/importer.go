@@ -192,6 +192,14 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
+		var stored bool
+		if err := q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM findings WHERE team_id = $1)", p.TeamID).Scan(&stored); err != nil {
+			drain()
+			return err
+		}
+		if !stored {
+			imp.written = newWrittenFilter()
+		}
 		rules, err := activeRules(ctx, q, p.TeamID, started)
 		if err != nil {
 			drain()
@@ -354,7 +362,10 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 type importRun struct {
 	// reported are the findings this import reported unchanged and did not
 	// write (see classify); sorted by resolveMissing.
-	reported  []int64
+	reported []int64
+	// written is set when the team had no findings as the import started:
+	// then only what this import wrote can be found (see writtenFilter).
+	written   *writtenFilter
 	prepack   *atomic.Bool
 	stmts     map[string]*sql.Stmt
 	rules     []MuteRule
@@ -574,8 +585,12 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 			ex.submit(prev.writeFunc(r))
 			prev = nil
 		}
+		keys := pb.order
+		if r.written != nil {
+			keys = r.written.candidates(pb.order)
+		}
 		looked := ex.submit(func() (err error) {
-			pb.known, err = r.lookup(pb.order)
+			pb.known, err = r.lookup(keys)
 			return err
 		})
 		if prev != nil {
@@ -898,6 +913,9 @@ func (r *importRun) lookupStatement(fps []string) (string, []any) {
 }
 
 func (r *importRun) lookup(fps []string) (map[string]existing, error) {
+	if len(fps) == 0 {
+		return map[string]existing{}, nil
+	}
 	query, args := r.lookupStatement(fps)
 	rows, err := r.queryBatch(query, args...)
 	if err != nil {
