@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -51,9 +53,13 @@ func TestCLIImport(t *testing.T) {
 	if again := importJSON(); again.FindingsCreated != 0 || again.FindingsUnchanged != 5 {
 		t.Fatalf("second import = %+v", again)
 	}
-	// The raw report is kept as an artifact of its scan.
-	if matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", first.ScanID, "report")); len(matches) != 1 {
+	// The raw report is kept as an artifact of its scan, byte for byte.
+	matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", first.ScanID, "report"))
+	if len(matches) != 1 {
 		t.Fatalf("artifact of scan %s not found", first.ScanID)
+	}
+	if kept, _ := os.ReadFile(matches[0]); !bytes.Equal(kept, mustRead(t, sample)) {
+		t.Fatalf("artifact holds %d bytes that are not the report", len(kept))
 	}
 
 	data, _ := os.ReadFile(sample)
@@ -138,5 +144,56 @@ func TestCLIImportKeepsTheReportInTheConfiguredBucket(t *testing.T) {
 	}
 	if matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", r.ScanID, "report")); len(matches) != 0 {
 		t.Fatalf("report also written to the data directory: %v", matches)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A report can come through a pipe (cspm import --team T <(prowler ...)):
+// read once, imported and kept whole.
+func TestCLIImportFromAPipe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"CSPM_DATA_DIR=" + dir}
+	if code, _, stderr := run(t, env, "team", "create", "Green"); code != 0 {
+		t.Fatal(stderr)
+	}
+	sample := mustRead(t, "../internal/ingest/testdata/samples/trivy/scheme_2_many_vulns.json")
+	fifo := filepath.Join(dir, "report.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		_, _ = w.Write(sample)
+		_ = w.Close()
+	}()
+	code, out, stderr := run(t, env, "import", "--team", "Green", "--json", fifo)
+	if code != 0 {
+		t.Fatalf("import = %d %s", code, stderr)
+	}
+	var r struct {
+		ScanID          string `json:"scan_id"`
+		FindingsCreated int    `json:"findings_created"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.FindingsCreated != 5 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "artifacts", "*", r.ScanID, "report"))
+	if len(matches) != 1 {
+		t.Fatalf("artifact of scan %s not found", r.ScanID)
+	}
+	if kept, _ := os.ReadFile(matches[0]); !bytes.Equal(kept, sample) {
+		t.Fatalf("artifact holds %d bytes that are not the report's %d", len(kept), len(sample))
 	}
 }

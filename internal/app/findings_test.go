@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -52,7 +54,8 @@ func TestImportThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
 		e := newEnvWithWorkers(t, reg, func(c *config.Config) { c.ImportMaxBytes = 64 << 10 })
-		analyst := e.tokenClient(e.user(e.team("acme").ID, rbac.SecurityAnalyst).Email)
+		teamID := e.team("acme").ID
+		analyst := e.tokenClient(e.user(teamID, rbac.SecurityAnalyst).Email)
 
 		status, body := analyst.upload("/api/v1/imports", "report.xml", sampleFile(t, "zap/dvwa_baseline_dojo.xml"))
 		if status != 202 {
@@ -64,6 +67,24 @@ func TestImportThroughTheAPI(t *testing.T) {
 		rec := waitImport(t, analyst, scanID)
 		if rec.Status != "completed" || rec.Tool != "zap" || rec.ScanType != "web" || rec.ItemsRead != 19 || rec.FindingsCreated != 18 {
 			t.Fatalf("import = %+v", rec)
+		}
+		// The audit log names the upload by the SHA-256 of what was sent.
+		sum := sha256.Sum256(sampleFile(t, "zap/dvwa_baseline_dojo.xml"))
+		events, err := e.app.Audit.EventList(context.Background(), auditParams(teamID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		uploaded := 0
+		for _, ev := range events {
+			if ev.Action == "import.uploaded" && ev.TargetID == scanID {
+				uploaded++
+				if ev.Details["sha256"] != hex.EncodeToString(sum[:]) {
+					t.Errorf("upload audited with sha256 %v, want %x", ev.Details["sha256"], sum)
+				}
+			}
+		}
+		if uploaded != 1 {
+			t.Errorf("%d import.uploaded events for scan %s", uploaded, scanID)
 		}
 
 		// The same file again creates nothing.

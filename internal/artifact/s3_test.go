@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http/httptest"
@@ -53,9 +51,8 @@ func TestStoreConformance(t *testing.T) {
 			// Bigger than one 16 MiB part, so S3 uploads in parts.
 			big := make([]byte, 17<<20+123)
 			_, _ = rand.Read(big)
-			sum := sha256.Sum256(big)
 			obj, err := s.Put(ctx, "team/scans/run/sub-prowler.json", bytes.NewReader(big), 64<<20)
-			if err != nil || obj.Size != int64(len(big)) || obj.SHA256 != hex.EncodeToString(sum[:]) {
+			if err != nil || obj.Size != int64(len(big)) {
 				t.Fatalf("put = %+v %v", obj, err)
 			}
 			rc, err := s.Open(ctx, obj.Key)

@@ -58,16 +58,24 @@ func runImport(env Env, args []string) error {
 		return fmt.Errorf("%s is %d bytes, over the %d-byte limit (import_max_bytes)", rest[0], st.Size(), a.Config.ImportMaxBytes)
 	}
 
-	// Keep the raw report as an artifact, written while it is parsed, in
-	// the store the server reads (a directory or an S3 bucket).
+	// Keep the raw report as an artifact, in the store the server reads (a
+	// directory or an S3 bucket), beside the import. A regular file is
+	// stored from a handle of its own on the same file, which a local store
+	// copies in the kernel; a pipe is stored as the parser reads it.
 	scanID := id.New()
-	store := a.Artifacts
-	pr, pw := io.Pipe()
 	key := t.ID + "/" + scanID + "/report"
+	report, artifactSrc, finishArtifact, err := artifactSource(f, st)
+	if err != nil {
+		return err
+	}
 	stored := make(chan error, 1)
 	go func() {
-		_, err := store.Put(context.Background(), key, pr, a.Config.ImportMaxBytes)
-		_ = pr.CloseWithError(err)
+		_, err := a.Artifacts.Put(context.Background(), key, artifactSrc, a.Config.ImportMaxBytes)
+		if pr, ok := artifactSrc.(*io.PipeReader); ok {
+			_ = pr.CloseWithError(err) // a failed store must not block the parser's reads
+		} else if c, ok := artifactSrc.(io.Closer); ok {
+			_ = c.Close()
+		}
 		stored <- err
 	}()
 	progress := func(int) {}
@@ -77,10 +85,9 @@ func runImport(env Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "\r%s: %d items read (%.0f/s)", filepath.Base(rest[0]), n, float64(n)/max(time.Since(start).Seconds(), 0.001))
 		}
 	}
-	res, err := a.Findings.Import(ctx, io.TeeReader(f, pw), findings.ImportParams{TeamID: t.ID, ScanID: scanID, Format: format,
+	res, err := a.Findings.Import(ctx, report, findings.ImportParams{TeamID: t.ID, ScanID: scanID, Format: format,
 		Filename: filepath.Base(rest[0]), ArtifactRef: key, CreatedBy: "cli", Progress: progress})
-	_, _ = io.Copy(pw, f) // the parser may stop before the end (an error); finish the artifact anyway
-	_ = pw.Close()
+	finishArtifact()
 	if serr := <-stored; serr != nil && err == nil {
 		err = fmt.Errorf("store the raw report: %w", serr)
 	}
@@ -105,4 +112,35 @@ func isTerminalWriter(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// artifactSource returns what the import reads, what the artifact store
+// reads, and what to call once the import is done. A regular file is read
+// twice: a second handle on the same file (checked: not a file renamed over
+// it in between; the store closes it) lets the store copy it without the
+// parser's help. A pipe
+// or a terminal can be read once: the parser's reads are copied to the
+// store, and finish copies what the parser did not read (it stops early on
+// an error), so that the artifact is the whole input.
+func artifactSource(f *os.File, st os.FileInfo) (report, artifact io.Reader, finish func(), err error) {
+	if st.Mode().IsRegular() {
+		again, err := os.Open(f.Name())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ast, err := again.Stat()
+		if err == nil && !os.SameFile(st, ast) {
+			err = fmt.Errorf("%s was replaced while it was being opened", f.Name())
+		}
+		if err != nil {
+			_ = again.Close()
+			return nil, nil, nil, err
+		}
+		return f, again, func() {}, nil
+	}
+	pr, pw := io.Pipe()
+	return io.TeeReader(f, pw), pr, func() {
+		_, _ = io.Copy(pw, f)
+		_ = pw.Close()
+	}, nil
 }

@@ -5,6 +5,8 @@ package imports
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +78,10 @@ func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filen
 		return nativescans.ScanResult{}, err
 	}
 	scanID := id.New()
-	obj, err := s.Artifacts.Put(ctx, artifactKey(teamID, scanID, filename), body, s.MaxBytes)
+	// The audit record names the upload by its SHA-256, computed from what
+	// was received.
+	digest := sha256.New()
+	obj, err := s.Artifacts.Put(ctx, artifactKey(teamID, scanID, filename), io.TeeReader(body, digest), s.MaxBytes)
 	if err != nil {
 		return nativescans.ScanResult{}, err
 	}
@@ -95,7 +100,7 @@ func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filen
 		return nativescans.ScanResult{}, fmt.Errorf("queue the import: %w", err)
 	}
 	_ = s.Audit.Record(ctx, audit.Event{TeamID: teamID, ActorID: actorID, ActorEmail: actorEmail, Action: "import.uploaded",
-		TargetType: "scan", TargetID: scanID, Details: map[string]any{"filename": filename, "bytes": obj.Size, "sha256": obj.SHA256, "format": format}})
+		TargetType: "scan", TargetID: scanID, Details: map[string]any{"filename": filename, "bytes": obj.Size, "sha256": hex.EncodeToString(digest.Sum(nil)), "format": format}})
 	return rec, nil
 }
 
