@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
@@ -24,15 +23,37 @@ func prowlerResult(statusCode string) Result {
 	return ResultFail
 }
 
-// prowlerReadOptions read a Prowler OCSF element without its compliance map
-// (unmapped.compliance: framework -> requirement IDs, dozens of frameworks
-// a finding). The import does not read it and it stays in the raw OCSF;
-// building it as a map was 16% of parsing a report (100,000 generated
-// findings: 2.32 -> 1.95 s).
-var prowlerReadOptions = jsonv2.JoinOptions(readOptions,
-	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, _ *map[string][]string) error {
-		return dec.SkipValue()
-	})))
+// prowlerElement is what the import reads of a Prowler OCSF element: the
+// members it maps to a Finding, of the ocsf types where it reads them
+// whole. The decoder skips the rest without building it: unmapped (whose
+// compliance map, framework -> requirement IDs for dozens of frameworks,
+// was 16% of parsing a report and stays in the raw OCSF), finding_info's
+// description, the product metadata, remediation references. Skipping the
+// compliance map with a custom unmarshaler cost 10% of decoding instead
+// (the decoder then looks every value's type up in its table of custom
+// unmarshalers). 100,000 generated findings: decoding 1.20 -> 1.02 s of
+// CPU (docs/PERFORMANCE.md).
+type prowlerElement struct {
+	ClassUID     int           `json:"class_uid"`
+	SeverityID   ocsf.Severity `json:"severity_id"`
+	Severity     string        `json:"severity"`
+	StatusCode   string        `json:"status_code"`
+	StatusDetail string        `json:"status_detail"`
+	Message      string        `json:"message"`
+	RiskDetails  string        `json:"risk_details"`
+	Metadata     struct {
+		EventCode string `json:"event_code"`
+	} `json:"metadata"`
+	FindingInfo struct {
+		UID   string `json:"uid"`
+		Title string `json:"title"`
+	} `json:"finding_info"`
+	Resources   []ocsf.Resource `json:"resources"`
+	Cloud       *ocsf.Cloud     `json:"cloud"`
+	Remediation *struct {
+		Desc string `json:"desc"`
+	} `json:"remediation"`
+}
 
 // parseProwlerOCSF reads Prowler's json-ocsf output: a JSON array (Prowler
 // 4 and 5) or JSON lines, one Detection Finding per element. Prowler 4
@@ -45,8 +66,8 @@ func parseProwlerOCSF(r io.Reader, emit Emit) error {
 // decodeProwlerOCSF reads one element of a Prowler OCSF report, which
 // becomes the finding's raw OCSF.
 func decodeProwlerOCSF(raw json.RawMessage) (*Finding, error) {
-	var o ocsf.Finding
-	if err := jsonv2.Unmarshal(raw, &o, prowlerReadOptions); err != nil {
+	var o prowlerElement
+	if err := jsonv2.Unmarshal(raw, &o, readOptions); err != nil {
 		return nil, err
 	}
 	if o.ClassUID == 0 && o.FindingInfo.UID == "" {
