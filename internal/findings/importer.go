@@ -327,9 +327,7 @@ func (r *importRun) analyzeIfStale() error {
 	if r.dialect != db.Postgres {
 		return nil
 	}
-	var analyzedPages, pages int64
-	err := r.q.QueryRowContext(r.ctx, `SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int8
-		FROM pg_class WHERE oid = 'findings'::regclass`).Scan(&analyzedPages, &pages)
+	analyzedPages, pages, err := findingsPages(r.ctx, r.q)
 	if err != nil {
 		return err
 	}
@@ -338,6 +336,14 @@ func (r *importRun) analyzeIfStale() error {
 	}
 	_, err = r.q.ExecContext(r.ctx, analyzeFindings)
 	return err
+}
+
+// findingsPages returns the findings table's size in pages when its
+// statistics were taken, and now (PostgreSQL).
+func findingsPages(ctx context.Context, q db.Querier) (analyzed, now int64, err error) {
+	err = q.QueryRowContext(ctx, `SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int8
+		FROM pg_class WHERE oid = 'findings'::regclass`).Scan(&analyzed, &now)
+	return analyzed, now, err
 }
 
 // statisticsStale tells whether a table of pages pages whose statistics

@@ -59,7 +59,6 @@ func TestLookupPlanSurvivesStaleStatistics(t *testing.T) {
 	const n = 20000
 	desc := strings.Repeat("d", 1000)
 	items := make([]string, n)
-	fps := make([]string, 0, batchSize)
 	for i := range items {
 		items[i] = fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"uid-%d","title":"t"},"status_detail":"%s","metadata":{"event_code":"c%d"},"cloud":{"account":{"uid":"a%d"},"region":"r%d"}}`,
 			i, desc, i%50, i%3, i%7)
@@ -68,20 +67,27 @@ func TestLookupPlanSurvivesStaleStatistics(t *testing.T) {
 	if err != nil || res.FindingsCreated != n {
 		t.Fatalf("import = %+v, %v", res, err)
 	}
-	inTeam(func(q db.Querier) error {
-		rows, err := q.QueryContext(ctx, "SELECT fingerprint FROM findings ORDER BY id DESC LIMIT $1", batchSize)
+	// column reads a query's one text column.
+	column := func(q db.Querier, query string, args ...any) ([]string, error) {
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer rows.Close()
+		var out []string
 		for rows.Next() {
-			var fp string
-			if err := rows.Scan(&fp); err != nil {
-				return err
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
 			}
-			fps = append(fps, fp)
+			out = append(out, v)
 		}
-		return rows.Err()
+		return out, rows.Err()
+	}
+	var fps, plan []string
+	inTeam(func(q db.Querier) (err error) {
+		fps, err = column(q, "SELECT fingerprint FROM findings ORDER BY id DESC LIMIT $1", batchSize)
+		return err
 	})
 	if len(fps) != batchSize {
 		t.Fatalf("read %d fingerprints", len(fps))
@@ -89,35 +95,24 @@ func TestLookupPlanSurvivesStaleStatistics(t *testing.T) {
 
 	r := &importRun{dialect: db.Postgres, teamID: team}
 	query, args := r.lookupStatement(fps)
-	var plan []string
-	inTeam(func(q db.Querier) error {
+	inTeam(func(q db.Querier) (err error) {
 		if _, err := q.ExecContext(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, "EXPLAIN "+query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				return err
-			}
-			plan = append(plan, line[:min(len(line), 160)])
-		}
-		return rows.Err()
+		plan, err = column(q, "EXPLAIN "+query, args...)
+		return err
 	})
-	text := strings.Join(plan, "\n")
-	if !strings.Contains(text, "findings_team_id_fingerprint_key") {
-		t.Fatalf("the lookup does not use the fingerprint index:\n%s", text)
+	if !strings.Contains(strings.Join(plan, "\n"), "findings_team_id_fingerprint_key") {
+		for i, line := range plan {
+			plan[i] = line[:min(len(line), 160)] // the fingerprint array runs on
+		}
+		t.Fatalf("the lookup does not use the fingerprint index:\n%s", strings.Join(plan, "\n"))
 	}
 
 	// The import left statistics that the next one keeps.
 	inTeam(func(q db.Querier) error {
-		var analyzed, pages int64
-		if err := q.QueryRowContext(ctx, `SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int8
-			FROM pg_class WHERE oid = 'findings'::regclass`).Scan(&analyzed, &pages); err != nil {
+		analyzed, pages, err := findingsPages(ctx, q)
+		if err != nil {
 			return err
 		}
 		if analyzed == 0 || statisticsStale(analyzed, pages) {
