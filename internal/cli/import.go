@@ -118,10 +118,9 @@ func isTerminalWriter(w io.Writer) bool {
 // reads, and what to call once the import is done. A regular file is read
 // twice: a second handle on the same file (checked: not a file renamed over
 // it in between; the store closes it) lets the store copy it without the
-// parser's help. A pipe
-// or a terminal can be read once: the parser's reads are copied to the
-// store, and finish copies what the parser did not read (it stops early on
-// an error), so that the artifact is the whole input.
+// parser's help. A pipe or a terminal can be read once: the parser's reads
+// are copied to the store, and finish copies what the parser did not read
+// (it stops early on an error), so that the artifact is the whole input.
 func artifactSource(f *os.File, st os.FileInfo) (report, artifact io.Reader, finish func(), err error) {
 	if st.Mode().IsRegular() {
 		again, err := os.Open(f.Name())
