@@ -135,7 +135,22 @@ func (d *DB) migrate(ctx context.Context) (applied int, err error) {
 	return applied, err
 }
 
+// MigrateTo applies this database's migrations up to and including
+// version, and no further: the schema an older release left, for upgrade
+// tests that store data the way that release did and then migrate the rest.
+func (d *DB) MigrateTo(ctx context.Context, version int) (applied int, err error) {
+	err = d.WithLock(ctx, "migrate", func() error {
+		applied, err = d.migrateLockedTo(ctx, version)
+		return err
+	})
+	return applied, err
+}
+
 func (d *DB) migrateLocked(ctx context.Context) (int, error) {
+	return d.migrateLockedTo(ctx, int(^uint(0)>>1))
+}
+
+func (d *DB) migrateLockedTo(ctx context.Context, version int) (int, error) {
 	migrations, err := Migrations(d.Name, d.Dialect)
 	if err != nil {
 		return 0, err
@@ -154,6 +169,9 @@ func (d *DB) migrateLocked(ctx context.Context) (int, error) {
 	}
 	applied := 0
 	for _, m := range migrations {
+		if m.Version > version {
+			break
+		}
 		ok, err := d.applyOne(ctx, m)
 		if err != nil {
 			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)

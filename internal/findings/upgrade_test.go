@@ -1,0 +1,131 @@
+package findings
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/ingest"
+)
+
+// upgradeReport is a Prowler OCSF report of findings uid-1..uid-n, with a
+// title that a later version of the report changes.
+func upgradeReport(n int, title string) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","severity_id":4,"finding_info":{"uid":"uid-%d","title":"%s"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"eu-west-1"}}`,
+			i+1, title)
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
+// A database that a release before raw OCSF blocks wrote (native_scans at
+// migration 7: a finding_raw row per finding, a "new" history entry, every
+// sighting written out, no scope_latest) migrates to the current schema
+// with its data in it and keeps working: its findings read back with their
+// raw OCSF and history, the scan filter finds them under the scan that
+// reported them, and an import moves a changed finding's raw OCSF into a
+// block, drops its old row, and leaves the unchanged one as it was.
+func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
+	t.Parallel()
+	for _, e := range dbtest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			reg, _ := dbtest.OpenUnmigrated(t, e)
+			d := reg.Get(db.NativeScans)
+			if _, err := d.MigrateTo(ctx, 7); err != nil {
+				t.Fatal(err)
+			}
+			var parsed []*ingest.Finding
+			if _, err := ingest.Parse(strings.NewReader(upgradeReport(2, "v1")), "", func(f *ingest.Finding) error {
+				parsed = append(parsed, f)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// Stored the way that release stored them.
+			seenAt := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+			ids := map[string]int64{}
+			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+				for _, f := range parsed {
+					var id int64
+					if err := q.QueryRowContext(ctx, `INSERT INTO findings (team_id, fingerprint, tool, class_uid, check_id, title, severity,
+						result, status, provider, account_uid, region, service, scope_key, content_hash, first_seen, first_scan_id)
+						VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $14, 'scan-old') RETURNING id`,
+						f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), f.Provider, f.AccountUID,
+						f.Region, f.Service, f.ScopeKey(), contentHash(f), seenAt).Scan(&id); err != nil {
+						return err
+					}
+					ids[f.Fingerprint] = id
+					for _, stmt := range []struct {
+						query string
+						args  []any
+					}{
+						{"INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) VALUES ($1, 't1', $2, 'scan-old')", []any{id, seenAt}},
+						{"INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ('t1', $1, 'scan-old', $2, 'new', '', 'open')", []any{id, seenAt}},
+						{"INSERT INTO finding_raw (finding_id, team_id, raw) VALUES ($1, 't1', $2)", []any{id, []byte(f.Raw)}},
+					} {
+						if _, err := q.ExecContext(ctx, stmt.query, stmt.args...); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+
+			if _, err := reg.Migrate(ctx); err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			st := NewStore(reg)
+			first, second := parsed[0], parsed[1]
+			detail := func(f *ingest.Finding) Detail {
+				t.Helper()
+				det, err := st.FindingGet(ctx, "t1", ids[f.Fingerprint])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return det
+			}
+			det := detail(first)
+			if string(det.Raw) != string(first.Raw) || len(det.History) != 1 || det.History[0].Change != "new" ||
+				!det.LastSeen.Equal(seenAt) {
+				t.Fatalf("after the upgrade: raw %s, history %+v, last seen %v", det.Raw, det.History, det.LastSeen)
+			}
+			list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: "scan-old"})
+			if err != nil || list.Total != 2 {
+				t.Fatalf("scan filter after the upgrade: %v, %d findings", err, list.Total)
+			}
+
+			res, err := st.Import(ctx, strings.NewReader(strings.Replace(upgradeReport(2, "v1"), `"uid-1","title":"v1"`, `"uid-1","title":"v2"`, 1)),
+				ImportParams{TeamID: "t1", ScanID: "scan-new"})
+			if err != nil || res.FindingsCreated != 0 || res.FindingsUpdated != 1 || res.FindingsUnchanged != 1 {
+				t.Fatalf("import after the upgrade: %+v %v", res, err)
+			}
+			det = detail(first)
+			if !strings.Contains(string(det.Raw), `"title":"v2"`) || len(det.History) != 2 || det.History[1].Change != "changed" {
+				t.Fatalf("changed finding: raw %s, history %+v", det.Raw, det.History)
+			}
+			if det = detail(second); string(det.Raw) != string(second.Raw) || len(det.History) != 1 {
+				t.Fatalf("unchanged finding: raw %s, history %+v", det.Raw, det.History)
+			}
+			var legacyRows int
+			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+				return q.QueryRowContext(ctx, "SELECT count(*) FROM finding_raw WHERE team_id = 't1'").Scan(&legacyRows)
+			}); err != nil || legacyRows != 1 {
+				t.Fatalf("finding_raw rows after the change: %d %v, want the unchanged finding's only", legacyRows, err)
+			}
+			for scan, want := range map[string]int{"scan-new": 2, "scan-old": 0} {
+				if list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: scan}); err != nil || list.Total != want {
+					t.Errorf("scan filter %s: %v, %d findings, want %d", scan, err, list.Total, want)
+				}
+			}
+		})
+	}
+}
