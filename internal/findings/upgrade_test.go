@@ -41,6 +41,9 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 			if _, err := d.MigrateTo(ctx, 7); err != nil {
 				t.Fatal(err)
 			}
+			if v, err := d.Version(ctx); err != nil || v != 7 {
+				t.Fatalf("native_scans at version %d (%v), want 7", v, err)
+			}
 			var parsed []*ingest.Finding
 			if _, err := ingest.Parse(strings.NewReader(upgradeReport(2, "v1")), "", func(f *ingest.Finding) error {
 				parsed = append(parsed, f)
@@ -80,8 +83,11 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if _, err := reg.Migrate(ctx); err != nil {
-				t.Fatalf("upgrade: %v", err)
+			if n, err := reg.Migrate(ctx); err != nil || n == 0 {
+				t.Fatalf("upgrade: %d migrations, %v", n, err)
+			}
+			if v, err := d.Version(ctx); err != nil || v <= 7 {
+				t.Fatalf("native_scans at version %d (%v) after the upgrade", v, err)
 			}
 			st := NewStore(reg)
 			first, second := parsed[0], parsed[1]
