@@ -344,3 +344,20 @@ func TestNotIndexedTeamFilterUsesPrimaryKey(t *testing.T) {
 		}
 	})
 }
+
+// QueryStrings reads a query's first column as text, in the query's order,
+// and passes a statement's error on.
+func TestQueryStrings(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		d := reg.Get(db.Platform)
+		got, err := db.QueryStrings(ctx, d, "SELECT name FROM schema_migrations WHERE version <= $1 ORDER BY version DESC", 2)
+		if err != nil || len(got) != 2 || got[0] == "" || got[0] == got[1] {
+			t.Fatalf("QueryStrings = %q, %v", got, err)
+		}
+		if _, err := db.QueryStrings(ctx, d, "SELECT name FROM no_such_table"); err == nil {
+			t.Fatal("a failing statement returned no error")
+		}
+	})
+}

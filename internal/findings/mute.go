@@ -400,18 +400,5 @@ func unmuteWhere(ctx context.Context, q db.Querier, teamID, cond string, args []
 }
 
 func expiredMuteTeams(ctx context.Context, q db.Querier, now time.Time) ([]string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT DISTINCT team_id FROM findings WHERE status = 'muted' AND muted_until IS NOT NULL AND muted_until <= $1", now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var teams []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		teams = append(teams, t)
-	}
-	return teams, rows.Err()
+	return db.QueryStrings(ctx, q, "SELECT DISTINCT team_id FROM findings WHERE status = 'muted' AND muted_until IS NOT NULL AND muted_until <= $1", now)
 }

@@ -67,26 +67,9 @@ func TestLookupPlanSurvivesStaleStatistics(t *testing.T) {
 	if err != nil || res.FindingsCreated != n {
 		t.Fatalf("import = %+v, %v", res, err)
 	}
-	// column reads a query's one text column.
-	column := func(q db.Querier, query string, args ...any) ([]string, error) {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var v string
-			if err := rows.Scan(&v); err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, rows.Err()
-	}
 	var fps, plan []string
 	inTeam(func(q db.Querier) (err error) {
-		fps, err = column(q, "SELECT fingerprint FROM findings ORDER BY id DESC LIMIT $1", batchSize)
+		fps, err = db.QueryStrings(ctx, q, "SELECT fingerprint FROM findings ORDER BY id DESC LIMIT $1", batchSize)
 		return err
 	})
 	if len(fps) != batchSize {
@@ -99,7 +82,7 @@ func TestLookupPlanSurvivesStaleStatistics(t *testing.T) {
 		if _, err := q.ExecContext(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
 			return err
 		}
-		plan, err = column(q, "EXPLAIN "+query, args...)
+		plan, err = db.QueryStrings(ctx, q, "EXPLAIN "+query, args...)
 		return err
 	})
 	if !strings.Contains(strings.Join(plan, "\n"), "findings_team_id_fingerprint_key") {

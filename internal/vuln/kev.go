@@ -322,7 +322,7 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		if err != nil {
 			return err
 		}
-		neverChecked, err := queryStrings(ctx, q, `SELECT c.id FROM vuln_catalog AS c JOIN kev_entries AS k ON k.cve_id = c.id
+		neverChecked, err := db.QueryStrings(ctx, q, `SELECT c.id FROM vuln_catalog AS c JOIN kev_entries AS k ON k.cve_id = c.id
 			WHERE c.kev_enriched_at IS NULL`)
 		if err != nil {
 			return err
@@ -399,30 +399,12 @@ func loadKEVEntries(ctx context.Context, q db.Querier) (map[string]kevStored, er
 func catalogIDs(ctx context.Context, q db.Querier, ids []string) ([]string, error) {
 	var out []string
 	err := chunks(ids, func(part []string) error {
-		found, err := queryStrings(ctx, q, `SELECT id FROM vuln_catalog WHERE id IN (`+db.InList(len(part), 1)+`) AND kev_enriched_at IS NOT NULL`,
+		found, err := db.QueryStrings(ctx, q, `SELECT id FROM vuln_catalog WHERE id IN (`+db.InList(len(part), 1)+`) AND kev_enriched_at IS NOT NULL`,
 			stringArgs(nil, part)...)
 		out = append(out, found...)
 		return err
 	})
 	return out, err
-}
-
-// queryStrings returns the first column of every row.
-func queryStrings(ctx context.Context, q db.Querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // KEVStatusGet returns what the last sync did.
