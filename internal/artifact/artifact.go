@@ -76,10 +76,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, maxBytes int64
 	if limit <= 0 {
 		limit = 1<<63 - 1
 	}
-	src := r
-	if _, isFile := r.(*os.File); !isFile {
-		// Reads of a file are not worth interrupting; an upload's are.
-		src = &ctxReader{ctx, r}
+	// Reads of a regular file are not worth interrupting (and wrapping the
+	// file would stop the kernel copy); an upload's or a pipe's are.
+	src := io.Reader(&ctxReader{ctx, r})
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			src = f
+		}
 	}
 	n, err := io.Copy(tmp, io.LimitReader(src, limit))
 	if err == nil && maxBytes > 0 && n == maxBytes {
