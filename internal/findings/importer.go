@@ -458,6 +458,14 @@ func (r *importRun) bind(query string) string { return db.Positional(r.dialect, 
 // primary key (see db.NotIndexed).
 func (r *importRun) teamByKey() string { return db.NotIndexed(r.dialect, "team_id") }
 
+// teamRows is the WHERE condition of a statement on this team's rows whose
+// col is one of ids, with the team as parameter $start and the ids after
+// it, and those arguments.
+func (r *importRun) teamRows(col string, start int, ids []int64) (string, []any) {
+	in, keys := db.AnyOf(r.dialect, col, "int8", start+1, ids)
+	return fmt.Sprintf("%s = $%d AND %s", r.teamByKey(), start, in), append([]any{r.teamID}, keys...)
+}
+
 // preparer is what a transaction adds to db.Querier.
 type preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
@@ -846,9 +854,9 @@ func (r *importRun) markSeen(ids []int64, inLatest bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	in, keys := db.AnyOf(r.dialect, "finding_id", "int8", 5, ids)
-	err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "+r.teamByKey()+" = $4 AND "+in,
-		append([]any{r.now, r.scanID, inLatest, r.teamID}, keys...)...)
+	where, args := r.teamRows("finding_id", 4, ids)
+	err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "+where,
+		append([]any{r.now, r.scanID, inLatest}, args...)...)
 	if err != nil {
 		return fmt.Errorf("mark unchanged findings: %w", err)
 	}
@@ -876,7 +884,7 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 		return nil
 	}
 	moved := map[int64]int{}
-	var legacy []any
+	var legacy []int64
 	for _, c := range changed {
 		if c.old.rawBlock.Valid {
 			moved[c.old.rawBlock.Int64]++
@@ -884,7 +892,7 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 			legacy = append(legacy, c.old.id)
 		}
 	}
-	emptied := make([]any, 0, len(moved))
+	emptied := make([]int64, 0, len(moved))
 	for blockID, n := range moved {
 		var live int
 		if err := r.q.QueryRowContext(r.ctx, "UPDATE finding_raw_blocks SET live = live - $1 WHERE team_id = $2 AND id = $3 RETURNING live",
@@ -896,14 +904,14 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 		}
 	}
 	if len(emptied) > 0 {
-		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw_blocks WHERE "+r.teamByKey()+" = $1 AND id IN ("+db.InList(len(emptied), 2)+")"),
-			append([]any{r.teamID}, emptied...)...); err != nil {
+		where, args := r.teamRows("id", 1, emptied)
+		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw_blocks WHERE "+where), args...); err != nil {
 			return fmt.Errorf("delete unused raw OCSF: %w", err)
 		}
 	}
 	if len(legacy) > 0 {
-		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw WHERE "+r.teamByKey()+" = $1 AND finding_id IN ("+db.InList(len(legacy), 2)+")"),
-			append([]any{r.teamID}, legacy...)...); err != nil {
+		where, args := r.teamRows("finding_id", 1, legacy)
+		if _, err := r.q.ExecContext(r.ctx, r.bind("DELETE FROM finding_raw WHERE "+where), args...); err != nil {
 			return fmt.Errorf("delete replaced raw OCSF: %w", err)
 		}
 	}
@@ -1198,7 +1206,7 @@ func (r *importRun) resolveMissing() error {
 		return fmt.Errorf("find missing findings: %w", err)
 	}
 	var open []gone
-	byScope := map[string][]any{}
+	byScope := map[string][]int64{}
 	for _, g := range missing {
 		if g.status == StatusOpen || g.status == StatusReopened {
 			open = append(open, g)
@@ -1214,14 +1222,15 @@ func (r *importRun) resolveMissing() error {
 	}
 	for start := 0; start < len(open); start += batchSize {
 		chunk := open[start:min(start+batchSize, len(open))]
-		ids := make([]any, 0, len(chunk))
+		ids := make([]int64, 0, len(chunk))
 		hist := make([]any, 0, len(chunk)*7)
 		for _, g := range chunk {
 			ids = append(ids, g.id)
 			hist = append(hist, r.teamID, g.id, r.scanID, r.now, "resolved", g.status, StatusResolved)
 		}
-		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE "+r.teamByKey()+" = $2 AND id IN ("+
-			db.InList(len(ids), 3)+")"), append([]any{r.now, r.teamID}, ids...)...); err != nil {
+		where, args := r.teamRows("id", 2, ids)
+		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE "+where),
+			append([]any{r.now}, args...)...); err != nil {
 			return fmt.Errorf("resolve missing findings: %w", err)
 		}
 		if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES "+
@@ -1242,14 +1251,13 @@ func (r *importRun) resolveMissing() error {
 
 // leaveLatest writes out the last sighting of findings of scope that the
 // scope's latest import reported and this one does not: that import's.
-func (r *importRun) leaveLatest(scope string, ids []any) error {
+func (r *importRun) leaveLatest(scope string, ids []int64) error {
 	for start := 0; start < len(ids); start += batchSize {
-		chunk := ids[start:min(start+batchSize, len(ids))]
+		where, args := r.teamRows("finding_id", 5, ids[start:min(start+batchSize, len(ids))])
 		if _, err := r.q.ExecContext(r.ctx, r.bind(`UPDATE finding_seen SET in_latest = false,
 			last_seen = COALESCE((SELECT seen_at FROM scope_latest WHERE team_id = $1 AND scope_key = $2), last_seen),
 			last_scan_id = COALESCE((SELECT scan_id FROM scope_latest WHERE team_id = $3 AND scope_key = $4), last_scan_id)
-			WHERE `+r.teamByKey()+` = $5 AND finding_id IN (`+db.InList(len(chunk), 6)+")"),
-			append([]any{r.teamID, scope, r.teamID, scope, r.teamID}, chunk...)...); err != nil {
+			WHERE `+where), append([]any{r.teamID, scope, r.teamID, scope}, args...)...); err != nil {
 			return fmt.Errorf("keep the last sighting of missing findings: %w", err)
 		}
 	}
