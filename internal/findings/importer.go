@@ -367,7 +367,7 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 // importRun is the state of one import's transaction.
 type importRun struct {
 	// reported are the findings this import reported unchanged and did not
-	// write (see classify); sorted by resolveMissing.
+	// write (see classify); missing leaves them out.
 	reported []int64
 	// written is set when the team had no findings as the import started:
 	// then only what this import wrote can be found (see writtenFilter).
@@ -1275,16 +1275,18 @@ type gone struct {
 // scope's latest import, and that this import did not report: neither
 // written with it (last_scan_id) nor reported unchanged (r.reported).
 func (r *importRun) missing(scopes []string) ([]gone, error) {
-	slices.Sort(r.reported)
 	in, keys := db.AnyOf(r.dialect, "f.scope_key", "text", 3, scopes)
 	query := `SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
 		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND ` + in
 	args := append([]any{r.teamID, r.scanID}, keys...)
-	if r.dialect == db.Postgres {
+	serverSide := r.dialect == db.Postgres
+	if serverSide {
 		// The server leaves out what this import reported (a hash anti-join)
 		// instead of sending back every finding of the scopes.
 		query += " AND NOT EXISTS (SELECT 1 FROM unnest($4::int8[]) AS reported(id) WHERE reported.id = f.id)"
 		args = append(args, r.reported)
+	} else {
+		slices.Sort(r.reported)
 	}
 	rows, err := r.q.QueryContext(r.ctx, r.bind(query), args...)
 	if err != nil {
@@ -1297,9 +1299,12 @@ func (r *importRun) missing(scopes []string) ([]gone, error) {
 		if err := rows.Scan(&g.id, &g.status, &g.scopeKey, &g.inLatest); err != nil {
 			return nil, err
 		}
-		if _, reported := slices.BinarySearch(r.reported, g.id); !reported {
-			out = append(out, g)
+		if !serverSide {
+			if _, reported := slices.BinarySearch(r.reported, g.id); reported {
+				continue
+			}
 		}
+		out = append(out, g)
 	}
 	return out, rows.Err()
 }
