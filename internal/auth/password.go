@@ -57,7 +57,12 @@ func hashWithIterations(password string, iterations int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s$%d$%s$%s", hashAlgorithm, iterations, saltText, base64.StdEncoding.EncodeToString(key)), nil
+	return encodeHash(iterations, saltText, key), nil
+}
+
+// encodeHash is the stored form of a hash.
+func encodeHash(iterations int, saltText string, key []byte) string {
+	return fmt.Sprintf("%s$%d$%s$%s", hashAlgorithm, iterations, saltText, base64.StdEncoding.EncodeToString(key))
 }
 
 // unverifiableHash returns a hash in HashPassword's form, at the given
@@ -75,7 +80,7 @@ func unverifiableHash(iterations int) (string, error) {
 	if _, err := rand.Read(key); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s$%d$%s$%s", hashAlgorithm, iterations, base64.RawURLEncoding.EncodeToString(salt), base64.StdEncoding.EncodeToString(key)), nil
+	return encodeHash(iterations, base64.RawURLEncoding.EncodeToString(salt), key), nil
 }
 
 type parsedHash struct {
