@@ -366,8 +366,8 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 
 // importRun is the state of one import's transaction.
 type importRun struct {
-	// reported are the findings this import reported unchanged and did not
-	// write (see classify); missing leaves them out.
+	// reported are the stored findings this import reported (see
+	// classify); missing leaves them out.
 	reported []int64
 	// written is set when the team had no findings as the import started:
 	// then only what this import wrote can be found (see writtenFilter).
@@ -395,7 +395,7 @@ type existing struct {
 	contentHash string
 	rawBlock    sql.NullInt64 // NULL: the raw OCSF is in finding_raw, stored before blocks
 	scopeKey    string
-	inLatest    bool // reported by the latest import of its scope (see scope_latest)
+	inLatest    bool // last seen by the latest import of its scope: no finding_seen row (see scope_latest)
 }
 
 // contentHash covers what a person reads of a finding, so that a change in
@@ -559,7 +559,7 @@ type pendingBatch struct {
 	known     map[string]existing
 	fresh     []*ingest.Finding
 	changed   []changedFinding
-	unchanged []int64 // unchanged, to mark seen in this import of their scope
+	rejoined  []int64 // unchanged, back in the latest import of their scope
 	elsewhere []int64 // unchanged, reported under another scope than their own
 	// What the database work needs, prepared on the sorting goroutine: the
 	// block of raw OCSF to store, each written finding's place in it, and
@@ -677,17 +677,18 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		status := nextStatus(f.Result, old.status)
 		hash := contentHash(f)
 		rule := r.matchRule(f)
+		// Remembered so that it does not count as missing at the end.
+		r.reported = append(r.reported, old.id)
 		if status == old.status && hash == old.contentHash && (status == StatusMuted || rule == nil) {
 			r.res.FindingsUnchanged++
 			switch {
 			case old.inLatest && old.scopeKey == f.ScopeKey():
 				// Seen by the previous import of its scope and by this one:
 				// nothing to write (its sighting is the scope's, see
-				// scope_latest); remembered so that it does not count as
-				// missing at the end.
-				r.reported = append(r.reported, old.id)
+				// scope_latest).
 			case old.scopeKey == f.ScopeKey():
-				pb.unchanged = append(pb.unchanged, old.id)
+				// Its written-out sighting goes: this import is its scope's.
+				pb.rejoined = append(pb.rejoined, old.id)
 			default:
 				// Reported under another scope than its own: its sighting
 				// is written out, as the scope's latest import is not this.
@@ -750,10 +751,10 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 		if err := r.refreshStatistics(len(pb.fresh)); err != nil {
 			return err
 		}
-		if err := r.markSeen(pb.unchanged, true); err != nil {
+		if err := r.rejoinLatest(pb.rejoined); err != nil {
 			return err
 		}
-		return r.markSeen(pb.elsewhere, false)
+		return r.writeSighting(pb.elsewhere)
 	}
 }
 
@@ -848,17 +849,37 @@ func (r *importRun) layoutRaw(pb *pendingBatch) error {
 	return nil
 }
 
-// markSeen records that this import saw the findings again, unchanged, and
-// whether it is the latest import of their scope.
-func (r *importRun) markSeen(ids []int64, inLatest bool) error {
+// rejoinLatest drops the written-out sightings of findings this import
+// reports in their own scope: it becomes their scope's latest import, whose
+// sighting they then share (see scope_latest).
+func (r *importRun) rejoinLatest(ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	where, args := r.teamRows("finding_id", 4, ids)
-	err := r.execBatch("UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE "+where,
-		append([]any{r.now, r.scanID, inLatest}, args...)...)
-	if err != nil {
-		return fmt.Errorf("mark unchanged findings: %w", err)
+	where, args := r.teamRows("finding_id", 1, ids)
+	if err := r.execBatch("DELETE FROM finding_seen WHERE "+where, args...); err != nil {
+		return fmt.Errorf("mark findings seen again: %w", err)
+	}
+	return nil
+}
+
+// writeSighting writes out this import as the last sighting of findings it
+// reports under another scope than their own (whose latest import this is
+// not).
+func (r *importRun) writeSighting(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now, scan := "$1", "$2"
+	if r.dialect == db.Postgres {
+		// An INSERT ... SELECT does not give its parameters the target's types.
+		now, scan = "$1::timestamptz", "$2::text"
+	}
+	where, args := r.teamRows("id", 3, ids)
+	if err := r.execBatch(`INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id) SELECT id, team_id, `+now+`, `+scan+`
+		FROM findings WHERE `+where+` ON CONFLICT (finding_id) DO UPDATE SET last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id`,
+		append([]any{r.now, r.scanID}, args...)...); err != nil {
+		return fmt.Errorf("mark findings seen under another scope: %w", err)
 	}
 	return nil
 }
@@ -922,7 +943,7 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 // findings by fingerprint, and its arguments.
 func (r *importRun) lookupStatement(fps []string) (string, []any) {
 	in, keys := db.AnyOf(r.dialect, "f.fingerprint", "text", 2, fps)
-	return `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, COALESCE(s.in_latest, false)
+	return `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, s.finding_id IS NULL
 		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND ` + in, append([]any{r.teamID}, keys...)
 }
 
@@ -980,9 +1001,9 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 	return args
 }
 
-// insert writes the batch's new findings and their first sighting. Their
-// first history entry is read from the finding (first_status, see
-// historyOf).
+// insert writes the batch's new findings. Their first history entry is
+// read from the finding (first_status, see historyOf), and their sighting
+// is their scope's latest import, this one (see scope_latest).
 func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	fresh, args := pb.fresh, pb.insertArgs
 	if len(fresh) == 0 {
@@ -1004,25 +1025,14 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	// before, written to a temporary file. A conflict here fails the import
 	// and rolls back the whole transaction, so there is nothing for that
 	// journal to do (100,000 new findings: 4.7 -> 4.2 s; docs/PERFORMANCE.md).
-	ids, err := r.insertReturningIDs("INSERT OR FAIL INTO findings ("+findingInsertColumns+") VALUES "+db.Placeholders(len(fresh), findingColumns, 1)+
-		" RETURNING id, fingerprint", args)
-	if err != nil {
+	if err := r.execBatch("INSERT OR FAIL INTO findings ("+findingInsertColumns+") VALUES "+db.Placeholders(len(fresh), findingColumns, 1), args...); err != nil {
 		return fmt.Errorf("insert findings: %w", err)
-	}
-	seen := make([]any, 0, len(fresh)*5)
-	for _, f := range fresh {
-		seen = append(seen, ids[f.Fingerprint], r.teamID, r.now, r.scanID, true)
-	}
-	if err := r.execBatch("INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id, in_latest) VALUES "+
-		db.Placeholders(len(fresh), 5, 1), seen...); err != nil {
-		return fmt.Errorf("insert finding sightings: %w", err)
 	}
 	return nil
 }
 
 // On PostgreSQL new findings go in as one array per column, unnested by
-// the server, and their first sighting is written by the same statement:
-// 38 parameters a batch instead of 19,000 plus 2,000, and no IDs sent back.
+// the server: 38 parameters a batch instead of 19,000.
 // Encoding the parameters one by one was a quarter of the import's critical
 // path (the statements run in order on one goroutine; see writeAll).
 var (
@@ -1080,9 +1090,8 @@ func init() {
 			arrays = append(arrays, fmt.Sprintf("$%d::%s[]", param, pgColumnType[i]))
 		}
 	}
-	pgInsertFindings = "WITH f AS (INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
-		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u RETURNING id) " +
-		"INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id, in_latest) SELECT id, $1, $2, $3, true FROM f"
+	pgInsertFindings = "INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
+		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u"
 }
 
 // pgColumns turns the row-ordered insert arguments of n findings into
@@ -1136,26 +1145,6 @@ func pgColumns(rows []any, n int) ([]any, error) {
 	return out, nil
 }
 
-func (r *importRun) insertReturningIDs(query string, args []any) (map[string]int64, error) {
-	rows, err := r.queryBatch(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := map[string]int64{}
-	for rows.Next() {
-		var (
-			fid int64
-			fp  string
-		)
-		if err := rows.Scan(&fid, &fp); err != nil {
-			return nil, err
-		}
-		ids[fp] = fid
-	}
-	return ids, rows.Err()
-}
-
 func (r *importRun) update(c changedFinding, raw rawRef) error {
 	old, f, status := c.old, c.f, c.status
 	var resolvedAt any
@@ -1174,9 +1163,12 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}
-	if _, err := r.q.ExecContext(r.ctx, "UPDATE finding_seen SET last_seen = $1, last_scan_id = $2, in_latest = $3 WHERE team_id = $4 AND finding_id = $5",
-		r.now, r.scanID, old.scopeKey == f.ScopeKey(), r.teamID, old.id); err != nil {
-		return fmt.Errorf("update finding sighting: %w", err)
+	sighting := r.writeSighting
+	if old.scopeKey == f.ScopeKey() {
+		sighting = r.rejoinLatest
+	}
+	if err := sighting([]int64{old.id}); err != nil {
+		return err
 	}
 	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",
 		r.teamID, old.id, r.scanID, r.now, c.change, old.status, status)
@@ -1194,8 +1186,9 @@ func (r *importRun) scopeList() []string {
 
 // resolveMissing ends an import's pass over the scopes it covered: their
 // findings this report no longer lists are resolved if they were open (the
-// thing was fixed or is gone), and lose in_latest if they had it, keeping
-// the sighting it stood for; then this import becomes each scope's latest.
+// thing was fixed or is gone), and those last seen by the scope's latest
+// import get that sighting written out; then this import becomes each
+// scope's latest.
 func (r *importRun) resolveMissing() error {
 	if len(r.scopes) == 0 {
 		return nil
@@ -1205,20 +1198,20 @@ func (r *importRun) resolveMissing() error {
 	if err != nil {
 		return fmt.Errorf("find missing findings: %w", err)
 	}
-	var open []gone
-	byScope := map[string][]int64{}
+	var (
+		open []gone
+		left []int64
+	)
 	for _, g := range missing {
 		if g.status == StatusOpen || g.status == StatusReopened {
 			open = append(open, g)
 		}
 		if g.inLatest {
-			byScope[g.scopeKey] = append(byScope[g.scopeKey], g.id)
+			left = append(left, g.id)
 		}
 	}
-	for scope, ids := range byScope {
-		if err := r.leaveLatest(scope, ids); err != nil {
-			return err
-		}
+	if err := r.leaveLatest(left); err != nil {
+		return err
 	}
 	for start := 0; start < len(open); start += batchSize {
 		chunk := open[start:min(start+batchSize, len(open))]
@@ -1249,15 +1242,16 @@ func (r *importRun) resolveMissing() error {
 	return nil
 }
 
-// leaveLatest writes out the last sighting of findings of scope that the
-// scope's latest import reported and this one does not: that import's.
-func (r *importRun) leaveLatest(scope string, ids []int64) error {
+// leaveLatest writes out the last sighting of findings that their scope's
+// latest import reported and this one does not: that import's (before this
+// one takes its place).
+func (r *importRun) leaveLatest(ids []int64) error {
 	for start := 0; start < len(ids); start += batchSize {
-		where, args := r.teamRows("finding_id", 5, ids[start:min(start+batchSize, len(ids))])
-		if _, err := r.q.ExecContext(r.ctx, r.bind(`UPDATE finding_seen SET in_latest = false,
-			last_seen = COALESCE((SELECT seen_at FROM scope_latest WHERE team_id = $1 AND scope_key = $2), last_seen),
-			last_scan_id = COALESCE((SELECT scan_id FROM scope_latest WHERE team_id = $3 AND scope_key = $4), last_scan_id)
-			WHERE `+where), append([]any{r.teamID, scope, r.teamID, scope}, args...)...); err != nil {
+		in, args := db.AnyOf(r.dialect, "f.id", "int8", 2, ids[start:min(start+batchSize, len(ids))])
+		if _, err := r.q.ExecContext(r.ctx, r.bind(`INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id)
+			SELECT f.id, f.team_id, COALESCE(sl.seen_at, f.first_seen), COALESCE(sl.scan_id, f.first_scan_id)
+			FROM findings f LEFT JOIN scope_latest sl ON sl.team_id = f.team_id AND sl.scope_key = f.scope_key
+			WHERE `+db.NotIndexed(r.dialect, "f.team_id")+` = $1 AND `+in), append([]any{r.teamID}, args...)...); err != nil {
 			return fmt.Errorf("keep the last sighting of missing findings: %w", err)
 		}
 	}
@@ -1271,19 +1265,25 @@ type gone struct {
 	inLatest bool
 }
 
-// missing lists the findings of the given scopes that are open or in their
-// scope's latest import, and that this import did not report: neither
-// written with it (last_scan_id) nor reported unchanged (r.reported).
+// missing lists the findings of the given scopes that are open or last
+// seen by their scope's latest import, and that this import did not report:
+// neither new in it, nor written out as seen by it, nor in a scope an
+// earlier part of the same scan covered (last seen by this scan, then), nor
+// found by it (r.reported).
 func (r *importRun) missing(scopes []string) ([]gone, error) {
-	in, keys := db.AnyOf(r.dialect, "f.scope_key", "text", 3, scopes)
-	query := `SELECT f.id, f.status, f.scope_key, s.in_latest FROM findings f JOIN finding_seen s ON s.finding_id = f.id
-		WHERE f.team_id = $1 AND s.last_scan_id <> $2 AND (s.in_latest OR f.status IN ('open', 'reopened')) AND ` + in
-	args := append([]any{r.teamID, r.scanID}, keys...)
+	in, keys := db.AnyOf(r.dialect, "f.scope_key", "text", 2, scopes)
+	n := 1 + len(keys)
+	query := fmt.Sprintf(`SELECT f.id, f.status, f.scope_key, s.finding_id IS NULL FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id
+		WHERE f.team_id = $1 AND %s AND CASE WHEN s.finding_id IS NULL
+			THEN f.first_scan_id <> $%d AND f.scope_key NOT IN (SELECT scope_key FROM scope_latest WHERE team_id = $%d AND scan_id = $%d)
+			ELSE s.last_scan_id <> $%d AND f.status IN ('open', 'reopened') END`, in, n+1, n+2, n+3, n+4)
+	args := append([]any{r.teamID}, keys...)
+	args = append(args, r.scanID, r.teamID, r.scanID, r.scanID)
 	serverSide := r.dialect == db.Postgres
 	if serverSide {
 		// The server leaves out what this import reported (a hash anti-join)
 		// instead of sending back every finding of the scopes.
-		query += " AND NOT EXISTS (SELECT 1 FROM unnest($4::int8[]) AS reported(id) WHERE reported.id = f.id)"
+		query += fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM unnest($%d::int8[]) AS reported(id) WHERE reported.id = f.id)", n+5)
 		args = append(args, r.reported)
 	} else {
 		slices.Sort(r.reported)

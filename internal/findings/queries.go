@@ -71,16 +71,18 @@ const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severi
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
 	vuln_ids, description, remediation, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
 
-// A finding's last sighting lives in finding_seen, narrow and apart from
-// the finding; lists read it per row by primary key. A finding the latest
-// import of its scope reported (in_latest) was last seen by that import,
-// which scope_latest names: a re-import does not write the findings it
-// finds unchanged.
+// A finding's last sighting: written out in finding_seen when the latest
+// import of its scope did not report it (or reported it under another
+// scope), else that import's, which scope_latest names: a re-import writes
+// nothing for the findings it finds unchanged, and a new finding no row.
+// Lists read both per row by primary key. A finding is never without both
+// (the importer writes the scopes it covered in the same transaction);
+// first_seen only keeps the expression total.
 const (
-	seenLastSeen = `(SELECT CASE WHEN fs.in_latest THEN COALESCE(sl.seen_at, fs.last_seen) ELSE fs.last_seen END FROM finding_seen fs
-		LEFT JOIN scope_latest sl ON sl.team_id = fs.team_id AND sl.scope_key = findings.scope_key WHERE fs.finding_id = findings.id)`
-	seenLastScan = `(SELECT CASE WHEN fs.in_latest THEN COALESCE(sl.scan_id, fs.last_scan_id) ELSE fs.last_scan_id END FROM finding_seen fs
-		LEFT JOIN scope_latest sl ON sl.team_id = fs.team_id AND sl.scope_key = findings.scope_key WHERE fs.finding_id = findings.id)`
+	seenLastSeen = `COALESCE((SELECT fs.last_seen FROM finding_seen fs WHERE fs.finding_id = findings.id),
+		(SELECT sl.seen_at FROM scope_latest sl WHERE sl.team_id = findings.team_id AND sl.scope_key = findings.scope_key), first_seen)`
+	seenLastScan = `COALESCE((SELECT fs.last_scan_id FROM finding_seen fs WHERE fs.finding_id = findings.id),
+		(SELECT sl.scan_id FROM scope_latest sl WHERE sl.team_id = findings.team_id AND sl.scope_key = findings.scope_key), first_scan_id)`
 )
 
 func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
@@ -204,9 +206,9 @@ func (p *ListParams) filters() (*db.Where, error) {
 	if p.Scan != "" {
 		// Last seen by the scan: written out with it, or in the latest
 		// import of a scope whose latest import the scan is.
-		w.Add(`(id IN (SELECT finding_id FROM finding_seen WHERE team_id = %s AND last_scan_id = %s AND NOT in_latest)
+		w.Add(`(id IN (SELECT finding_id FROM finding_seen WHERE team_id = %s AND last_scan_id = %s)
 			OR (scope_key IN (SELECT scope_key FROM scope_latest WHERE team_id = %s AND scan_id = %s)
-				AND (SELECT fs.in_latest FROM finding_seen fs WHERE fs.finding_id = findings.id)))`, p.TeamID, p.Scan, p.TeamID, p.Scan)
+				AND NOT EXISTS (SELECT 1 FROM finding_seen fs WHERE fs.finding_id = findings.id)))`, p.TeamID, p.Scan, p.TeamID, p.Scan)
 	}
 	if p.Resource != "" {
 		a := likeArg(p.Resource)

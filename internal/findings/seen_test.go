@@ -2,6 +2,7 @@ package findings_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,13 +70,17 @@ func TestLastSightingWithoutMarkingUnchangedFindings(t *testing.T) {
 		}
 
 		first := importDoc(rawReport(3, "v1"))
+		// A new finding's sighting is its scope's latest import: no row.
+		if got := explicitScans(); len(got) != 0 {
+			t.Fatalf("finding_seen rows by scan after the first import: %v", got)
+		}
 		time.Sleep(10 * time.Millisecond) // distinct import times
 		second := importDoc(rawReport(3, "v1"))
 		if second.FindingsUnchanged != 3 {
 			t.Fatalf("second import: %+v", second)
 		}
 		// Nothing was written for the unchanged findings...
-		if got := explicitScans(); got[first.ScanID] != 3 || len(got) != 1 {
+		if got := explicitScans(); len(got) != 0 {
 			t.Fatalf("finding_seen rows by scan after an unchanged re-import: %v", got)
 		}
 		// ...and every finding reads as seen by the second import.
@@ -110,6 +115,10 @@ func TestLastSightingWithoutMarkingUnchangedFindings(t *testing.T) {
 				t.Fatalf("the missing finding: %+v", f)
 			}
 		}
+		// Only the missing finding's sighting is written out.
+		if got := explicitScans(); got[second.ScanID] != 1 || len(got) != 1 {
+			t.Fatalf("finding_seen rows by scan after the third import: %v", got)
+		}
 		if got := all(third.ScanID); len(got) != 2 {
 			t.Fatalf("the third import lists %d findings, want 2", len(got))
 		}
@@ -123,9 +132,101 @@ func TestLastSightingWithoutMarkingUnchangedFindings(t *testing.T) {
 		if len(back) != 3 || len(all(second.ScanID)) != 0 || len(all(third.ScanID)) != 0 {
 			t.Fatalf("after the fourth import: %d listed by it", len(back))
 		}
+		if got := explicitScans(); len(got) != 0 {
+			t.Fatalf("finding_seen rows by scan after the fourth import: %v", got)
+		}
 		list, err := st.FindingList(ctx, findings.ListParams{TeamID: "t1", Status: []string{"reopened"}})
 		if err != nil || list.Total != 1 {
 			t.Fatalf("reopened: %v %d", err, list.Total)
+		}
+	})
+}
+
+// A finding reported under another scope than its own has that sighting
+// written out, and drops it when its own scope's import reports it again;
+// a later part of a multi-part scan does not count the findings an earlier
+// part of the same scan reported in a shared scope as missing.
+func TestSightingAcrossScopesAndScanParts(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		item := func(uid int, region, title string) string {
+			return fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"uid-%d","title":"%s"},"metadata":{"event_code":"c1"},"cloud":{"account":{"uid":"a1"},"region":"%s"}}`,
+				uid, title, region)
+		}
+		importDoc := func(p findings.ImportParams, items ...string) findings.ImportResult {
+			t.Helper()
+			p.TeamID = "t1"
+			res, err := st.Import(ctx, strings.NewReader("["+strings.Join(items, ",")+"]"), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		byUID := func() map[string]findings.Finding {
+			t.Helper()
+			list, err := st.FindingList(ctx, findings.ListParams{TeamID: "t1", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]findings.Finding{}
+			for _, f := range list.Findings {
+				out[f.Title[:5]] = f
+			}
+			return out
+		}
+		scanLists := func(scan string) int {
+			t.Helper()
+			list, err := st.FindingList(ctx, findings.ListParams{TeamID: "t1", Scan: scan, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return list.Total
+		}
+
+		first := importDoc(findings.ImportParams{}, item(1, "r1", "uid-1"), item(2, "r1", "uid-2"))
+		// Two parts of one scan, both covering r1: the first changes uid-1
+		// and does not list uid-2 (resolved); the second lists only uid-2.
+		part := findings.ImportParams{ScanID: "scan-parts", Source: "scan", Part: "p1"}
+		p1 := importDoc(part, item(1, "r1", "uid-1 v2"))
+		part.Part = "p2"
+		p2 := importDoc(part, item(2, "r1", "uid-2"))
+		if p1.FindingsUpdated != 1 || p1.FindingsResolved != 1 || p2.FindingsResolved != 0 || p2.FindingsUpdated != 1 {
+			t.Fatalf("parts: %+v, %+v", p1, p2)
+		}
+		got := byUID()
+		if got["uid-1"].Status != findings.StatusOpen || got["uid-1"].LastScanID != "scan-parts" ||
+			got["uid-2"].Status != findings.StatusReopened || got["uid-2"].LastScanID != "scan-parts" {
+			t.Fatalf("after both parts: %+v", got)
+		}
+		if n := scanLists("scan-parts"); n != 2 || scanLists(first.ScanID) != 0 {
+			t.Fatalf("the scan lists %d findings, want 2", n)
+		}
+
+		// uid-1 reported unchanged under r2: seen by that import, which
+		// does not cover r1, so uid-2 keeps its sighting.
+		elsewhere := importDoc(findings.ImportParams{}, item(1, "r2", "uid-1 v2"))
+		if elsewhere.FindingsUnchanged != 1 || elsewhere.FindingsResolved != 0 {
+			t.Fatalf("under another scope: %+v", elsewhere)
+		}
+		got = byUID()
+		if got["uid-1"].LastScanID != elsewhere.ScanID || got["uid-2"].LastScanID != "scan-parts" {
+			t.Fatalf("after the import under another scope: %+v", got)
+		}
+		if scanLists(elsewhere.ScanID) != 1 || scanLists("scan-parts") != 1 {
+			t.Fatal("the scan filter does not follow the sighting under another scope")
+		}
+
+		// Its own scope's next import lists both again: both are its.
+		again := importDoc(findings.ImportParams{}, item(1, "r1", "uid-1 v2"), item(2, "r1", "uid-2"))
+		if again.FindingsUnchanged != 2 || again.FindingsResolved != 0 {
+			t.Fatalf("back in its scope: %+v", again)
+		}
+		got = byUID()
+		if got["uid-1"].LastScanID != again.ScanID || got["uid-2"].LastScanID != again.ScanID ||
+			scanLists(again.ScanID) != 2 || scanLists(elsewhere.ScanID) != 0 {
+			t.Fatalf("back in its scope: %+v", got)
 		}
 	})
 }

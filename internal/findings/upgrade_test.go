@@ -23,6 +23,18 @@ func upgradeReport(n int, title string) string {
 	return "[" + strings.Join(items, ",") + "]"
 }
 
+// insertAsReleased stores f in team t1 with the findings columns every
+// release since the first has, first seen by scan at seenAt.
+func insertAsReleased(ctx context.Context, q db.Querier, f *ingest.Finding, seenAt time.Time, scan string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `INSERT INTO findings (team_id, fingerprint, tool, class_uid, check_id, title, severity,
+		result, status, provider, account_uid, region, service, scope_key, content_hash, first_seen, first_scan_id)
+		VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), f.Provider, f.AccountUID,
+		f.Region, f.Service, f.ScopeKey(), contentHash(f), seenAt, scan).Scan(&id)
+	return id, err
+}
+
 // A database that a release before raw OCSF blocks wrote (native_scans at
 // migration 7: a finding_raw row per finding, a "new" history entry, every
 // sighting written out, no scope_latest) migrates to the current schema
@@ -56,12 +68,8 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 			ids := map[string]int64{}
 			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
 				for _, f := range parsed {
-					var id int64
-					if err := q.QueryRowContext(ctx, `INSERT INTO findings (team_id, fingerprint, tool, class_uid, check_id, title, severity,
-						result, status, provider, account_uid, region, service, scope_key, content_hash, first_seen, first_scan_id)
-						VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $14, 'scan-old') RETURNING id`,
-						f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), f.Provider, f.AccountUID,
-						f.Region, f.Service, f.ScopeKey(), contentHash(f), seenAt).Scan(&id); err != nil {
+					id, err := insertAsReleased(ctx, q, f, seenAt, "scan-old")
+					if err != nil {
 						return err
 					}
 					ids[f.Fingerprint] = id
@@ -131,6 +139,102 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 				if list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: scan}); err != nil || list.Total != want {
 					t.Errorf("scan filter %s: %v, %d findings, want %d", scan, err, list.Total, want)
 				}
+			}
+		})
+	}
+}
+
+// A database at migration 11 kept a finding_seen row for every finding,
+// with in_latest set for those its scope's latest import reported.
+// Migration 12 keeps only the written-out sightings: each finding's last
+// sighting and the scan filter read the same before and after, and the
+// next import of the scope finds nothing missing.
+func TestUpgradeKeepsSightings(t *testing.T) {
+	t.Parallel()
+	for _, e := range dbtest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			reg, _ := dbtest.OpenUnmigrated(t, e)
+			d := reg.Get(db.NativeScans)
+			if _, err := d.MigrateTo(ctx, 11); err != nil {
+				t.Fatal(err)
+			}
+			// uid-1 and uid-2 in eu-west-1, uid-3 in a region with no
+			// scope_latest row (which that release never left behind, and
+			// which must not lose its sighting).
+			report := strings.Replace(upgradeReport(3, "v1"), `"uid-3","title":"v1"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"eu-west-1"}`,
+				`"uid-3","title":"v1"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"us-east-1"}`, 1)
+			var parsed []*ingest.Finding
+			if _, err := ingest.Parse(strings.NewReader(report), "", func(f *ingest.Finding) error {
+				parsed = append(parsed, f)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			at := func(day int) time.Time { return time.Date(2026, 10, day, 12, 0, 0, 0, time.UTC) }
+			type sighting struct {
+				scan     string
+				seen     time.Time
+				inLatest bool
+			}
+			stored := []sighting{
+				{"scan-first", at(1), true},  // last seen by the scope's latest import, scan-latest
+				{"scan-older", at(2), false}, // written out
+				{"scan-x", at(3), true},      // in_latest without a scope_latest row
+			}
+			ids := make([]int64, len(parsed))
+			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+				for i, f := range parsed {
+					id, err := insertAsReleased(ctx, q, f, at(1), "scan-first")
+					if err != nil {
+						return err
+					}
+					ids[i] = id
+					if _, err := q.ExecContext(ctx, "INSERT INTO finding_seen (finding_id, team_id, last_seen, last_scan_id, in_latest) VALUES ($1, 't1', $2, $3, $4)",
+						id, stored[i].seen, stored[i].scan, stored[i].inLatest); err != nil {
+						return err
+					}
+				}
+				_, err := q.ExecContext(ctx, "INSERT INTO scope_latest (team_id, scope_key, scan_id, seen_at) VALUES ('t1', $1, 'scan-latest', $2)",
+					parsed[0].ScopeKey(), at(4))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			st := NewStore(reg)
+			want := []sighting{{"scan-latest", at(4), false}, {"scan-older", at(2), false}, {"scan-x", at(3), false}}
+			check := func(when string) {
+				t.Helper()
+				for i, id := range ids {
+					det, err := st.FindingGet(ctx, "t1", id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if det.LastScanID != want[i].scan || !det.LastSeen.Equal(want[i].seen) {
+						t.Errorf("%s: uid-%d last seen by %s at %v, want %s at %v", when, i+1, det.LastScanID, det.LastSeen, want[i].scan, want[i].seen)
+					}
+					if list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: want[i].scan}); err != nil || list.Total != 1 {
+						t.Errorf("%s: scan filter %s: %v, %d findings, want 1", when, want[i].scan, err, list.Total)
+					}
+				}
+			}
+			if _, err := reg.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check("after the upgrade")
+			var rows int
+			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+				return q.QueryRowContext(ctx, "SELECT count(*) FROM finding_seen WHERE team_id = 't1'").Scan(&rows)
+			}); err != nil || rows != 2 {
+				t.Fatalf("finding_seen rows after the upgrade: %d %v, want the two written-out sightings", rows, err)
+			}
+			res, err := st.Import(ctx, strings.NewReader(upgradeReport(2, "v1")), ImportParams{TeamID: "t1", ScanID: "scan-new"})
+			if err != nil || res.FindingsUnchanged != 2 || res.FindingsResolved != 0 {
+				t.Fatalf("import after the upgrade: %+v %v", res, err)
+			}
+			if list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: "scan-new"}); err != nil || list.Total != 2 {
+				t.Fatalf("scan filter after the import: %v, %d findings", err, list.Total)
 			}
 		})
 	}
