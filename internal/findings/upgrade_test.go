@@ -41,14 +41,15 @@ func insertAsReleased(ctx context.Context, q db.Querier, f *ingest.Finding, seen
 // with its data in it and keeps working: its findings read back with their
 // raw OCSF and history, the scan filter finds them under the scan that
 // reported them, and an import moves a changed finding's raw OCSF into a
-// block, drops its old row, and leaves the unchanged one as it was.
+// block, drops its old row, and leaves the unchanged one as it was. On
+// PostgreSQL it runs as an ordinary role (see TestUpgradeKeepsSightings).
 func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 	t.Parallel()
 	for _, e := range dbtest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			reg, _ := dbtest.OpenUnmigrated(t, e)
+			reg, _ := dbtest.OpenUnmigrated(t, dbtest.AsOwner(t, e))
 			d := reg.Get(db.NativeScans)
 			if _, err := d.MigrateTo(ctx, 7); err != nil {
 				t.Fatal(err)
@@ -149,13 +150,17 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 // Migration 12 keeps only the written-out sightings: each finding's last
 // sighting and the scan filter read the same before and after, and the
 // next import of the scope finds nothing missing.
+//
+// On PostgreSQL it runs as an ordinary role that owns the schemas, as
+// docs/security.md says to run cspm: row-level security then applies to
+// the migrations' own statements too.
 func TestUpgradeKeepsSightings(t *testing.T) {
 	t.Parallel()
 	for _, e := range dbtest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			reg, _ := dbtest.OpenUnmigrated(t, e)
+			reg, _ := dbtest.OpenUnmigrated(t, dbtest.AsOwner(t, e))
 			d := reg.Get(db.NativeScans)
 			if _, err := d.MigrateTo(ctx, 11); err != nil {
 				t.Fatal(err)

@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,8 @@ import (
 type Engine struct {
 	Name string // "sqlite" or "postgres"
 	URL  string // PostgreSQL URL; empty for SQLite
+	// adminURL, when set, is the URL that drops the test's schemas (see AsOwner).
+	adminURL string
 }
 
 // PostgresURL returns the test PostgreSQL URL, failing the test under CI when it is missing.
@@ -91,7 +95,11 @@ func OpenUnmigrated(t testing.TB, e Engine) (*db.Registry, string) {
 	t.Cleanup(func() {
 		_ = reg.Close()
 		if e.URL != "" {
-			DropSchemas(t, e.URL, opts.SchemaPrefix)
+			admin := e.URL
+			if e.adminURL != "" {
+				admin = e.adminURL
+			}
+			DropSchemas(t, admin, opts.SchemaPrefix)
 		}
 	})
 	return reg, opts.SchemaPrefix
@@ -123,3 +131,42 @@ func DropSchemas(t testing.TB, url, prefix string) {
 }
 
 var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+
+// OwnerRole is the ordinary role (no superuser, no BYPASSRLS) that
+// AsOwner logs in as: the way docs/security.md says to run cspm, under
+// which row-level security applies to the schemas' owner too.
+const OwnerRole = "cspm_owner_probe"
+
+// AsOwner returns e logging in as OwnerRole, which it creates if needed
+// and lets create schemas; SQLite is returned as it is. The schemas a test
+// creates are dropped with e's own (superuser) URL.
+func AsOwner(t testing.TB, e Engine) Engine {
+	t.Helper()
+	if e.URL == "" {
+		return e
+	}
+	conn, err := sql.Open("pgx", e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '`+OwnerRole+`') THEN CREATE ROLE `+OwnerRole+` LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+		END $$`); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	var dbName string
+	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `GRANT CREATE ON DATABASE "`+dbName+`" TO `+OwnerRole); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(OwnerRole)
+	return Engine{Name: e.Name, URL: u.String(), adminURL: e.URL}
+}
