@@ -371,22 +371,25 @@ type importRun struct {
 	reported []int64
 	// written is set when the team had no findings as the import started:
 	// then only what this import wrote can be found (see writtenFilter).
-	written   *writtenFilter
-	prepack   *atomic.Bool
-	stmts     map[string]*sql.Stmt
-	rules     []MuteRule
-	sightings []vuln.Sighting
-	inserted  int
-	analyzeAt int
-	ctx       context.Context
-	q         db.Querier
-	dialect   db.Dialect
-	teamID    string
-	scanID    string
-	now       time.Time
-	scopes    map[string]bool
-	rec       *nativescans.ScanResult
-	res       *ImportResult
+	written *writtenFilter
+	prepack *atomic.Bool
+	// remediations are the IDs of the team's finding_remediations this
+	// import wrote or read, by text (see storeRemediations).
+	remediations map[string]int64
+	stmts        map[string]*sql.Stmt
+	rules        []MuteRule
+	sightings    []vuln.Sighting
+	inserted     int
+	analyzeAt    int
+	ctx          context.Context
+	q            db.Querier
+	dialect      db.Dialect
+	teamID       string
+	scanID       string
+	now          time.Time
+	scopes       map[string]bool
+	rec          *nativescans.ScanResult
+	res          *ImportResult
 }
 
 type existing struct {
@@ -516,7 +519,7 @@ func (r *importRun) queryBatch(query string, args ...any) (*sql.Rows, error) {
 
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
-	fixed_version, vuln_ids, description, remediation, scope_key, content_hash, first_seen, resolved_at,
+	fixed_version, vuln_ids, description, remediation_id, scope_key, content_hash, first_seen, resolved_at,
 	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, first_status, raw_block_id, raw_index`
 
 // parsedBatch is up to batchSize findings in report order and, when the
@@ -731,6 +734,9 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 		if err != nil {
 			return err
 		}
+		if err := r.storeRemediations(pb); err != nil {
+			return err
+		}
 		for _, c := range pb.changed {
 			if err := r.update(c, rawRef{block: blockID, index: pb.rawIndex[c.f]}); err != nil {
 				return err
@@ -884,6 +890,87 @@ func (r *importRun) writeSighting(ids []int64) error {
 	return nil
 }
 
+// textHash names a remediation in finding_remediations: its SHA-256, in
+// hex (migration 13 computes the same in SQL).
+func textHash(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// storeRemediations makes sure r.remediations holds the ID of the
+// remediation of every finding the batch writes: those this import has not
+// met yet are looked up by hash, and stored if the team has none. Findings
+// of one check share theirs. The import holds the team's lock, so nobody
+// else stores the team's remediations meanwhile.
+func (r *importRun) storeRemediations(pb *pendingBatch) error {
+	if r.remediations == nil {
+		r.remediations = map[string]int64{}
+	}
+	byHash := map[string]string{}
+	need := func(f *ingest.Finding) {
+		if r.remediations[f.Remediation] == 0 {
+			byHash[textHash(f.Remediation)] = f.Remediation
+		}
+	}
+	for _, f := range pb.fresh {
+		need(f)
+	}
+	for _, c := range pb.changed {
+		need(c.f)
+	}
+	if len(byHash) == 0 {
+		return nil
+	}
+	hashes := make([]string, 0, len(byHash))
+	for h := range byHash {
+		hashes = append(hashes, h)
+	}
+	in, args := db.AnyOf(r.dialect, "text_hash", "text", 2, hashes)
+	if err := r.readRemediationIDs(byHash, "SELECT text_hash, id FROM finding_remediations WHERE team_id = $1 AND "+in,
+		append([]any{r.teamID}, args...)); err != nil {
+		return fmt.Errorf("look up remediations: %w", err)
+	}
+	if len(byHash) == 0 {
+		return nil
+	}
+	args = make([]any, 0, 3*len(byHash))
+	for h, text := range byHash {
+		args = append(args, r.teamID, h, text)
+	}
+	if err := r.readRemediationIDs(byHash, "INSERT INTO finding_remediations (team_id, text_hash, remediation) VALUES "+
+		db.Placeholders(len(byHash), 3, 1)+" RETURNING text_hash, id", args); err != nil {
+		return fmt.Errorf("store remediations: %w", err)
+	}
+	if len(byHash) > 0 {
+		return fmt.Errorf("store remediations: %d not stored", len(byHash))
+	}
+	return nil
+}
+
+// readRemediationIDs runs a query of (text_hash, id) rows into
+// r.remediations, and takes each hash it reads out of byHash.
+func (r *importRun) readRemediationIDs(byHash map[string]string, query string, args []any) error {
+	rows, err := r.q.QueryContext(r.ctx, r.bind(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			h  string
+			id int64
+		)
+		if err := rows.Scan(&h, &id); err != nil {
+			return err
+		}
+		if text, ok := byHash[h]; ok {
+			r.remediations[text] = id
+			delete(byHash, h)
+		}
+	}
+	return rows.Err()
+}
+
 // storeBlock stores the batch's block of raw OCSF and returns its ID.
 func (r *importRun) storeBlock(pb *pendingBatch) (int64, error) {
 	if pb.rawBlock == nil {
@@ -976,7 +1063,7 @@ func (r *importRun) lookup(fps []string) (map[string]existing, error) {
 const findingColumns = 38
 
 // insertArgs returns the insert arguments of new findings, with the raw
-// OCSF's block ID left for insert to set.
+// OCSF's block ID and the remediations' IDs left for insert to set.
 func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Finding]int) []any {
 	args := make([]any, 0, len(fresh)*findingColumns)
 	for _, f := range fresh {
@@ -994,7 +1081,7 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 		}
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
-			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, f.ScopeKey(),
+			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, 0, f.ScopeKey(),
 			contentHash(f), r.now, resolvedAt, r.scanID, muteKind, ruleID, reason, by, mutedUntil, storedTags(f.Tags),
 			status, nil, rawIndex[f])
 	}
@@ -1009,8 +1096,13 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	if len(fresh) == 0 {
 		return nil
 	}
+	remediations := make([]int64, len(fresh))
+	for i, f := range fresh {
+		remediations[i] = r.remediations[f.Remediation]
+	}
 	if r.dialect == db.Postgres {
 		args[pgBlockArg] = blockID
+		args[pgRemediationArg] = remediations
 		if err := r.execBatch(pgInsertFindings, args...); err != nil {
 			return fmt.Errorf("insert findings: %w", err)
 		}
@@ -1018,6 +1110,7 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	}
 	for i := range fresh {
 		args[i*findingColumns+findingColumns-2] = blockID
+		args[i*findingColumns+remediationColumn] = remediations[i]
 	}
 	// OR FAIL: with the default conflict rule (ABORT) SQLite keeps a
 	// statement journal, to undo only this statement on a conflict: a copy
@@ -1038,6 +1131,9 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 var (
 	pgInsertFindings string
 	pgBlockArg       int // the argument that takes the batch's raw OCSF block ID
+	pgRemediationArg int // the argument that takes the array of remediation IDs
+	// remediationColumn is remediation_id's place among findingInsertColumns.
+	remediationColumn int
 	// pgColumnType is each column's element type; "" marks a column with
 	// one value for the whole batch (the team, the time, the scan, the block).
 	pgColumnType [findingColumns]string
@@ -1050,7 +1146,7 @@ func init() {
 		switch names[i] {
 		case "team_id", "first_seen", "first_scan_id", "raw_block_id":
 			pgColumnType[i] = ""
-		case "class_uid", "severity", "raw_index":
+		case "class_uid", "severity", "raw_index", "remediation_id":
 			pgColumnType[i] = "int8"
 		case "resolved_at", "muted_until":
 			pgColumnType[i] = "timestamptz"
@@ -1084,10 +1180,13 @@ func init() {
 		}
 		consts = append(consts, fmt.Sprintf("$%d::%s", param, typ))
 	}
-	for i := range names {
+	for i, n := range names {
 		if pgColumnType[i] != "" {
 			param++
 			arrays = append(arrays, fmt.Sprintf("$%d::%s[]", param, pgColumnType[i]))
+		}
+		if n == "remediation_id" {
+			remediationColumn, pgRemediationArg = i, param-1
 		}
 	}
 	pgInsertFindings = "INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
@@ -1153,12 +1252,12 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 	}
 	_, err := r.q.ExecContext(r.ctx, `UPDATE findings SET title = $1, severity = $2, result = $3, status = $4, service = $5,
 		resource_name = $6, resource_type = $7, location = $8, component = $9, version = $10, fixed_version = $11,
-		vuln_ids = $12, description = $13, remediation = $14, content_hash = $15,
+		vuln_ids = $12, description = $13, remediation_id = $14, content_hash = $15,
 		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($16, resolved_at) ELSE NULL END, resource_tags = $19,
 		raw_block_id = $20, raw_index = $21
 		WHERE team_id = $17 AND id = $18`,
 		f.Title, int(f.Severity), string(f.Result), status, f.Service, f.ResourceName, f.ResourceType, f.Location, f.Component,
-		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, f.Remediation, c.hash, resolvedAt,
+		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, r.remediations[f.Remediation], c.hash, resolvedAt,
 		r.teamID, old.id, storedTags(f.Tags), raw.block, raw.index)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)

@@ -69,7 +69,11 @@ type Detail struct {
 
 const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
-	vuln_ids, description, remediation, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
+	vuln_ids, description, ` + remediationText + `, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
+
+// A finding's remediation is kept once per team (see storeRemediations);
+// lists read it per row by primary key.
+const remediationText = `COALESCE((SELECT r.remediation FROM finding_remediations r WHERE r.id = findings.remediation_id), '')`
 
 // A finding's last sighting: written out in finding_seen when the latest
 // import of its scope did not report it (or reported it under another

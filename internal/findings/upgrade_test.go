@@ -17,7 +17,7 @@ import (
 func upgradeReport(n int, title string) string {
 	items := make([]string, n)
 	for i := range items {
-		items[i] = fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","severity_id":4,"finding_info":{"uid":"uid-%d","title":"%s"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"eu-west-1"}}`,
+		items[i] = fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","severity_id":4,"finding_info":{"uid":"uid-%d","title":"%s"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"eu-west-1"},"remediation":{"desc":"Turn it off."}}`,
 			i+1, title)
 	}
 	return "[" + strings.Join(items, ",") + "]"
@@ -28,10 +28,10 @@ func upgradeReport(n int, title string) string {
 func insertAsReleased(ctx context.Context, q db.Querier, f *ingest.Finding, seenAt time.Time, scan string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `INSERT INTO findings (team_id, fingerprint, tool, class_uid, check_id, title, severity,
-		result, status, provider, account_uid, region, service, scope_key, content_hash, first_seen, first_scan_id)
-		VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		result, status, provider, account_uid, region, service, scope_key, content_hash, first_seen, first_scan_id, description, remediation)
+		VALUES ('t1', $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), f.Provider, f.AccountUID,
-		f.Region, f.Service, f.ScopeKey(), contentHash(f), seenAt, scan).Scan(&id)
+		f.Region, f.Service, f.ScopeKey(), contentHash(f), seenAt, scan, f.Description, f.Remediation).Scan(&id)
 	return id, err
 }
 
@@ -110,8 +110,8 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 			}
 			det := detail(first)
 			if string(det.Raw) != string(first.Raw) || len(det.History) != 1 || det.History[0].Change != "new" ||
-				!det.LastSeen.Equal(seenAt) {
-				t.Fatalf("after the upgrade: raw %s, history %+v, last seen %v", det.Raw, det.History, det.LastSeen)
+				!det.LastSeen.Equal(seenAt) || det.Remediation != "Turn it off." {
+				t.Fatalf("after the upgrade: raw %s, history %+v, last seen %v, remediation %q", det.Raw, det.History, det.LastSeen, det.Remediation)
 			}
 			list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Scan: "scan-old"})
 			if err != nil || list.Total != 2 {
@@ -124,8 +124,19 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 				t.Fatalf("import after the upgrade: %+v %v", res, err)
 			}
 			det = detail(first)
-			if !strings.Contains(string(det.Raw), `"title":"v2"`) || len(det.History) != 2 || det.History[1].Change != "changed" {
-				t.Fatalf("changed finding: raw %s, history %+v", det.Raw, det.History)
+			if !strings.Contains(string(det.Raw), `"title":"v2"`) || len(det.History) != 2 || det.History[1].Change != "changed" ||
+				det.Remediation != "Turn it off." {
+				t.Fatalf("changed finding: raw %s, history %+v, remediation %q", det.Raw, det.History, det.Remediation)
+			}
+			// The changed finding's remediation is the one migration 13
+			// moved on PostgreSQL, found by the same hash; SQLite's moved
+			// ones have none, so it is stored again.
+			wantRemediations := map[string]int{"postgres": 1, "sqlite": 2}[e.Name]
+			var remediations int
+			if err := d.InTeam(ctx, "t1", func(q db.Querier) error {
+				return q.QueryRowContext(ctx, "SELECT count(*) FROM finding_remediations WHERE team_id = 't1'").Scan(&remediations)
+			}); err != nil || remediations != wantRemediations {
+				t.Fatalf("finding_remediations rows after the import: %d %v, want %d", remediations, err, wantRemediations)
 			}
 			if det = detail(second); string(det.Raw) != string(second.Raw) || len(det.History) != 1 {
 				t.Fatalf("unchanged finding: raw %s, history %+v", det.Raw, det.History)
