@@ -133,10 +133,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	go func() {
 		defer close(batches)
 		batch := make([]*ingest.Finding, 0, batchSize)
+		var packer blockPacker
 		send := func() error {
 			pb := parsedBatch{findings: batch}
 			if prepack.Load() {
-				pb.block = packBlock(rawsOf(batch))
+				pb.block = packer.pack(rawsOf(batch))
 				// The block holds them now; a batch that turns out not to
 				// be written whole reads them back from it (layoutRaw).
 				// Holding both was a tenth of an import's memory.
@@ -373,6 +374,7 @@ type importRun struct {
 	// then only what this import wrote can be found (see writtenFilter).
 	written *writtenFilter
 	prepack *atomic.Bool
+	packer  blockPacker // the sorting goroutine's (see layoutRaw)
 	// remediations are the IDs of the team's finding_remediations this
 	// import wrote or read, by text (see storeRemediations).
 	remediations map[string]int64
@@ -851,7 +853,7 @@ func (r *importRun) layoutRaw(pb *pendingBatch) error {
 	for _, c := range pb.changed {
 		add(c.f)
 	}
-	pb.rawBlock = packBlock(raws)
+	pb.rawBlock = r.packer.pack(raws)
 	return nil
 }
 
