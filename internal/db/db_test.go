@@ -2,10 +2,8 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -213,51 +211,6 @@ func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
 	}
 }
 
-// A new SQLite database has 16 KiB pages, in WAL mode; one created before,
-// with 4 KiB pages, keeps them (a page size cannot change in WAL mode).
-func TestSQLitePageSize(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pageSize := func(d *db.DB) (size int, mode string) {
-		t.Helper()
-		if err := d.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-			t.Fatal(err)
-		}
-		return size, mode
-	}
-	dir := t.TempDir()
-	reg, err := db.Open(ctx, db.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if size, mode := pageSize(reg.Get(db.NativeScans)); size != 16384 || mode != "wal" {
-		t.Errorf("new database: page size %d, journal mode %s", size, mode)
-	}
-	reg.Close()
-
-	// An older database, made with SQLite's defaults.
-	old := t.TempDir()
-	c, err := sql.Open("sqlite", "file:"+filepath.Join(old, string(db.NativeScans)+".db")+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ExecContext(ctx, "CREATE TABLE before_16k (x INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	reg, err = db.Open(ctx, db.Options{DataDir: old})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	if size, mode := pageSize(reg.Get(db.NativeScans)); size != 4096 || mode != "wal" {
-		t.Errorf("older database: page size %d, journal mode %s", size, mode)
-	}
-}
-
 // One logical database may live elsewhere than the rest.
 func TestMixedEngines(t *testing.T) {
 	t.Parallel()
@@ -380,9 +333,6 @@ func TestNotIndexedTeamFilterUsesPrimaryKey(t *testing.T) {
 					t.Fatal(err)
 				}
 				all = append(all, detail)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
 			}
 			return strings.Join(all, "; ")
 		}

@@ -173,32 +173,6 @@ func sqliteDSN(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// sqlitePageSize is the page size of a new SQLite database. With SQLite's
-// default of 4 KiB, an import of 100,000 findings made 380,000 reads and
-// writes of single pages (its transaction outgrows the page cache, and WAL
-// frames are written and checkpointed one page at a time); with 16 KiB,
-// 140,000, and the import took 15% less time and 15% less memory
-// (docs/PERFORMANCE.md). A list reads a few pages per finding either way.
-const sqlitePageSize = 16384
-
-// createSQLite gives a new, empty database file its page size. That has to
-// come before the switch to WAL, which writes the first page and fixes the
-// size (the driver applies the DSN's pragmas in alphabetical order, and
-// journal_mode sorts first). A database created before keeps its size.
-func createSQLite(ctx context.Context, path string) error {
-	c, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	for _, pragma := range []string{fmt.Sprintf("PRAGMA page_size = %d", sqlitePageSize), "PRAGMA journal_mode = WAL"} {
-		if _, err := c.ExecContext(ctx, pragma); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func openSQLite(ctx context.Context, name Name, dataDir string) (*DB, error) {
 	if err := ensureWritableDir(dataDir); err != nil {
 		return nil, err
@@ -210,16 +184,7 @@ func openSQLite(ctx context.Context, name Name, dataDir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, unwrapPathError(err))
 	}
-	st, err := f.Stat()
 	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
-	}
-	if st.Size() == 0 {
-		if err := createSQLite(ctx, path); err != nil {
-			return nil, fmt.Errorf("create SQLite database %s: %w", path, err)
-		}
-	}
 	w, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
