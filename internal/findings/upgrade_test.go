@@ -23,6 +23,36 @@ func upgradeReport(n int, title string) string {
 	return "[" + strings.Join(items, ",") + "]"
 }
 
+// nativeScansAt returns a registry on e, logged in as an ordinary role
+// that owns the schemas on PostgreSQL (dbtest.AsOwner), whose native_scans
+// database is at migration version.
+func nativeScansAt(t *testing.T, e dbtest.Engine, version int) (*db.Registry, *db.DB) {
+	t.Helper()
+	ctx := context.Background()
+	reg, _ := dbtest.OpenUnmigrated(t, dbtest.AsOwner(t, e))
+	d := reg.Get(db.NativeScans)
+	if _, err := d.MigrateTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Version(ctx); err != nil || v != version {
+		t.Fatalf("native_scans at version %d (%v), want %d", v, err, version)
+	}
+	return reg, d
+}
+
+// parseAll parses a report into its findings.
+func parseAll(t *testing.T, report string) []*ingest.Finding {
+	t.Helper()
+	var parsed []*ingest.Finding
+	if _, err := ingest.Parse(strings.NewReader(report), "", func(f *ingest.Finding) error {
+		parsed = append(parsed, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return parsed
+}
+
 // insertAsReleased stores f in team t1 with the findings columns every
 // release since the first has, first seen by scan at seenAt.
 func insertAsReleased(ctx context.Context, q db.Querier, f *ingest.Finding, seenAt time.Time, scan string) (int64, error) {
@@ -49,21 +79,8 @@ func TestUpgradeFromBeforeRawBlocks(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			reg, _ := dbtest.OpenUnmigrated(t, dbtest.AsOwner(t, e))
-			d := reg.Get(db.NativeScans)
-			if _, err := d.MigrateTo(ctx, 7); err != nil {
-				t.Fatal(err)
-			}
-			if v, err := d.Version(ctx); err != nil || v != 7 {
-				t.Fatalf("native_scans at version %d (%v), want 7", v, err)
-			}
-			var parsed []*ingest.Finding
-			if _, err := ingest.Parse(strings.NewReader(upgradeReport(2, "v1")), "", func(f *ingest.Finding) error {
-				parsed = append(parsed, f)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			reg, d := nativeScansAt(t, e, 7)
+			parsed := parseAll(t, upgradeReport(2, "v1"))
 			// Stored the way that release stored them.
 			seenAt := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
 			ids := map[string]int64{}
@@ -171,23 +188,13 @@ func TestUpgradeKeepsSightings(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			reg, _ := dbtest.OpenUnmigrated(t, dbtest.AsOwner(t, e))
-			d := reg.Get(db.NativeScans)
-			if _, err := d.MigrateTo(ctx, 11); err != nil {
-				t.Fatal(err)
-			}
+			reg, d := nativeScansAt(t, e, 11)
 			// uid-1 and uid-2 in eu-west-1, uid-3 in a region with no
 			// scope_latest row (which that release never left behind, and
 			// which must not lose its sighting).
 			report := strings.Replace(upgradeReport(3, "v1"), `"uid-3","title":"v1"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"eu-west-1"}`,
 				`"uid-3","title":"v1"},"metadata":{"event_code":"c1"},"cloud":{"provider":"aws","account":{"uid":"111"},"region":"us-east-1"}`, 1)
-			var parsed []*ingest.Finding
-			if _, err := ingest.Parse(strings.NewReader(report), "", func(f *ingest.Finding) error {
-				parsed = append(parsed, f)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			parsed := parseAll(t, report)
 			at := func(day int) time.Time { return time.Date(2026, 10, day, 12, 0, 0, 0, time.UTC) }
 			type sighting struct {
 				scan     string

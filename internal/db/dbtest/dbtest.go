@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -151,16 +150,32 @@ func AsOwner(t testing.TB, e Engine) Engine {
 	}
 	defer conn.Close()
 	ctx := context.Background()
-	if _, err := conn.ExecContext(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '`+OwnerRole+`') THEN CREATE ROLE `+OwnerRole+` LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
-		END $$`); err != nil && !strings.Contains(err.Error(), "already exists") {
+	// Tests of every package do this at once, and PostgreSQL fails
+	// concurrent changes of one role or grant ("tuple concurrently
+	// updated"): one at a time, under a transaction-scoped advisory lock.
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = tx.Rollback() }()
 	var dbName string
-	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+	for _, stmt := range []string{
+		"SELECT pg_advisory_xact_lock(hashtext('" + OwnerRole + "'))",
+		`DO $$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + OwnerRole + `') THEN CREATE ROLE ` + OwnerRole + ` LOGIN NOSUPERUSER NOBYPASSRLS; END IF;
+		END $$`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.ExecContext(ctx, `GRANT CREATE ON DATABASE "`+dbName+`" TO `+OwnerRole); err != nil {
+	if _, err := tx.ExecContext(ctx, `GRANT CREATE ON DATABASE "`+dbName+`" TO `+OwnerRole); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	u, err := url.Parse(e.URL)
