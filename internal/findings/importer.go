@@ -899,13 +899,19 @@ func textHash(text string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// maxRememberedRemediations bounds r.remediations: a report whose findings
+// each carry a remediation of their own would otherwise keep every text of
+// the import in memory. Past it the import forgets what it met and looks
+// texts up again (a check's findings sit together in a Prowler report).
+var maxRememberedRemediations = 4096
+
 // storeRemediations makes sure r.remediations holds the ID of the
 // remediation of every finding the batch writes: those this import has not
 // met yet are looked up by hash, and stored if the team has none. Findings
 // of one check share theirs. The import holds the team's lock, so nobody
 // else stores the team's remediations meanwhile.
 func (r *importRun) storeRemediations(pb *pendingBatch) error {
-	if r.remediations == nil {
+	if r.remediations == nil || len(r.remediations) > maxRememberedRemediations {
 		r.remediations = map[string]int64{}
 	}
 	byHash := map[string]string{}

@@ -262,3 +262,41 @@ func TestUpgradeKeepsSightings(t *testing.T) {
 		})
 	}
 }
+
+// An import that meets more remediations than it remembers looks the ones
+// it forgot up again instead of storing them twice.
+func TestRemediationsBeyondWhatAnImportRemembers(t *testing.T) {
+	saved := maxRememberedRemediations
+	maxRememberedRemediations = 2
+	t.Cleanup(func() { maxRememberedRemediations = saved })
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		items := make([]string, 2*batchSize+10)
+		for i := range items {
+			// Seven texts, repeated across batches.
+			items[i] = fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"uid-%d","title":"t%d"},"metadata":{"event_code":"c1"},"remediation":{"desc":"fix %d"}}`,
+				i, i, i%7)
+		}
+		st := NewStore(reg)
+		res, err := st.Import(ctx, strings.NewReader("["+strings.Join(items, ",")+"]"), ImportParams{TeamID: "t1"})
+		if err != nil || res.FindingsCreated != len(items) {
+			t.Fatalf("import: %+v %v", res, err)
+		}
+		var stored int
+		if err := reg.Get(db.NativeScans).InTeam(ctx, "t1", func(q db.Querier) error {
+			return q.QueryRowContext(ctx, "SELECT count(*) FROM finding_remediations WHERE team_id = 't1'").Scan(&stored)
+		}); err != nil || stored != 7 {
+			t.Fatalf("finding_remediations rows: %d %v, want 7", stored, err)
+		}
+		list, err := st.FindingList(ctx, ListParams{TeamID: "t1", Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range list.Findings {
+			var i int
+			if _, err := fmt.Sscanf(f.Title, "t%d", &i); err != nil || f.Remediation != fmt.Sprintf("fix %d", i%7) {
+				t.Fatalf("%s: remediation %q (%v)", f.Title, f.Remediation, err)
+			}
+		}
+	})
+}
