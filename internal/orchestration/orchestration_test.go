@@ -412,6 +412,17 @@ func TestCancel(t *testing.T) {
 		if n := len(scannertest.Runs(t, b.record)); n == 0 || n > 2 {
 			t.Fatalf("%d tools started (concurrency 2)", n)
 		}
+		// A job that read its SubJob as queued just before the run was
+		// cancelled must not mark it running again: River cancelled that
+		// job, and the SubJob would wait for it forever.
+		last := done.SubJobs[len(done.SubJobs)-1]
+		if started, err := b.svc.MarkRunning(ctx, last, 1); err != nil || started {
+			t.Fatalf("a cancelled SubJob marked running: %v %v", started, err)
+		}
+		if after, err := b.svc.ScanRunGet(ctx, teamA, run.ID); err != nil || after.Status != "cancelled" ||
+			after.SubJobs[len(after.SubJobs)-1].Status != "cancelled" {
+			t.Fatalf("after a late start: %v %+v", err, after)
+		}
 	})
 }
 

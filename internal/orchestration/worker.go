@@ -128,7 +128,7 @@ func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempt
 	} else if ok {
 		return s.finish(ctx, sj, StatusCompleted, "", &part, nil)
 	}
-	if err := s.markRunning(ctx, sj, attempt); err != nil {
+	if started, err := s.markRunning(ctx, sj, attempt); err != nil || !started {
 		return err
 	}
 
@@ -240,10 +240,22 @@ func shuttingDown(ctx context.Context) bool {
 
 // interrupted puts a SubJob that its stopping worker cut short back in the
 // queue: River works it again as soon as a worker runs (JobSnooze(0)),
-// without counting the attempt against it.
+// without counting the attempt against it. A job's context also ends when
+// River cancels the job, which cancelling its run does for a SubJob it
+// found queued: then the SubJob ends cancelled, as River will not run it
+// again.
 func (s *Service) interrupted(ctx context.Context, sj SubJob) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	var cancelling bool
+	if err := s.d.ReadInTeam(ctx, sj.TeamID, func(q db.Querier) error {
+		return q.QueryRowContext(ctx, "SELECT cancel_requested FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&cancelling)
+	}); err != nil {
+		return err
+	}
+	if cancelling {
+		return s.finish(ctx, sj, StatusCancelled, "cancelled while running", nil, nil)
+	}
 	if err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
 		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2 WHERE team_id = $3 AND id = $4",
 			StatusQueued, "interrupted: the worker stopped; it runs again when a worker is up", sj.TeamID, sj.ID); err != nil {
@@ -305,16 +317,26 @@ func (s *Service) setWaiting(ctx context.Context, run ScanRun, other string) {
 	})
 }
 
-func (s *Service) markRunning(ctx context.Context, sj SubJob, attempt int) error {
-	return s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+// markRunning records that the SubJob runs, unless it ended since the job
+// read it: a run cancelled between that read and this cancels its queued
+// SubJobs, and the cancellation must stand (started is false then).
+func (s *Service) markRunning(ctx context.Context, sj SubJob, attempt int) (started bool, err error) {
+	err = s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
 		now := s.now().UTC()
-		if _, err := q.ExecContext(ctx, `UPDATE sub_jobs SET status = $1, attempts = $2, worker_id = $3, started_at = $4, heartbeat_at = $4,
-			finished_at = NULL WHERE team_id = $5 AND id = $6`, StatusRunning, attempt, s.WorkerID, now, sj.TeamID, sj.ID); err != nil {
+		res, err := q.ExecContext(ctx, `UPDATE sub_jobs SET status = $1, attempts = $2, worker_id = $3, started_at = $4, heartbeat_at = $4,
+			finished_at = NULL WHERE team_id = $5 AND id = $6 AND status IN ($7, $8, $9)`,
+			StatusRunning, attempt, s.WorkerID, now, sj.TeamID, sj.ID, StatusQueued, StatusRetrying, StatusRunning)
+		if err != nil {
 			return err
 		}
-		_, err := s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		started = true
+		_, err = s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
 		return err
 	})
+	return started, err
 }
 
 func (s *Service) setArtifact(ctx context.Context, sj SubJob, key string, size int64) error {
