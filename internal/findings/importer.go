@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -1386,14 +1385,22 @@ func (r *importRun) missing(scopes []string) ([]gone, error) {
 			ELSE s.last_scan_id <> $%d AND f.status IN ('open', 'reopened') END`, in, n+1, n+2, n+3, n+4)
 	args := append([]any{r.teamID}, keys...)
 	args = append(args, r.scanID, r.teamID, r.scanID, r.scanID)
-	serverSide := r.dialect == db.Postgres
-	if serverSide {
-		// The server leaves out what this import reported (a hash anti-join)
-		// instead of sending back every finding of the scopes.
+	// The database leaves out what this import reported instead of sending
+	// back every finding of the scopes (a re-import's 100,000): PostgreSQL
+	// from an array (a hash anti-join), SQLite from a JSON array, which it
+	// reads once into a temporary index.
+	if r.dialect == db.Postgres {
 		query += fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM unnest($%d::int8[]) AS reported(id) WHERE reported.id = f.id)", n+5)
 		args = append(args, r.reported)
-	} else {
-		slices.Sort(r.reported)
+	} else if len(r.reported) > 0 {
+		// (A nil slice would be JSON null, one NULL value: NOT IN would then
+		// hold for no finding.)
+		reported, err := json.Marshal(r.reported)
+		if err != nil {
+			return nil, err
+		}
+		query += fmt.Sprintf(" AND f.id NOT IN (SELECT value FROM json_each($%d))", n+5)
+		args = append(args, string(reported))
 	}
 	rows, err := r.q.QueryContext(r.ctx, r.bind(query), args...)
 	if err != nil {
@@ -1405,11 +1412,6 @@ func (r *importRun) missing(scopes []string) ([]gone, error) {
 		var g gone
 		if err := rows.Scan(&g.id, &g.status, &g.scopeKey, &g.inLatest); err != nil {
 			return nil, err
-		}
-		if !serverSide {
-			if _, reported := slices.BinarySearch(r.reported, g.id); reported {
-				continue
-			}
 		}
 		out = append(out, g)
 	}
