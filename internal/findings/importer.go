@@ -563,8 +563,8 @@ type pendingBatch struct {
 	known     map[string]existing
 	fresh     []*ingest.Finding
 	changed   []changedFinding
-	rejoined  []int64 // unchanged, back in the latest import of their scope
-	elsewhere []int64 // unchanged, reported under another scope than their own
+	rejoined  []int64 // with a written-out sighting, back in the latest import of their scope
+	elsewhere []int64 // reported under another scope than their own
 	// What the database work needs, prepared on the sorting goroutine: the
 	// block of raw OCSF to store, each written finding's place in it, and
 	// the new findings' insert arguments (their block ID set once known).
@@ -683,21 +683,22 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		rule := r.matchRule(f)
 		// Remembered so that it does not count as missing at the end.
 		r.reported = append(r.reported, old.id)
+		// Its sighting, changed or not:
+		switch {
+		case old.inLatest && old.scopeKey == f.ScopeKey():
+			// Seen by the previous import of its scope and by this one:
+			// nothing to write (its sighting is the scope's, see
+			// scope_latest).
+		case old.scopeKey == f.ScopeKey():
+			// Its written-out sighting goes: this import is its scope's.
+			pb.rejoined = append(pb.rejoined, old.id)
+		default:
+			// Reported under another scope than its own: its sighting is
+			// written out, as the scope's latest import is not this.
+			pb.elsewhere = append(pb.elsewhere, old.id)
+		}
 		if status == old.status && hash == old.contentHash && (status == StatusMuted || rule == nil) {
 			r.res.FindingsUnchanged++
-			switch {
-			case old.inLatest && old.scopeKey == f.ScopeKey():
-				// Seen by the previous import of its scope and by this one:
-				// nothing to write (its sighting is the scope's, see
-				// scope_latest).
-			case old.scopeKey == f.ScopeKey():
-				// Its written-out sighting goes: this import is its scope's.
-				pb.rejoined = append(pb.rejoined, old.id)
-			default:
-				// Reported under another scope than its own: its sighting
-				// is written out, as the scope's latest import is not this.
-				pb.elsewhere = append(pb.elsewhere, old.id)
-			}
 			continue
 		}
 		c := changedFinding{old: old, f: f, status: status, hash: hash, change: "changed", rule: rule}
@@ -1268,13 +1269,6 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 		r.teamID, old.id, storedTags(f.Tags), raw.block, raw.index)
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
-	}
-	sighting := r.writeSighting
-	if old.scopeKey == f.ScopeKey() {
-		sighting = r.rejoinLatest
-	}
-	if err := sighting([]int64{old.id}); err != nil {
-		return err
 	}
 	_, err = r.q.ExecContext(r.ctx, "INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES ($1,$2,$3,$4,$5,$6,$7)",
 		r.teamID, old.id, r.scanID, r.now, c.change, old.status, status)
