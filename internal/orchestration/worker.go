@@ -248,8 +248,9 @@ func (s *Service) interrupted(ctx context.Context, sj SubJob) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var cancelling bool
-	if err := s.d.ReadInTeam(ctx, sj.TeamID, func(q db.Querier) error {
-		return q.QueryRowContext(ctx, "SELECT cancel_requested FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&cancelling)
+	if err := s.d.ReadInTeam(ctx, sj.TeamID, func(q db.Querier) (err error) {
+		cancelling, err = cancelRequested(ctx, q, sj)
+		return err
 	}); err != nil {
 		return err
 	}
@@ -283,9 +284,17 @@ func (s *Service) heartbeat(ctx context.Context, sj SubJob) (cancelled bool) {
 		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET heartbeat_at = $1 WHERE team_id = $2 AND id = $3", s.now().UTC(), sj.TeamID, sj.ID); err != nil {
 			return err
 		}
-		return q.QueryRowContext(ctx, "SELECT cancel_requested FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&cancelled)
+		var err error
+		cancelled, err = cancelRequested(ctx, q, sj)
+		return err
 	})
 	return cancelled
+}
+
+// cancelRequested reports whether the SubJob's run was asked to cancel.
+func cancelRequested(ctx context.Context, q db.Querier, sj SubJob) (cancelled bool, err error) {
+	err = q.QueryRowContext(ctx, "SELECT cancel_requested FROM scan_runs WHERE team_id = $1 AND id = $2", sj.TeamID, sj.ScanRunID).Scan(&cancelled)
+	return cancelled, err
 }
 
 // earlierActiveRun returns the ID of an earlier, unfinished run of the same
