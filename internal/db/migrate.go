@@ -183,36 +183,27 @@ func (d *DB) migrateLockedTo(ctx context.Context, version int) (int, error) {
 	return applied, nil
 }
 
-func (d *DB) applyOne(ctx context.Context, m Migration) (bool, error) {
-	tx, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var exists int
-	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&exists)
-	if err != nil {
-		return false, err
-	}
-	if exists > 0 {
-		return false, nil
-	}
-	if d.Dialect == Postgres {
-		// A migration moves every team's rows. Run as an ordinary role that
-		// owns the schemas (docs/security.md), row-level security applies
-		// to the owner too, and its statements would see no rows at all.
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('cspm.scope', 'system', true)"); err != nil {
-			return false, err
+func (d *DB) applyOne(ctx context.Context, m Migration) (applied bool, err error) {
+	// A migration moves every team's rows: run as an ordinary role that
+	// owns the schemas (docs/security.md), row-level security applies to
+	// the owner too, and outside the system scope its statements would see
+	// no rows at all.
+	err = d.AsSystem(ctx, func(q Querier) error {
+		var exists int
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&exists); err != nil || exists > 0 {
+			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.Version, m.Name, time.Now().UTC()); err != nil {
-		return false, err
-	}
-	return true, tx.Commit()
+		if _, err := q.ExecContext(ctx, m.SQL); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+			m.Version, m.Name, time.Now().UTC()); err != nil {
+			return err
+		}
+		applied = true
+		return nil
+	})
+	return applied && err == nil, err
 }
 
 // MigrationStatus lists every migration this binary knows, plus any applied
