@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -369,6 +370,12 @@ type importRun struct {
 	// reported are the stored findings this import reported (see
 	// classify); missing leaves them out.
 	reported []int64
+	// reportedScope is, for each of them, the scope it is stored under (an
+	// index into storedScopes), or -1 when this scan created it: with the
+	// findings this import created, what its scopes must hold for none of
+	// their findings to be missing (see everyFindingReported).
+	reportedScope []int32
+	storedScopes  map[string]int32
 	// written is set when the team had no findings as the import started:
 	// then only what this import wrote can be found (see writtenFilter).
 	written *writtenFilter
@@ -400,6 +407,7 @@ type existing struct {
 	rawBlock    sql.NullInt64 // NULL: the raw OCSF is in finding_raw, stored before blocks
 	scopeKey    string
 	inLatest    bool // last seen by the latest import of its scope: no finding_seen row (see scope_latest)
+	thisScan    bool // created by this scan: by this import, or by an earlier part of the same scan
 }
 
 // contentHash covers what a person reads of a finding, so that a change in
@@ -682,7 +690,7 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		hash := contentHash(f)
 		rule := r.matchRule(f)
 		// Remembered so that it does not count as missing at the end.
-		r.reported = append(r.reported, old.id)
+		r.noteReported(old)
 		// Its sighting, changed or not:
 		switch {
 		case old.inLatest && old.scopeKey == f.ScopeKey():
@@ -1037,9 +1045,10 @@ func (r *importRun) releaseRaw(changed []changedFinding) error {
 // lookupStatement is the statement that looks up a batch's stored
 // findings by fingerprint, and its arguments.
 func (r *importRun) lookupStatement(fps []string) (string, []any) {
-	in, keys := db.AnyOf(r.dialect, "f.fingerprint", "text", 2, fps)
-	return `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, s.finding_id IS NULL
-		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $1 AND ` + in, append([]any{r.teamID}, keys...)
+	in, keys := db.AnyOf(r.dialect, "f.fingerprint", "text", 3, fps)
+	// (Its parameters appear in order: the statement is made positional.)
+	return `SELECT f.id, f.fingerprint, f.status, f.content_hash, f.raw_block_id, f.scope_key, s.finding_id IS NULL, f.first_scan_id = $1
+		FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id WHERE f.team_id = $2 AND ` + in, append([]any{r.scanID, r.teamID}, keys...)
 }
 
 func (r *importRun) lookup(fps []string) (map[string]existing, error) {
@@ -1058,7 +1067,7 @@ func (r *importRun) lookup(fps []string) (map[string]existing, error) {
 			e  existing
 			fp string
 		)
-		if err := rows.Scan(&e.id, &fp, &e.status, &e.contentHash, &e.rawBlock, &e.scopeKey, &e.inLatest); err != nil {
+		if err := rows.Scan(&e.id, &fp, &e.status, &e.contentHash, &e.rawBlock, &e.scopeKey, &e.inLatest, &e.thisScan); err != nil {
 			return nil, err
 		}
 		out[fp] = e
@@ -1294,7 +1303,11 @@ func (r *importRun) resolveMissing() error {
 		return nil
 	}
 	scopes := r.scopeList()
-	missing, err := r.missing(scopes)
+	var missing []gone
+	all, err := r.everyFindingReported(scopes)
+	if err == nil && !all {
+		missing, err = r.missing(scopes)
+	}
 	if err != nil {
 		return fmt.Errorf("find missing findings: %w", err)
 	}
@@ -1356,6 +1369,57 @@ func (r *importRun) leaveLatest(ids []int64) error {
 		}
 	}
 	return nil
+}
+
+// everyFindingReported tells whether the given scopes hold only findings
+// this import created or reported, so that none can be missing: then a
+// count of their findings from an index answers what missing would answer
+// by reading every one of them (a first import's and an unchanged
+// re-import's 100,000). The findings this import created and the distinct
+// ones an earlier scan created that it reported (where they are stored) are
+// different findings of those scopes, so the count is at least their sum,
+// and equal to it only when there is no other. Findings an earlier part of
+// the same scan created are in neither: missing then decides.
+func (r *importRun) everyFindingReported(scopes []string) (bool, error) {
+	covered := make([]bool, len(r.storedScopes))
+	for scope, i := range r.storedScopes {
+		covered[i] = r.scopes[scope]
+	}
+	ids := make([]int64, 0, len(r.reported))
+	for i, scope := range r.reportedScope {
+		if scope >= 0 && covered[scope] {
+			ids = append(ids, r.reported[i])
+		}
+	}
+	slices.Sort(ids)
+	earlier := len(slices.Compact(ids)) // a finding reported in two batches is one
+	in, args := db.AnyOf(r.dialect, "scope_key", "text", 2, scopes)
+	var stored int
+	if err := r.q.QueryRowContext(r.ctx, r.bind("SELECT count(*) FROM findings WHERE team_id = $1 AND "+in),
+		append([]any{r.teamID}, args...)...).Scan(&stored); err != nil {
+		return false, err
+	}
+	return stored == r.res.FindingsCreated+earlier, nil
+}
+
+// noteReported remembers a stored finding this import reported, and the
+// scope it is stored under unless this scan created it, in 12 bytes: the
+// lookup's strings stay behind.
+func (r *importRun) noteReported(old existing) {
+	r.reported = append(r.reported, old.id)
+	if old.thisScan {
+		r.reportedScope = append(r.reportedScope, -1)
+		return
+	}
+	if r.storedScopes == nil {
+		r.storedScopes = map[string]int32{}
+	}
+	i, ok := r.storedScopes[old.scopeKey]
+	if !ok {
+		i = int32(len(r.storedScopes)) //nolint:gosec // G115: an import has far fewer scopes than findings
+		r.storedScopes[old.scopeKey] = i
+	}
+	r.reportedScope = append(r.reportedScope, i)
 }
 
 type gone struct {

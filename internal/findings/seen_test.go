@@ -230,3 +230,82 @@ func TestSightingAcrossScopesAndScanParts(t *testing.T) {
 		}
 	})
 }
+
+// An import that reports every finding of its scopes skips the search for
+// missing ones (everyFindingReported counts instead). Two reports that
+// would fool a count that trusted the number of reported findings: a
+// stored finding reported in two batches, a finding reported under a scope
+// that is not its own, and a new finding reported again in a later batch.
+// Each leaves a finding out, which must be resolved.
+func TestCountOfReportedFindingsMissesNone(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		item := func(uid int, region string) string {
+			return fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"uid-%d","title":"uid-%d"},"metadata":{"event_code":"c1"},"cloud":{"account":{"uid":"a1"},"region":"%s"}}`,
+				uid, uid, region)
+		}
+		importDoc := func(items ...string) findings.ImportResult {
+			t.Helper()
+			res, err := st.Import(ctx, strings.NewReader("["+strings.Join(items, ",")+"]"), findings.ImportParams{TeamID: "t1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		status := func(title string) string {
+			t.Helper()
+			list, err := st.FindingList(ctx, findings.ListParams{TeamID: "t1", Text: title, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range list.Findings {
+				if f.Title == title {
+					return f.Status
+				}
+			}
+			t.Fatalf("no finding %s", title)
+			return ""
+		}
+
+		// Every finding reported again: nothing to resolve.
+		if res := importDoc(item(1, "r1"), item(2, "r1"), item(3, "r1")); res.FindingsCreated != 3 {
+			t.Fatalf("first import: %+v", res)
+		}
+		if res := importDoc(item(1, "r1"), item(2, "r1"), item(3, "r1")); res.FindingsUnchanged != 3 || res.FindingsResolved != 0 {
+			t.Fatalf("the same again: %+v", res)
+		}
+
+		// uid-1 in two batches (a batch is 500 items) and uid-2: three
+		// reported findings for r1's three, but uid-3 is not among them.
+		items := []string{item(2, "r1")}
+		for range 501 {
+			items = append(items, item(1, "r1"))
+		}
+		if res := importDoc(items...); res.FindingsResolved != 1 || status("uid-3") != findings.StatusResolved {
+			t.Fatalf("a finding reported in two batches hid a missing one: %+v, uid-3 %s", res, status("uid-3"))
+		}
+
+		// r3 holds uid-5 and uid-6, r4 uid-4. A report of r3 that lists
+		// uid-5 and uid-4 (stored under r4) leaves uid-6 out.
+		importDoc(item(5, "r3"), item(6, "r3"), item(4, "r4"))
+		if res := importDoc(item(5, "r3"), item(4, "r3")); res.FindingsResolved != 1 || status("uid-6") != findings.StatusResolved {
+			t.Fatalf("a finding of another scope hid a missing one: %+v, uid-6 %s", res, status("uid-6"))
+		}
+		if status("uid-4") != findings.StatusOpen {
+			t.Fatalf("uid-4 is %s", status("uid-4"))
+		}
+
+		// r5 holds uid-8. A report of r5 that creates uid-7 in its first
+		// batch and reports it again in its second leaves uid-8 out.
+		importDoc(item(8, "r5"))
+		items = items[:0]
+		for range 501 {
+			items = append(items, item(7, "r5"))
+		}
+		if res := importDoc(items...); res.FindingsCreated != 1 || res.FindingsResolved != 1 || status("uid-8") != findings.StatusResolved {
+			t.Fatalf("a finding created and reported again hid a missing one: %+v, uid-8 %s", res, status("uid-8"))
+		}
+	})
+}
