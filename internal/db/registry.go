@@ -166,6 +166,14 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "cache_size(-16384)")
 	} else {
 		q.Add("_pragma", "cache_size(-65536)")
+		// A multi-row INSERT keeps the pages it changes in a statement
+		// journal (to undo itself alone on a constraint error), which goes
+		// to a temporary file past 64 KiB: 29,000 writes of 4 KiB in an
+		// import of 100,000 findings, a sixth of its writes. In memory it
+		// holds one statement's pages at most; the temporary tables and
+		// indexes the writer's queries build live there too (the largest:
+		// the IDs an import reported, when it searches for missing ones).
+		q.Add("_pragma", "temp_store(MEMORY)")
 		// Take the write lock at BEGIN, so that two transactions never both
 		// read and then fail to upgrade to a write lock (SQLITE_BUSY).
 		q.Set("_txlock", "immediate")
