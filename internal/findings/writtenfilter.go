@@ -2,13 +2,14 @@ package findings
 
 import "hash/maphash"
 
-// writtenFilter is a Bloom filter of the fingerprints an import has
-// written so far, for an import into a team that had no findings when it
-// started: a fingerprint the filter has not seen cannot be stored, so it
-// needs no lookup. A team's first import then asks the database about
-// its repeats (and a fraction of a percent of false positives) instead of
-// about every finding: 200 lookups for 100,000 findings, a tenth of the
-// PostgreSQL server's work on such an import (docs/PERFORMANCE.md).
+// writtenFilter is a Bloom filter of the fingerprints an import has met
+// so far, for an import that took a snapshot of the team's findings (see
+// importRun.snapshot; an empty one for a team with none): a fingerprint
+// the filter has not seen is stored as the snapshot says, so it needs no
+// lookup. A team's first import then asks the database about its repeats
+// (and a fraction of a percent of false positives) instead of about every
+// finding: 200 lookups for 100,000 findings, a tenth of the PostgreSQL
+// server's work on such an import (docs/PERFORMANCE.md).
 type writtenFilter struct {
 	bits []uint64
 	seed maphash.Seed
