@@ -2,12 +2,18 @@
 # Issue 4's import figures: `cspm import` of N generated Prowler OCSF
 # findings on SQLite and PostgreSQL, first import and re-import of the same
 # file, against the parse-only floor, with peak memory (max RSS).
-# Usage: N=100000 bash bench/import.sh [path/to/cspm]
+# Usage: N=100000 [ROUNDS=3] bash bench/import.sh [path/to/cspm]
+# Each round measures the floor and both engines' first import and
+# re-import afresh; the summary gives each figure's median over the rounds
+# and the median of each round's ratios (one round's import against the
+# same round's floor): on a shared 2-core machine single runs of the same
+# binary drifted by 10-20%.
 # Needs PostgreSQL at $PG (default postgres://postgres@127.0.0.1:5432) unless SKIP_PG=1;
 # SKIP_SQLITE=1 measures PostgreSQL alone.
 set -euo pipefail
 BIN=${1:-bin/cspm}
 N=${N:-100000}
+ROUNDS=${ROUNDS:-3}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 [ -x "$BIN" ] || { echo "no binary at $BIN: run 'make build'" >&2; exit 1; }
 work=$(mktemp -d)
@@ -39,12 +45,12 @@ pg_cpu() {
 }
 
 rate() { awk -v n="$N" -v s="$1" 'BEGIN {printf "%.0f findings/s", n/s}'; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+results="$work/results" # lines: round key value
+touch "$results"
 
-floor=$( { /usr/bin/time -f "%e %M" "$work/parseonly" "$report" >/dev/null; } 2>&1 | tail -1)
-echo "parse only (floor):  $(echo "$floor" | awk '{print $1}') s, $(rate "$(echo "$floor" | awk '{print $1}')"), max RSS $(echo "$floor" | awk '{printf "%.0f MB", $2/1024}')"
-
-run_import() { # label, env...
-  local label=$1; shift
+run_import() { # round, label, env...
+  local round=$1 label=$2; shift 2
   for pass in first again; do
     # Start each run from a quiet machine: the previous run's dirty pages
     # (its database, WAL and report copy, about a gigabyte) would otherwise
@@ -61,25 +67,53 @@ run_import() { # label, env...
     [ "$label" = postgres ] && server=$(awk -v a="$before" -v b="$(pg_cpu)" 'BEGIN {printf ", server CPU %.2f s", b-a}')
     counts=$(echo "$out" | grep '^{' | sed 's/"scan_id":"[^"]*",//' | cut -c1-150)
     printf '%-10s %-6s %6s s  %-20s max RSS %4s MB  CPU %s s%s  %s\n' "$label" "$pass" "$secs" "$(rate "$secs")" "$rss" "$cpu" "$server" "$counts"
+    echo "$round $label-$pass $secs" >> "$results"
+    echo "$round $label-$pass-rss $rss" >> "$results"
   done
 }
 
-if [ "${SKIP_SQLITE:-}" != 1 ]; then
-  dir="$work/sqlite"
-  CSPM_DATA_DIR="$dir" "$BIN" team create Bench >/dev/null
-  run_import sqlite CSPM_DATA_DIR="$dir" CSPM_LOG_LEVEL=warn
-  # The engine measured second ran 20% slower (3.1 -> 3.7-4.0 s for a
-  # PostgreSQL first import) while the first one's 1.3 GB of database and
-  # reports were still on disk and in the cache: each starts from the same.
-  rm -rf "$dir"
-  fresh_cache
-fi
+for round in $(seq "$ROUNDS"); do
+  echo "round $round"
+  floor=$( { /usr/bin/time -f "%e %M" "$work/parseonly" "$report" >/dev/null; } 2>&1 | tail -1)
+  fsecs=$(echo "$floor" | awk '{print $1}')
+  echo "parse only (floor):  $fsecs s, $(rate "$fsecs"), max RSS $(echo "$floor" | awk '{printf "%.0f MB", $2/1024}')"
+  echo "$round floor $fsecs" >> "$results"
 
-if [ "${SKIP_PG:-}" != 1 ]; then
-  name="cspm_bench_$$"
-  psql "$PG/postgres" -qc "CREATE DATABASE $name" >/dev/null
-  trap 'psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS '"$name"' WITH (FORCE)" >/dev/null; rm -rf "$work"' EXIT
-  url="$PG/$name?sslmode=disable"
-  CSPM_DATA_DIR="$work/pgdata" CSPM_DATABASE_URL="$url" "$BIN" team create Bench >/dev/null
-  run_import postgres CSPM_DATA_DIR="$work/pgdata" CSPM_DATABASE_URL="$url" CSPM_LOG_LEVEL=warn
-fi
+  if [ "${SKIP_SQLITE:-}" != 1 ]; then
+    dir="$work/sqlite"
+    CSPM_DATA_DIR="$dir" "$BIN" team create Bench >/dev/null
+    run_import "$round" sqlite CSPM_DATA_DIR="$dir" CSPM_LOG_LEVEL=warn
+    # The engine measured second ran 20% slower (3.1 -> 3.7-4.0 s for a
+    # PostgreSQL first import) while the first one's 1.3 GB of database and
+    # reports were still on disk and in the cache: each starts from the same.
+    rm -rf "$dir"
+    fresh_cache
+  fi
+
+  if [ "${SKIP_PG:-}" != 1 ]; then
+    name="cspm_bench_$$"
+    psql "$PG/postgres" -qc "CREATE DATABASE $name" >/dev/null
+    trap 'psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS '"$name"' WITH (FORCE)" >/dev/null 2>&1; rm -rf "$work"' EXIT
+    url="$PG/$name?sslmode=disable"
+    CSPM_DATA_DIR="$work/pgdata" CSPM_DATABASE_URL="$url" "$BIN" team create Bench >/dev/null
+    run_import "$round" postgres CSPM_DATA_DIR="$work/pgdata" CSPM_DATABASE_URL="$url" CSPM_LOG_LEVEL=warn
+    psql "$PG/postgres" -qc "DROP DATABASE $name WITH (FORCE)" >/dev/null
+    rm -rf "$work/pgdata"
+    fresh_cache
+  fi
+done
+
+# The summary: medians over the rounds, and the two ratios the targets name.
+value() { awk -v r="$1" -v k="$2" '$1 == r && $2 == k {print $3}' "$results"; }
+echo "median of $ROUNDS rounds:"
+echo "  parse only (floor): $(awk '$2 == "floor" {print $3}' "$results" | median) s"
+for label in sqlite postgres; do
+  grep -q " $label-first " "$results" || continue
+  first=$(awk -v k="$label-first" '$2 == k {print $3}' "$results" | median)
+  again=$(awk -v k="$label-again" '$2 == k {print $3}' "$results" | median)
+  rss=$(awk -v k1="$label-first-rss" -v k2="$label-again-rss" '$2 == k1 || $2 == k2 {print $3}' "$results" | sort -g | tail -1)
+  vsfloor=$(for r in $(seq "$ROUNDS"); do awk -v a="$(value "$r" "$label-first")" -v b="$(value "$r" floor)" 'BEGIN {printf "%.3f\n", a/b}'; done | median)
+  faster=$(for r in $(seq "$ROUNDS"); do awk -v a="$(value "$r" "$label-first")" -v b="$(value "$r" "$label-again")" 'BEGIN {printf "%.3f\n", a/b}'; done | median)
+  printf '  %-9s first %s s (%s), again %s s (%s); first/floor %sx (target 3), first/again %sx (target 2); max RSS %s MB\n' \
+    "$label" "$first" "$(rate "$first")" "$again" "$(rate "$again")" "$vsfloor" "$faster" "$rss"
+done
