@@ -361,3 +361,15 @@ func TestQueryStrings(t *testing.T) {
 		}
 	})
 }
+
+func TestPlaceholders(t *testing.T) {
+	if got := db.Placeholders(2, 3, 4); got != "($4,$5,$6),($7,$8,$9)" {
+		t.Errorf("Placeholders(2, 3, 4) = %q", got)
+	}
+	if got := db.InList(3, 9); got != "$9,$10,$11" {
+		t.Errorf("InList(3, 9) = %q", got)
+	}
+	if got := db.Placeholders(0, 3, 1); got != "" {
+		t.Errorf("Placeholders(0, 3, 1) = %q", got)
+	}
+}

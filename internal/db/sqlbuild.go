@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -65,35 +66,38 @@ func AnyOf[T any](d Dialect, col, typ string, start int, keys []T) (string, []an
 // Placeholders returns rows tuples of cols parameters each, numbered from
 // start: "($1,$2),($3,$4)".
 func Placeholders(rows, cols, start int) string {
-	var b strings.Builder
+	// strconv, not fmt: an import builds 19,000 of these per batch.
+	b := make([]byte, 0, rows*(cols*7+3))
 	n := start
 	for r := 0; r < rows; r++ {
 		if r > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('(')
+		b = append(b, '(')
 		for c := 0; c < cols; c++ {
 			if c > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			fmt.Fprintf(&b, "$%d", n)
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(n), 10)
 			n++
 		}
-		b.WriteByte(')')
+		b = append(b, ')')
 	}
-	return b.String()
+	return string(b)
 }
 
 // InList returns n parameters numbered from start: "$3,$4,$5".
 func InList(n, start int) string {
-	var b strings.Builder
+	b := make([]byte, 0, n*7)
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		fmt.Fprintf(&b, "$%d", start+i)
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(start+i), 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 // Where builds a WHERE clause on both engines: conditions joined with AND,
