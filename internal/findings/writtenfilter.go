@@ -51,19 +51,3 @@ func (w *writtenFilter) add(fp string) {
 func (w *writtenFilter) mayContain(fp string) bool {
 	return w.positions(fp, func(bit uint64) bool { return w.bits[bit/64]&(1<<(bit%64)) != 0 })
 }
-
-// candidates returns the fingerprints of fps the filter may have seen,
-// then adds all of fps: the keys a batch must look up, given the batches
-// before it.
-func (w *writtenFilter) candidates(fps []string) []string {
-	var out []string
-	for _, fp := range fps {
-		if w.mayContain(fp) {
-			out = append(out, fp)
-		}
-	}
-	for _, fp := range fps {
-		w.add(fp)
-	}
-	return out
-}
