@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,10 +24,6 @@ type Env struct {
 	Getenv func(string) string
 	// Signals is the context cancelled on SIGINT or SIGTERM.
 	Signals func() (context.Context, context.CancelFunc)
-	// BatchRuntime tunes the Go runtime of a one-job process (cspm
-	// import); nil leaves it alone, as in tests that run commands in
-	// their own process.
-	BatchRuntime func()
 }
 
 // OSEnv is the real process environment.
@@ -38,31 +33,6 @@ func OSEnv() Env {
 		Signals: func() (context.Context, context.CancelFunc) {
 			return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		},
-		BatchRuntime: func() { tuneCollectorForBatch(os.LookupEnv) },
-	}
-}
-
-// Collector settings of a one-job process, unless GOGC or GOMEMLIMIT set
-// their own: twice the default headroom between collections, within a
-// soft limit on the Go heap. An import keeps batches in flight (30-45 MB
-// live), which the default collector scanned about 50 times in a
-// re-import of 100,000 findings. With these settings (bench/import.sh, two
-// rounds of two runs each): SQLite first import 2.91-2.92 -> 2.66-2.67 s,
-// PostgreSQL 3.11-3.31 -> 2.99-3.07 s. The limit keeps a million-finding
-// import within its 300 MB: on SQLite a third of the process is SQLite's
-// page cache, outside the Go heap (max RSS 234 -> 265 MB for 1,000,000
-// findings).
-const (
-	batchGCPercent = 200
-	batchHeapLimit = 160 << 20
-)
-
-func tuneCollectorForBatch(lookup func(string) (string, bool)) {
-	if _, set := lookup("GOGC"); !set {
-		debug.SetGCPercent(batchGCPercent)
-	}
-	if _, set := lookup("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(batchHeapLimit)
 	}
 }
 

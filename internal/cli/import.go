@@ -36,9 +36,6 @@ func runImport(env Env, args []string) error {
 	if err := imports.CheckFormat(format); err != nil {
 		return usagef("import: %v", err)
 	}
-	if env.BatchRuntime != nil {
-		env.BatchRuntime()
-	}
 	ctx, stop := env.Signals()
 	defer stop()
 	t, err := a.Teams.TeamGetByName(ctx, teamName)
