@@ -732,12 +732,12 @@ func (r *importRun) lookupKeys(pb *pendingBatch) []string {
 			continue
 		}
 		f := pb.byFP[fp]
-		hash := contentHash(f)
+		_, hash, _, unchanged := r.judge(pb, f, old)
 		if pb.hashes == nil {
 			pb.hashes = make(map[*ingest.Finding]string, len(pb.order))
 		}
-		pb.hashes[f] = hash
-		if _, _, _, unchanged := r.judge(pb, f, old); unchanged {
+		pb.hashes[f] = hash // for classify, which judges it again
+		if unchanged {
 			pb.unchangedStored = append(pb.unchangedStored, fp)
 		} else {
 			keys = append(keys, fp)
@@ -1576,7 +1576,6 @@ func (r *importRun) noteReported(old existing) {
 type gone struct {
 	id       int64
 	status   string
-	scopeKey string
 	inLatest bool
 }
 
@@ -1588,7 +1587,7 @@ type gone struct {
 func (r *importRun) missing(scopes []string) ([]gone, error) {
 	in, keys := db.AnyOf(r.dialect, "f.scope_key", "text", 2, scopes)
 	n := 1 + len(keys)
-	query := fmt.Sprintf(`SELECT f.id, f.status, f.scope_key, s.finding_id IS NULL FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id
+	query := fmt.Sprintf(`SELECT f.id, f.status, s.finding_id IS NULL FROM findings f LEFT JOIN finding_seen s ON s.finding_id = f.id
 		WHERE f.team_id = $1 AND %s AND CASE WHEN s.finding_id IS NULL
 			THEN f.first_scan_id <> $%d AND f.scope_key NOT IN (SELECT scope_key FROM scope_latest WHERE team_id = $%d AND scan_id = $%d)
 			ELSE s.last_scan_id <> $%d AND f.status IN ('open', 'reopened') END`, in, n+1, n+2, n+3, n+4)
@@ -1619,7 +1618,7 @@ func (r *importRun) missing(scopes []string) ([]gone, error) {
 	var out []gone
 	for rows.Next() {
 		var g gone
-		if err := rows.Scan(&g.id, &g.status, &g.scopeKey, &g.inLatest); err != nil {
+		if err := rows.Scan(&g.id, &g.status, &g.inLatest); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

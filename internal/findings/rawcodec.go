@@ -12,7 +12,7 @@ import (
 
 // The raw OCSF of each finding (4-8 KB of JSON) is stored compressed, in
 // blocks: the findings one import batch writes are packed together
-// (packBlock), because findings of one check repeat each other's metadata
+// (blockPacker), because findings of one check repeat each other's metadata
 // and one packed value per finding could not see that (measured on 20,000
 // generated Prowler findings: 1,970 bytes a finding packed one by one, 815
 // packed 500 at a time, at the same CPU). S2, not zstd: zstd packs 25%
@@ -38,9 +38,6 @@ const maxUnpacked = 64 << 20
 // block, they were a gigabyte of zeroed allocations per 100,000 findings.
 // One goroutine uses a packer at a time.
 type blockPacker struct{ payload, encoded []byte }
-
-// packBlock packs values into one block with a packer of its own.
-func packBlock(values []json.RawMessage) []byte { return new(blockPacker).pack(values) }
 
 // pack packs values into one block.
 func (p *blockPacker) pack(values []json.RawMessage) []byte {

@@ -20,7 +20,7 @@ func TestRawBlockCodec(t *testing.T) {
 		total += len(v)
 	}
 	values = append(values, json.RawMessage{}) // an empty value keeps its place
-	block := packBlock(values)
+	block := new(blockPacker).pack(values)
 	if !bytes.HasPrefix(block, blockMagic) || len(block) >= total/20 {
 		t.Fatalf("%d bytes packed from %d", len(block), total)
 	}
@@ -67,7 +67,7 @@ func TestLegacyRawValues(t *testing.T) {
 // Fuzz: whatever a block holds, reading it fails cleanly or returns a slice
 // of what it unpacked; it never panics.
 func FuzzRawFromBlock(f *testing.F) {
-	f.Add(packBlock([]json.RawMessage{json.RawMessage(`{"a":1}`), json.RawMessage(`{"b":2}`)}), 1)
+	f.Add(new(blockPacker).pack([]json.RawMessage{json.RawMessage(`{"a":1}`), json.RawMessage(`{"b":2}`)}), 1)
 	f.Add(append(append([]byte{}, blockMagic...), s2.Encode(nil, []byte{3, 1, 1})...), 2)
 	f.Fuzz(func(t *testing.T, block []byte, index int) {
 		_, _ = rawFromBlock(block, index)
@@ -98,7 +98,7 @@ func BenchmarkPackBlock(b *testing.B) {
 // BenchmarkRawFromBlock reads one finding's raw OCSF out of a full block
 // (500 findings of about 4.5 KB): what GET /api/v1/findings/{id} adds.
 func BenchmarkRawFromBlock(b *testing.B) {
-	block := packBlock(benchBlockValues())
+	block := new(blockPacker).pack(benchBlockValues())
 	b.SetBytes(int64(len(block)))
 	for b.Loop() {
 		if _, err := rawFromBlock(block, 499); err != nil {
