@@ -334,6 +334,9 @@ func TestNotIndexedTeamFilterUsesPrimaryKey(t *testing.T) {
 				}
 				all = append(all, detail)
 			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
 			return strings.Join(all, "; ")
 		}
 		if got := plan(stmt(db.NotIndexed(d.Dialect, "team_id"))); !strings.Contains(got, "PRIMARY KEY") {

@@ -68,11 +68,37 @@ func (d *DB) AsSystem(ctx context.Context, fn func(q Querier) error) error {
 	return d.inScope(ctx, false, "cspm.scope", systemScope, fn)
 }
 
+// InTeamConn is InTeam for work that also needs the transaction's
+// connection itself, such as a Pipeline; conn is nil on SQLite.
+func (d *DB) InTeamConn(ctx context.Context, teamID string, fn func(q Querier, conn *sql.Conn) error) error {
+	if teamID == "" {
+		return ErrNoTeam
+	}
+	if d.Dialect != Postgres {
+		return d.inScope(ctx, false, "cspm.team_id", teamID, func(q Querier) error { return fn(q, nil) })
+	}
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return d.scoped(ctx, tx, "cspm.team_id", teamID, func(q Querier) error { return fn(q, conn) })
+}
+
 func (d *DB) inScope(ctx context.Context, readOnly bool, key, value string, fn func(q Querier) error) error {
 	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && d.Dialect == Postgres})
 	if err != nil {
 		return err
 	}
+	return d.scoped(ctx, tx, key, value, fn)
+}
+
+// scoped sets the transaction's scope, runs fn in it, and commits.
+func (d *DB) scoped(ctx context.Context, tx *sql.Tx, key, value string, fn func(q Querier) error) error {
 	defer func() { _ = tx.Rollback() }()
 	if d.Dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", key, value); err != nil {

@@ -186,7 +186,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
 	}
 	var imp *importRun
-	err := s.d.InTeam(ctx, p.TeamID, func(q db.Querier) error {
+	err := s.d.InTeamConn(ctx, p.TeamID, func(q db.Querier, conn *sql.Conn) error {
 		// One import of a team at a time: two imports inserting the same
 		// new fingerprint at once (two SubJobs of a scan that report one
 		// global finding) would otherwise collide on PostgreSQL.
@@ -194,7 +194,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{q: q, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
+		imp = &importRun{q: q, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -306,16 +306,25 @@ func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
 const analyzeFindings = "ANALYZE findings (team_id, fingerprint, status, scope_key)"
 
 func (r *importRun) refreshStatistics(inserted int) error {
-	if r.dialect != db.Postgres {
+	if !r.statisticsDue(inserted) {
 		return nil
+	}
+	_, err := r.q.ExecContext(r.ctx, analyzeFindings)
+	return err
+}
+
+// statisticsDue counts inserted new findings and tells whether the
+// findings' statistics are due (see refreshStatistics).
+func (r *importRun) statisticsDue(inserted int) bool {
+	if r.dialect != db.Postgres {
+		return false
 	}
 	r.inserted += inserted
 	if r.inserted < r.analyzeAt {
-		return nil
+		return false
 	}
 	r.analyzeAt = max(r.inserted*4, 2000)
-	_, err := r.q.ExecContext(r.ctx, analyzeFindings)
-	return err
+	return true
 }
 
 // analyzeIfStale analyzes the findings table at the start of an import
@@ -399,13 +408,18 @@ type importRun struct {
 	analyzeAt    int
 	ctx          context.Context
 	q            db.Querier
-	dialect      db.Dialect
-	teamID       string
-	scanID       string
-	now          time.Time
-	scopes       map[string]bool
-	rec          *nativescans.ScanResult
-	res          *ImportResult
+	// conn is the transaction's connection on PostgreSQL, for the pipeline
+	// that writes batches of new findings (pipe, while open).
+	conn    *sql.Conn
+	pipe    *db.Pipeline
+	pgTypes *pgtype.Map
+	dialect db.Dialect
+	teamID  string
+	scanID  string
+	now     time.Time
+	scopes  map[string]bool
+	rec     *nativescans.ScanResult
+	res     *ImportResult
 }
 
 type existing struct {
@@ -608,7 +622,7 @@ type pendingBatch struct {
 // turns before (a PostgreSQL first import of 100,000 findings: 6.8 -> 6.3 s
 // on two cores; docs/PERFORMANCE.md).
 func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Finding) error, progress func(int)) error {
-	ex := newSerial()
+	ex := newSerial(r.endPipeline)
 	defer ex.close()
 	var prev *pendingBatch // sorted, its writes not submitted yet
 	started := false
@@ -628,19 +642,25 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 		pb := r.prepare(b)
 		if prev != nil && prev.overlaps(pb) {
 			// The lookup must see what the previous batch writes.
-			ex.submit(prev.writeFunc(r))
+			r.submitWrite(ex, prev)
 			prev = nil
 		}
 		keys := pb.order
 		if r.snapshot != nil {
 			keys = r.lookupKeys(pb)
 		}
-		looked := ex.submit(func() (err error) {
+		lookup := func() (err error) {
 			pb.known, err = r.lookup(keys)
 			return err
-		})
+		}
+		var looked <-chan error
+		if len(keys) == 0 {
+			looked = ex.submitPiped(lookup) // reads nothing: the pipeline may stay open
+		} else {
+			looked = ex.submit(lookup)
+		}
 		if prev != nil {
-			ex.submit(prev.writeFunc(r))
+			r.submitWrite(ex, prev)
 		}
 		if err := <-looked; err != nil {
 			return err
@@ -657,7 +677,7 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 		}
 	}
 	if prev != nil {
-		ex.submit(prev.writeFunc(r))
+		r.submitWrite(ex, prev)
 	}
 	return ex.wait()
 }
@@ -845,39 +865,128 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 	}
 }
 
+// submitWrite queues a sorted batch's database work: through the pipeline
+// when the batch only adds findings (every batch of a first import), else
+// on the transaction.
+func (r *importRun) submitWrite(ex *serial, pb *pendingBatch) {
+	if r.conn != nil && pb.onlyNew() {
+		ex.submitPiped(pb.pipedWriteFunc(r))
+		return
+	}
+	ex.submit(pb.writeFunc(r))
+}
+
+// onlyNew tells whether all a batch writes is new findings.
+func (pb *pendingBatch) onlyNew() bool {
+	return len(pb.fresh) > 0 && len(pb.changed) == 0 && len(pb.rejoined) == 0 && len(pb.elsewhere) == 0
+}
+
+// pipedWriteFunc returns writeFunc's work for a batch of new findings
+// only, sent through the pipeline: their raw OCSF block and the findings in
+// one statement (pgPipedInsert), and the statistics when due. Only new
+// remediation texts need a round trip, as their IDs go into the insert.
+func (pb *pendingBatch) pipedWriteFunc(r *importRun) func() error {
+	return func() error {
+		if unknown := r.unknownRemediations(pb); len(unknown) > 0 {
+			if err := r.endPipeline(); err != nil {
+				return err
+			}
+			if err := r.storeRemediationTexts(unknown); err != nil {
+				return err
+			}
+		}
+		params, err := r.pipedInsertParams(pb)
+		if err != nil {
+			return err
+		}
+		p := r.pipeline()
+		if err := p.Exec(pgPipedInsert, params, pgPipedInsertOIDs); err != nil {
+			return fmt.Errorf("insert findings: %w", err)
+		}
+		if r.statisticsDue(len(pb.fresh)) {
+			return p.Exec(analyzeFindings, nil, nil)
+		}
+		return nil
+	}
+}
+
+// pipeline returns the import's pipeline, opened if it is not.
+func (r *importRun) pipeline() *db.Pipeline {
+	if r.pipe == nil {
+		r.pipe = db.OpenPipeline(r.ctx, r.conn)
+	}
+	return r.pipe
+}
+
+// endPipeline closes the import's pipeline, if open, and returns the first
+// error of the statements sent through it.
+func (r *importRun) endPipeline() error {
+	if r.pipe == nil {
+		return nil
+	}
+	p := r.pipe
+	r.pipe = nil
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("write findings: %w", err)
+	}
+	return nil
+}
+
 // serial runs database work on one goroutine, in the order it was
 // submitted (a transaction is one connection, one statement at a time).
 // After the first error it runs nothing more and reports that error.
+//
+// A job either uses the transaction (submit) or sends its statements
+// through the import's pipeline, if any (submitPiped, see db.Pipeline);
+// endPipeline, called before each job of the first kind and at the end,
+// closes the pipeline so that the transaction has its connection back.
 type serial struct {
-	jobs chan serialJob
-	done chan struct{}
+	jobs        chan serialJob
+	done        chan struct{}
+	endPipeline func() error
 }
 
 type serialJob struct {
-	fn   func() error
-	done chan error
+	fn    func() error
+	piped bool
+	done  chan error
 }
 
-func newSerial() *serial {
-	s := &serial{jobs: make(chan serialJob, 4), done: make(chan struct{})}
+func newSerial(endPipeline func() error) *serial {
+	s := &serial{jobs: make(chan serialJob, 4), done: make(chan struct{}), endPipeline: endPipeline}
 	go func() {
 		defer close(s.done)
 		var err error
 		for j := range s.jobs {
+			if err == nil && !j.piped {
+				err = s.endPipeline()
+			}
 			if err == nil {
 				err = j.fn()
 			}
 			j.done <- err
 		}
+		_ = s.endPipeline() // after an error: that error is reported already
 	}()
 	return s
 }
 
-// submit queues fn; the channel receives the first error so far once fn
-// ran (or was skipped after an error).
+// submit queues fn, which uses the transaction; the channel receives the
+// first error so far once fn ran (or was skipped after an error).
 func (s *serial) submit(fn func() error) <-chan error {
+	return s.queue(fn, false)
+}
+
+// submitPiped queues fn, which sends its statements through the pipeline
+// or uses no database at all. An error of a statement it sent may come
+// back on a later job's channel.
+func (s *serial) submitPiped(fn func() error) <-chan error {
+	return s.queue(fn, true)
+}
+
+func (s *serial) queue(fn func() error, piped bool) <-chan error {
 	ch := make(chan error, 1)
-	s.jobs <- serialJob{fn: fn, done: ch}
+	s.jobs <- serialJob{fn: fn, piped: piped, done: ch}
 	return ch
 }
 
@@ -990,12 +1099,21 @@ var maxRememberedRemediations = 4096
 // of one check share theirs. The import holds the team's lock, so nobody
 // else stores the team's remediations meanwhile.
 func (r *importRun) storeRemediations(pb *pendingBatch) error {
+	return r.storeRemediationTexts(r.unknownRemediations(pb))
+}
+
+// unknownRemediations returns the remediation texts of the batch's written
+// findings whose IDs this import does not know yet, by their hash.
+func (r *importRun) unknownRemediations(pb *pendingBatch) map[string]string {
 	if r.remediations == nil || len(r.remediations) > maxRememberedRemediations {
 		r.remediations = map[string]int64{}
 	}
-	byHash := map[string]string{}
+	var byHash map[string]string
 	need := func(f *ingest.Finding) {
 		if r.remediations[f.Remediation] == 0 {
+			if byHash == nil {
+				byHash = map[string]string{}
+			}
 			byHash[textHash(f.Remediation)] = f.Remediation
 		}
 	}
@@ -1005,6 +1123,12 @@ func (r *importRun) storeRemediations(pb *pendingBatch) error {
 	for _, c := range pb.changed {
 		need(c.f)
 	}
+	return byHash
+}
+
+// storeRemediationTexts reads or stores the remediation texts of byHash,
+// which it empties, and remembers their IDs.
+func (r *importRun) storeRemediationTexts(byHash map[string]string) error {
 	if len(byHash) == 0 {
 		return nil
 	}
@@ -1298,8 +1422,13 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 // path (the statements run in order on one goroutine; see writeAll).
 var (
 	pgInsertFindings string
-	pgBlockArg       int // the argument that takes the batch's raw OCSF block ID
-	pgRemediationArg int // the argument that takes the array of remediation IDs
+	// pgPipedInsert is pgInsertFindings with the batch's raw OCSF block
+	// stored by the same statement (see pipedWriteFunc), and
+	// pgPipedInsertOIDs the types of its parameters.
+	pgPipedInsert     string
+	pgPipedInsertOIDs []uint32
+	pgBlockArg        int // the argument that takes the batch's raw OCSF block ID
+	pgRemediationArg  int // the argument that takes the array of remediation IDs
 	// remediationColumn is remediation_id's place among findingInsertColumns.
 	remediationColumn int
 	// pgColumnType is each column's element type; "" marks a column with
@@ -1359,6 +1488,56 @@ func init() {
 	}
 	pgInsertFindings = "INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
 		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u"
+
+	// The piped insert stores the block first, in the same statement, and
+	// takes its ID from there: the block's own parameter is left NULL, and
+	// two more carry the block's live count and data.
+	consts[pgBlockArg] = "(SELECT id FROM block)"
+	pgPipedInsert = fmt.Sprintf("WITH block AS (INSERT INTO finding_raw_blocks (team_id, live, data) VALUES ($1, $%d::int8, $%d::bytea) RETURNING id) ",
+		param+1, param+2) + "INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
+		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u"
+	oid := map[string]uint32{
+		"text": pgtype.TextOID, "int8": pgtype.Int8OID, "timestamptz": pgtype.TimestamptzOID,
+		"text[]": pgtype.TextArrayOID, "int8[]": pgtype.Int8ArrayOID, "timestamptz[]": pgtype.TimestamptzArrayOID,
+	}
+	for i, n := range names {
+		if pgColumnType[i] == "" {
+			typ := map[string]string{"first_seen": "timestamptz", "raw_block_id": "int8"}[n]
+			if typ == "" {
+				typ = "text"
+			}
+			pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[typ])
+		}
+	}
+	for i := range names {
+		if pgColumnType[i] != "" {
+			pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[pgColumnType[i]+"[]"])
+		}
+	}
+	pgPipedInsertOIDs = append(pgPipedInsertOIDs, pgtype.Int8OID, pgtype.ByteaOID)
+}
+
+// pipedInsertParams encodes pgPipedInsert's parameters for a batch.
+func (r *importRun) pipedInsertParams(pb *pendingBatch) ([][]byte, error) {
+	if r.pgTypes == nil {
+		r.pgTypes = pgtype.NewMap()
+	}
+	remediations := make([]int64, len(pb.fresh))
+	for i, f := range pb.fresh {
+		remediations[i] = r.remediations[f.Remediation]
+	}
+	args := pb.insertArgs
+	args[pgBlockArg] = nil
+	args[pgRemediationArg] = remediations
+	args = append(args[:len(args):len(args)], int64(len(pb.rawIndex)), pb.rawBlock)
+	params := make([][]byte, len(args))
+	for i, v := range args {
+		var err error
+		if params[i], err = r.pgTypes.Encode(pgPipedInsertOIDs[i], pgtype.BinaryFormatCode, v, nil); err != nil {
+			return nil, fmt.Errorf("insert findings: parameter %d: %w", i+1, err)
+		}
+	}
+	return params, nil
 }
 
 // pgColumns turns the row-ordered insert arguments of n findings into
