@@ -134,6 +134,52 @@ func TestFailedImportLeavesNothing(t *testing.T) {
 	})
 }
 
+// A NUL character (JSON's \u0000) or a byte that is not UTF-8 in a
+// finding's text loses nothing: PostgreSQL's text cannot hold a NUL, and
+// one failed the whole import there. Both engines store U+FFFD in its
+// place, and the raw OCSF keeps the original.
+func TestTextNoDatabaseCanHoldIsReplaced(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		team := id.New()
+		ocsfReport := `[{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"u1","title":"nul\u0000here"},"metadata":{"event_code":"c1"},"cloud":{"account":{"uid":"a1"},"region":"r1"}},
+			{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"u2","title":"fine"},"metadata":{"event_code":"c2"},"cloud":{"account":{"uid":"a1"},"region":"r1"}}]`
+		if res := importBytes(t, st, team, []byte(ocsfReport)); res.FindingsCreated != 2 {
+			t.Fatalf("created %d, want 2", res.FindingsCreated)
+		}
+		csv := sample(t, "prowler/example_output_aws.csv")
+		lines := bytes.SplitN(csv, []byte("\n"), 3)
+		cols := bytes.Split(lines[1], []byte(";"))
+		for i, h := range bytes.Split(lines[0], []byte(";")) {
+			if string(h) == "CHECK_TITLE" {
+				cols[i] = append([]byte("latin1 caf\xe9 "), cols[i]...)
+			}
+		}
+		other := id.New()
+		if res := importBytes(t, st, other, append(append(lines[0], '\n'), bytes.Join(cols, []byte(";"))...)); res.FindingsCreated != 1 {
+			t.Fatalf("CSV: created %d, want 1", res.FindingsCreated)
+		}
+		for _, c := range []struct{ team, text, want string }{{team, "nul", "nul\uFFFDhere"}, {other, "latin1", "latin1 caf\uFFFD "}} {
+			list, err := st.FindingList(ctx, findings.ListParams{TeamID: c.team, Text: c.text})
+			if err != nil || list.Total != 1 {
+				t.Fatalf("finding %q: %d %v", c.text, list.Total, err)
+			}
+			if title := list.Findings[0].Title; !strings.HasPrefix(title, c.want) {
+				t.Errorf("title %q, want it to start with %q", title, c.want)
+			}
+			if c.team != team {
+				continue
+			}
+			d, err := st.FindingGet(ctx, c.team, list.Findings[0].ID)
+			if err != nil || !strings.Contains(string(d.Raw), `nul\u0000here`) {
+				t.Errorf("raw OCSF %s %v, want the original title", d.Raw, err)
+			}
+		}
+	})
+}
+
 // Rules mute matching findings retroactively and at ingestion; deleting a
 // rule unmutes them; a single finding can be risk-accepted with an expiry.
 func TestMuting(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
@@ -147,7 +148,41 @@ func Parse(r io.Reader, format string, emit Emit) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w %q: want one of %s", ErrUnknownFormat, format, strings.Join(FormatNames(), ", "))
 	}
-	return format, p(br, emit)
+	return format, p(br, func(f *Finding) error {
+		f.makeStorable()
+		return emit(f)
+	})
+}
+
+// makeStorable replaces what no database column can hold in the
+// finding's text: NUL characters, which JSON may escape (\u0000) but
+// PostgreSQL's text refuses (the whole import failed on one), and bytes that
+// are not UTF-8, which a CSV or a tool's own text may carry. Each becomes
+// U+FFFD, as the JSON decoder does with invalid UTF-8. The raw OCSF keeps
+// the original, and the fingerprint is taken before.
+func (f *Finding) makeStorable() {
+	for _, s := range []*string{&f.Fingerprint, &f.Tool, &f.CheckID, &f.Title, &f.Description, &f.Provider,
+		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target,
+		&f.Location, &f.Component, &f.Version, &f.FixedVersion, &f.Remediation, &f.RiskDetails, (*string)(&f.Result)} {
+		*s = storableText(*s)
+	}
+	for _, list := range [][]string{f.VulnIDs, f.CWEs, f.References, f.Tags} {
+		for i := range list {
+			list[i] = storableText(list[i])
+		}
+	}
+	if f.CVSS != nil {
+		f.CVSS.Version, f.CVSS.VectorString = storableText(f.CVSS.Version), storableText(f.CVSS.VectorString)
+	}
+}
+
+// storableText returns s with NUL characters and invalid UTF-8 replaced by
+// U+FFFD; s itself, without copying, when it has neither (almost always).
+func storableText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // Detect names the format of a report from its first bytes.

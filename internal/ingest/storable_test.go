@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/offloadsecurity/cspm/internal/ocsf"
+)
+
+// Every text field of a Finding comes out of makeStorable without NUL
+// characters or invalid UTF-8, whichever field a parser fills: the test
+// walks the struct, so a field added later is covered or fails here.
+func TestMakeStorableCleansEveryTextField(t *testing.T) {
+	const bad = "a\x00b\xffc"
+	f := &Finding{CVSS: &ocsf.CVSS{}}
+	var set func(v reflect.Value)
+	set = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(bad)
+		case reflect.Slice:
+			if v.Type().Elem().Kind() == reflect.String {
+				v.Set(reflect.ValueOf([]string{bad, "fine"}).Convert(v.Type()))
+			}
+		case reflect.Pointer:
+			if !v.IsNil() {
+				set(v.Elem())
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				set(v.Field(i))
+			}
+		}
+	}
+	set(reflect.ValueOf(f).Elem())
+	f.makeStorable()
+	var check func(path string, v reflect.Value)
+	check = func(path string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			if s := v.String(); strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+				t.Errorf("%s = %q", path, s)
+			} else if s != "fine" && s != "a\uFFFDb\uFFFDc" {
+				t.Errorf("%s = %q, want each bad byte replaced", path, s)
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				check(path+"[]", v.Index(i))
+			}
+		case reflect.Pointer:
+			if !v.IsNil() {
+				check(path, v.Elem())
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				check(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		}
+	}
+	check("Finding", reflect.ValueOf(f).Elem())
+}
+
+// Text without NUL and invalid UTF-8 is returned as it is.
+func TestStorableTextKeepsCleanText(t *testing.T) {
+	for _, s := range []string{"", "plain", "ünïcode ✓", `\u0000 spelled out`} {
+		if got := storableText(s); got != s {
+			t.Errorf("storableText(%q) = %q", s, got)
+		}
+	}
+}
