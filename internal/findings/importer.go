@@ -1530,14 +1530,50 @@ func (r *importRun) pipedInsertParams(pb *pendingBatch) ([][]byte, error) {
 	args[pgBlockArg] = nil
 	args[pgRemediationArg] = remediations
 	args = append(args[:len(args):len(args)], int64(len(pb.rawIndex)), pb.rawBlock)
+	// One buffer for all of them, sized ahead: growing each array's own
+	// buffer as it was encoded took more time than encoding (0.53 s of
+	// 100,000 findings' parameters on the statements' goroutine).
+	buf := make([]byte, 0, encodedSize(args))
 	params := make([][]byte, len(args))
 	for i, v := range args {
+		if v == nil {
+			continue // NULL
+		}
+		start := len(buf)
 		var err error
-		if params[i], err = r.pgTypes.Encode(pgPipedInsertOIDs[i], pgtype.BinaryFormatCode, v, nil); err != nil {
+		if buf, err = r.pgTypes.Encode(pgPipedInsertOIDs[i], pgtype.BinaryFormatCode, v, buf); err != nil {
 			return nil, fmt.Errorf("insert findings: parameter %d: %w", i+1, err)
 		}
+		params[i] = buf[start:len(buf):len(buf)]
 	}
 	return params, nil
+}
+
+// encodedSize is about what pipedInsertParams' arguments take in
+// PostgreSQL's binary format: a header per array, a length before each
+// element.
+func encodedSize(args []any) int {
+	n := 0
+	for _, v := range args {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		case []string:
+			n += 20 + 4*len(v)
+			for _, s := range v {
+				n += len(s)
+			}
+		case []int64:
+			n += 20 + 12*len(v)
+		case []pgtype.Timestamptz:
+			n += 20 + 12*len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // pgColumns turns the row-ordered insert arguments of n findings into
