@@ -85,3 +85,39 @@ func TestFailureInThePipelineLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// Under row-level security (an ordinary role, as docs/security.md says to
+// run cspm) the pipeline's statements run in the import's transaction,
+// scoped to its team: the findings land in that team and no other.
+func TestPipelinedImportUnderRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	for _, e := range dbtest.Engines(t) {
+		if e.URL == "" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			reg := dbtest.Open(t, dbtest.AsOwner(t, e))
+			var items []string
+			for uid := range 1200 { // three batches
+				items = append(items, fmt.Sprintf(`{"class_uid":2004,"status_code":"FAIL","finding_info":{"uid":"uid-%d","title":"t%d"},"metadata":{"event_code":"c%d"},"cloud":{"account":{"uid":"a1"},"region":"r1"}}`,
+					uid, uid, uid%7))
+			}
+			st := findings.NewStore(reg)
+			team, other := id.New(), id.New()
+			if res := importBytes(t, st, team, []byte("["+strings.Join(items, ",")+"]")); res.FindingsCreated != 1200 {
+				t.Fatalf("created %d, want 1200", res.FindingsCreated)
+			}
+			for _, c := range []struct {
+				team string
+				want int
+			}{{team, 1200}, {other, 0}} {
+				list, err := st.FindingList(ctx, findings.ListParams{TeamID: c.team})
+				if err != nil || list.Total != c.want {
+					t.Errorf("team sees %d findings (%v), want %d", list.Total, err, c.want)
+				}
+			}
+		})
+	}
+}
