@@ -99,6 +99,41 @@ type ImportResult struct {
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 }
 
+// How many parsed batches may wait for the writer: many at first, while
+// the import reads what it needs before it writes (a PostgreSQL re-import
+// reads the team's snapshot, 0.2-0.3 s for 100,000 findings, and the
+// parser stopped after two batches meanwhile: the re-import took that much
+// longer than the parse), then a couple, as the writer takes them.
+const (
+	parsedAheadEarly  = 32
+	parsedAheadSteady = 2
+)
+
+// parseAhead is the room the parser has for batches the writer has not
+// taken: early to begin with, narrowing to steady as the writer takes
+// the first batches (it keeps their room instead of giving it back).
+type parseAhead struct {
+	room chan struct{}
+	keep int // room the writer has yet to keep
+}
+
+func newParseAhead(early, steady int) *parseAhead {
+	a := &parseAhead{room: make(chan struct{}, early), keep: early - steady}
+	for range early {
+		a.room <- struct{}{}
+	}
+	return a
+}
+
+// taken is the writer's: it took a batch.
+func (a *parseAhead) taken() {
+	if a.keep > 0 {
+		a.keep--
+		return
+	}
+	a.room <- struct{}{}
+}
+
 // batchSize rows go into one multi-row statement: findingColumns x 500 rows
 // stays under SQLite's and PostgreSQL's parameter limits.
 const batchSize = 500
@@ -125,7 +160,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	// slower of the two instead of their sum.
 	pctx, cancelParse := context.WithCancel(ctx)
 	defer cancelParse()
-	batches := make(chan parsedBatch, 2)
+	ahead := newParseAhead(parsedAheadEarly, parsedAheadSteady)
+	batches := make(chan parsedBatch, parsedAheadEarly)
 	// prepack asks the parser to pack each batch's raw OCSF as it goes, for
 	// the batch to be stored whole: right while every finding is new (a
 	// first import), wasted while findings come back unchanged (the
@@ -152,7 +188,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 				}
 			}
 			select {
-			case batches <- pb:
+			case <-ahead.room:
+				batches <- pb // never blocks: the channel holds all the room there is
 				return nil
 			case <-pctx.Done():
 				return pctx.Err()
@@ -194,7 +231,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{q: q, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
+		imp = &importRun{ahead: ahead, q: q, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -406,6 +443,7 @@ type importRun struct {
 	sightings    []vuln.Sighting
 	inserted     int
 	analyzeAt    int
+	ahead        *parseAhead
 	ctx          context.Context
 	q            db.Querier
 	// conn is the transaction's connection on PostgreSQL, for the pipeline
@@ -644,6 +682,7 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 	var prev *pendingBatch // sorted, its writes not submitted yet
 	started := false
 	for b := range batches {
+		r.ahead.taken()
 		if len(b.findings) == 0 {
 			continue
 		}
