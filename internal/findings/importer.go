@@ -99,30 +99,44 @@ type ImportResult struct {
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 }
 
-// How many parsed batches may wait for the writer: many at first, while
-// the import reads what it needs before it writes (a PostgreSQL re-import
-// reads the team's snapshot, 0.2-0.3 s for 100,000 findings, and the
-// parser stopped after two batches meanwhile: the re-import took that much
-// longer than the parse), then a couple, as the writer takes them.
+// How many parsed batches may wait for the writer: a couple, and more
+// while a PostgreSQL import reads the team's snapshot before it writes
+// (0.2-0.3 s for 100,000 findings: the parser stopped after two batches
+// meanwhile, and a re-import took that much longer than the parse).
 const (
-	parsedAheadEarly  = 32
 	parsedAheadSteady = 2
+	parsedAheadWide   = 32
 )
 
 // parseAhead is the room the parser has for batches the writer has not
-// taken: early to begin with, narrowing to steady as the writer takes
-// the first batches (it keeps their room instead of giving it back).
+// taken: steady, widened to wide once, narrowing back as the writer takes
+// the next batches (it keeps their room instead of giving it back).
 type parseAhead struct {
-	room chan struct{}
-	keep int // room the writer has yet to keep
+	room    chan struct{}
+	steady  int
+	keep    int // room the writer has yet to keep
+	widened bool
 }
 
-func newParseAhead(early, steady int) *parseAhead {
-	a := &parseAhead{room: make(chan struct{}, early), keep: early - steady}
-	for range early {
+func newParseAhead(steady, wide int) *parseAhead {
+	a := &parseAhead{room: make(chan struct{}, wide), steady: steady}
+	for range steady {
 		a.room <- struct{}{}
 	}
 	return a
+}
+
+// widen gives the parser room up to wide, the first time; the writer's
+// goroutine calls it, before it takes batches.
+func (a *parseAhead) widen() {
+	if a == nil || a.widened {
+		return
+	}
+	a.widened = true
+	for range cap(a.room) - a.steady {
+		a.room <- struct{}{}
+		a.keep++
+	}
 }
 
 // taken is the writer's: it took a batch.
@@ -160,8 +174,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	// slower of the two instead of their sum.
 	pctx, cancelParse := context.WithCancel(ctx)
 	defer cancelParse()
-	ahead := newParseAhead(parsedAheadEarly, parsedAheadSteady)
-	batches := make(chan parsedBatch, parsedAheadEarly)
+	ahead := newParseAhead(parsedAheadSteady, parsedAheadWide)
+	batches := make(chan parsedBatch, parsedAheadWide)
 	// prepack asks the parser to pack each batch's raw OCSF as it goes, for
 	// the batch to be stored whole: right while every finding is new (a
 	// first import), wasted while findings come back unchanged (the
@@ -1388,6 +1402,7 @@ func (r *importRun) takeSnapshot(limit int) error {
 		r.snapshot = map[string]existing{}
 		return nil
 	}
+	r.ahead.widen() // the parser goes on meanwhile
 	rows, err := r.q.QueryContext(r.ctx, r.bind(existingQuery), r.scanID, r.teamID)
 	if err != nil {
 		return fmt.Errorf("read the team's findings: %w", err)

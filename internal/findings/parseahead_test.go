@@ -2,10 +2,10 @@ package findings
 
 import "testing"
 
-// The parser may queue early batches before the writer starts, and once
-// the writer has taken that many, no more than steady.
-func TestParseAheadNarrows(t *testing.T) {
-	a := newParseAhead(8, 2)
+// The parser may queue steady batches; once widened, wide, until the
+// writer has taken that many more; then steady again.
+func TestParseAheadWidensOnceAndNarrows(t *testing.T) {
+	a := newParseAhead(2, 8)
 	queued := 0
 	fill := func() { // the parser: queue batches while there is room
 		for {
@@ -17,16 +17,31 @@ func TestParseAheadNarrows(t *testing.T) {
 			}
 		}
 	}
+	take := func(n int) { // the writer takes n, the parser queues what it may
+		for range n {
+			queued--
+			a.taken()
+			fill()
+		}
+	}
+	fill()
+	if queued != 2 {
+		t.Fatalf("the parser queued %d, want 2", queued)
+	}
+	take(5)
+	if queued != 2 {
+		t.Fatalf("the parser queued %d, want 2", queued)
+	}
+	a.widen()
 	fill()
 	if queued != 8 {
-		t.Fatalf("before the writer starts the parser queued %d, want 8", queued)
+		t.Fatalf("widened, the parser queued %d, want 8", queued)
 	}
-	for range 20 { // the writer takes one, the parser queues what it may
-		queued--
-		a.taken()
-		fill()
-	}
+	a.widen() // once only
+	take(20)
 	if queued != 2 {
-		t.Fatalf("once the writer is going %d batches wait, want 2", queued)
+		t.Fatalf("once the writer is going again %d batches wait, want 2", queued)
 	}
+	var none *parseAhead
+	none.widen() // an import run without a parser
 }
