@@ -3,11 +3,11 @@
 # findings on SQLite and PostgreSQL, first import and re-import of the same
 # file, against the parse-only floor, with peak memory (max RSS).
 # Usage: N=100000 [ROUNDS=3] bash bench/import.sh [path/to/cspm]
-# Each round measures the floor and both engines' first import and
-# re-import afresh; the summary gives each figure's median over the rounds
-# and the median of each round's ratios (one round's import against the
-# same round's floor): on a shared 2-core machine single runs of the same
-# binary drifted by 10-20%.
+# Each round measures, for each engine, the floor and then its first import
+# and re-import afresh; the summary gives each figure's median over the
+# rounds and the median of each round's ratios (an import against the floor
+# measured just before it): on a shared 2-core machine single runs of the
+# same binary drifted by 10-20%.
 # Needs PostgreSQL at $PG (default postgres://postgres@127.0.0.1:5432) unless SKIP_PG=1;
 # SKIP_SQLITE=1 measures PostgreSQL alone.
 set -euo pipefail
@@ -49,8 +49,23 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
 results="$work/results" # lines: round key value
 touch "$results"
 
+# floor measures the parse-only floor and records it under key.
+floor() { # round, key
+  local out secs
+  out=$( { /usr/bin/time -f "%e %M" "$work/parseonly" "$report" >/dev/null; } 2>&1 | tail -1)
+  secs=$(echo "$out" | awk '{print $1}')
+  echo "parse only (floor):  $secs s, $(rate "$secs"), max RSS $(echo "$out" | awk '{printf "%.0f MB", $2/1024}')"
+  echo "$1 $2 $secs" >> "$results"
+}
+
 run_import() { # round, label, env...
   local round=$1 label=$2; shift 2
+  # The floor, measured just before this engine's first import, so that
+  # each ratio compares two runs made back to back: the machine's speed
+  # drifted within a round (the same import took a third more server CPU
+  # in one round than in the next).
+  sync
+  floor "$round" "$label-floor"
   for pass in first again; do
     # Start each run from a quiet machine: the previous run's dirty pages
     # (its database, WAL and report copy, about a gigabyte) would otherwise
@@ -74,10 +89,6 @@ run_import() { # round, label, env...
 
 for round in $(seq "$ROUNDS"); do
   echo "round $round"
-  floor=$( { /usr/bin/time -f "%e %M" "$work/parseonly" "$report" >/dev/null; } 2>&1 | tail -1)
-  fsecs=$(echo "$floor" | awk '{print $1}')
-  echo "parse only (floor):  $fsecs s, $(rate "$fsecs"), max RSS $(echo "$floor" | awk '{printf "%.0f MB", $2/1024}')"
-  echo "$round floor $fsecs" >> "$results"
 
   if [ "${SKIP_SQLITE:-}" != 1 ]; then
     dir="$work/sqlite"
@@ -106,13 +117,13 @@ done
 # The summary: medians over the rounds, and the two ratios the targets name.
 value() { awk -v r="$1" -v k="$2" '$1 == r && $2 == k {print $3}' "$results"; }
 echo "median of $ROUNDS rounds:"
-echo "  parse only (floor): $(awk '$2 == "floor" {print $3}' "$results" | median) s"
+echo "  parse only (floor): $(awk '$2 ~ /-floor$/ {print $3}' "$results" | median) s"
 for label in sqlite postgres; do
   grep -q " $label-first " "$results" || continue
   first=$(awk -v k="$label-first" '$2 == k {print $3}' "$results" | median)
   again=$(awk -v k="$label-again" '$2 == k {print $3}' "$results" | median)
   rss=$(awk -v k1="$label-first-rss" -v k2="$label-again-rss" '$2 == k1 || $2 == k2 {print $3}' "$results" | sort -g | tail -1)
-  vsfloor=$(for r in $(seq "$ROUNDS"); do awk -v a="$(value "$r" "$label-first")" -v b="$(value "$r" floor)" 'BEGIN {printf "%.3f\n", a/b}'; done | median)
+  vsfloor=$(for r in $(seq "$ROUNDS"); do awk -v a="$(value "$r" "$label-first")" -v b="$(value "$r" "$label-floor")" 'BEGIN {printf "%.3f\n", a/b}'; done | median)
   faster=$(for r in $(seq "$ROUNDS"); do awk -v a="$(value "$r" "$label-first")" -v b="$(value "$r" "$label-again")" 'BEGIN {printf "%.3f\n", a/b}'; done | median)
   printf '  %-9s first %s s (%s), again %s s (%s); first/floor %sx (target 3), first/again %sx (target 2); max RSS %s MB\n' \
     "$label" "$first" "$(rate "$first")" "$again" "$(rate "$again")" "$vsfloor" "$faster" "$rss"
