@@ -42,36 +42,31 @@ const pipelineDepth = 2
 // until Close. conn must be a PostgreSQL connection.
 func OpenPipeline(ctx context.Context, conn *sql.Conn) *Pipeline {
 	p := &Pipeline{cmds: make(chan pipelineStatement), done: make(chan error, 1)}
-	ready := make(chan struct{})
 	go func() {
 		// database/sql hands out the driver's connection only inside Raw,
 		// and holds it for as long as the function runs: this goroutine
 		// keeps it, and takes the statements from the caller's.
-		p.done <- conn.Raw(func(driverConn any) error {
+		err := conn.Raw(func(driverConn any) error {
 			c, ok := driverConn.(*stdlib.Conn)
 			if !ok {
-				close(ready)
-				for range p.cmds {
-				}
 				return fmt.Errorf("db: pipeline on a %T, not a PostgreSQL connection", driverConn)
 			}
-			close(ready)
 			return p.run(c.Conn().PgConn().StartPipeline(ctx))
 		})
+		if err != nil {
+			p.fail(err)
+		}
+		// Raw may fail before the pipeline ran (a closed connection), or
+		// the pipeline may refuse a driver: take what Exec still sends.
+		for range p.cmds {
+		}
+		p.done <- err
 	}()
-	<-ready
 	return p
 }
 
 func (p *Pipeline) run(pl *pgconn.Pipeline) error {
 	waiting := 0 // statements sent whose results are not read yet
-	fail := func(err error) {
-		p.mu.Lock()
-		if p.err == nil {
-			p.err = err
-		}
-		p.mu.Unlock()
-	}
 	for st := range p.cmds {
 		if p.failed() != nil {
 			continue // the transaction is aborted: the statement would fail too
@@ -83,13 +78,13 @@ func (p *Pipeline) run(pl *pgconn.Pipeline) error {
 		pl.SendQueryParams(st.query, st.params, st.oids, formats, nil)
 		pl.SendPipelineSync()
 		if err := pl.Flush(); err != nil {
-			fail(err)
+			p.fail(err)
 			continue
 		}
 		waiting++
 		for waiting >= pipelineDepth {
 			if err := readStatement(pl); err != nil {
-				fail(err)
+				p.fail(err)
 				break
 			}
 			waiting--
@@ -97,7 +92,7 @@ func (p *Pipeline) run(pl *pgconn.Pipeline) error {
 	}
 	// Close reads whatever results are left.
 	if err := pl.Close(); err != nil {
-		fail(err)
+		p.fail(err)
 	}
 	return p.failed()
 }
@@ -119,6 +114,15 @@ func readStatement(pl *pgconn.Pipeline) error {
 		case nil:
 			return errors.New("db: pipeline ended before a statement's results")
 		}
+	}
+}
+
+// fail keeps err if it is the first.
+func (p *Pipeline) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
 	}
 }
 

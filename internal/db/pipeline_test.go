@@ -17,8 +17,9 @@ import (
 // transaction reads their rows once it is closed, and commits them; the
 // first failing statement's error comes back (not the errors of those
 // after it, which fail because the transaction is aborted), and the
-// transaction then commits nothing. On SQLite there is no connection to
-// pipeline on.
+// transaction then commits nothing. A pipeline on a closed connection
+// fails instead of waiting. On SQLite there is no connection to pipeline
+// on.
 func TestPipeline(t *testing.T) {
 	t.Parallel()
 	for _, e := range dbtest.Engines(t) {
@@ -60,7 +61,9 @@ func TestPipeline(t *testing.T) {
 				return n
 			}
 
+			var done *sql.Conn // closed once InTeamConn returns
 			if err := d.InTeamConn(ctx, "t1", func(q db.Querier, conn *sql.Conn) error {
+				done = conn
 				p := db.OpenPipeline(ctx, conn)
 				for n := range int64(20) {
 					if err := insert(p, n, "x"); err != nil {
@@ -86,6 +89,13 @@ func TestPipeline(t *testing.T) {
 			}
 			if got := count(d); got != 21 {
 				t.Fatalf("committed %d rows, want 21", got)
+			}
+
+			// A pipeline on a connection that is gone fails, and does not hang.
+			p := db.OpenPipeline(ctx, done)
+			_ = insert(p, 99, "gone")
+			if err := p.Close(); !errors.Is(err, sql.ErrConnDone) {
+				t.Errorf("a pipeline on a closed connection returned %v, want sql.ErrConnDone", err)
 			}
 
 			var execErr error

@@ -457,7 +457,7 @@ type importRun struct {
 	sightings    []vuln.Sighting
 	inserted     int
 	analyzeAt    int
-	ahead        *parseAhead
+	ahead        *parseAhead // the parser's room (see parseAhead)
 	ctx          context.Context
 	q            db.Querier
 	// conn is the transaction's connection on PostgreSQL, for the pipeline
@@ -1036,7 +1036,10 @@ func newSerial(endPipeline func() error) *serial {
 			}
 			j.done <- err
 		}
-		_ = s.endPipeline() // after an error: that error is reported already
+		// After an error the pipeline may still be open: closed, the
+		// transaction gets its connection back to roll back. Its error is
+		// reported already.
+		_ = s.endPipeline()
 	}()
 	return s
 }
@@ -1607,14 +1610,15 @@ func (r *importRun) pipedInsertParams(pb *pendingBatch) ([][]byte, error) {
 	buf := make([]byte, 0, encodedSize(args))
 	params := make([][]byte, len(args))
 	for i, v := range args {
-		if v == nil {
-			continue // NULL
-		}
 		start := len(buf)
-		var err error
-		if buf, err = r.pgTypes.Encode(pgPipedInsertOIDs[i], pgtype.BinaryFormatCode, v, buf); err != nil {
+		enc, err := r.pgTypes.Encode(pgPipedInsertOIDs[i], pgtype.BinaryFormatCode, v, buf)
+		if err != nil {
 			return nil, fmt.Errorf("insert findings: parameter %d: %w", i+1, err)
 		}
+		if enc == nil {
+			continue // NULL, which pgtype encodes as no buffer at all
+		}
+		buf = enc
 		params[i] = buf[start:len(buf):len(buf)]
 	}
 	return params, nil
