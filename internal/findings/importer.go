@@ -1199,6 +1199,16 @@ func (r *importRun) unknownRemediations(pb *pendingBatch) map[string]string {
 	return byHash
 }
 
+// remediationIDs returns the IDs of the findings' remediation texts, which
+// storeRemediations made known.
+func (r *importRun) remediationIDs(fresh []*ingest.Finding) []int64 {
+	ids := make([]int64, len(fresh))
+	for i, f := range fresh {
+		ids[i] = r.remediations[f.Remediation]
+	}
+	return ids
+}
+
 // storeRemediationTexts reads or stores the remediation texts of byHash,
 // which it empties, and remembers their IDs.
 func (r *importRun) storeRemediationTexts(byHash map[string]string) error {
@@ -1372,9 +1382,11 @@ const pgSnapshotLimit = 200_000
 
 // snapshotLimitFor returns the most findings a team may have for an
 // import to take a snapshot of them. On SQLite, none: its lookups run in
-// this process, beside the parser, while reading a snapshot holds the
+// this process, beside the parser, while reading a snapshot held the
 // import up before the parser's first batch (a re-import of 100,000
-// findings: 1.26-1.33 s with lookups, 1.41-1.44 s with a snapshot).
+// findings: 1.26-1.33 s with lookups, 1.41-1.44 s with a snapshot). That
+// was measured before the parser could run ahead during a snapshot
+// (parseAhead), which only PostgreSQL's has been measured with.
 func (s *Store) snapshotLimitFor(d db.Dialect) int {
 	switch {
 	case s.snapshotLimit != 0:
@@ -1456,10 +1468,7 @@ func (r *importRun) insert(pb *pendingBatch, blockID int64) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	remediations := make([]int64, len(fresh))
-	for i, f := range fresh {
-		remediations[i] = r.remediations[f.Remediation]
-	}
+	remediations := r.remediationIDs(fresh)
 	if r.dialect == db.Postgres {
 		args[pgBlockArg] = blockID
 		args[pgRemediationArg] = remediations
@@ -1536,6 +1545,10 @@ func init() {
 			cols = append(cols, n)
 		}
 	}
+	oid := map[string]uint32{
+		"text": pgtype.TextOID, "int8": pgtype.Int8OID, "timestamptz": pgtype.TimestamptzOID,
+		"text[]": pgtype.TextArrayOID, "int8[]": pgtype.Int8ArrayOID, "timestamptz[]": pgtype.TimestamptzArrayOID,
+	}
 	param := 0
 	for i, n := range names {
 		if pgColumnType[i] != "" {
@@ -1550,11 +1563,13 @@ func init() {
 			pgBlockArg = param - 1
 		}
 		consts = append(consts, fmt.Sprintf("$%d::%s", param, typ))
+		pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[typ])
 	}
 	for i, n := range names {
 		if pgColumnType[i] != "" {
 			param++
 			arrays = append(arrays, fmt.Sprintf("$%d::%s[]", param, pgColumnType[i]))
+			pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[pgColumnType[i]+"[]"])
 		}
 		if n == "remediation_id" {
 			remediationColumn, pgRemediationArg = i, param-1
@@ -1570,24 +1585,6 @@ func init() {
 	pgPipedInsert = fmt.Sprintf("WITH block AS (INSERT INTO finding_raw_blocks (team_id, live, data) VALUES ($1, $%d::int8, $%d::bytea) RETURNING id) ",
 		param+1, param+2) + "INSERT INTO findings (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(consts, ", ") +
 		", u.* FROM unnest(" + strings.Join(arrays, ", ") + ") AS u"
-	oid := map[string]uint32{
-		"text": pgtype.TextOID, "int8": pgtype.Int8OID, "timestamptz": pgtype.TimestamptzOID,
-		"text[]": pgtype.TextArrayOID, "int8[]": pgtype.Int8ArrayOID, "timestamptz[]": pgtype.TimestamptzArrayOID,
-	}
-	for i, n := range names {
-		if pgColumnType[i] == "" {
-			typ := map[string]string{"first_seen": "timestamptz", "raw_block_id": "int8"}[n]
-			if typ == "" {
-				typ = "text"
-			}
-			pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[typ])
-		}
-	}
-	for i := range names {
-		if pgColumnType[i] != "" {
-			pgPipedInsertOIDs = append(pgPipedInsertOIDs, oid[pgColumnType[i]+"[]"])
-		}
-	}
 	pgPipedInsertOIDs = append(pgPipedInsertOIDs, pgtype.Int8OID, pgtype.ByteaOID)
 }
 
@@ -1596,13 +1593,9 @@ func (r *importRun) pipedInsertParams(pb *pendingBatch) ([][]byte, error) {
 	if r.pgTypes == nil {
 		r.pgTypes = pgtype.NewMap()
 	}
-	remediations := make([]int64, len(pb.fresh))
-	for i, f := range pb.fresh {
-		remediations[i] = r.remediations[f.Remediation]
-	}
 	args := pb.insertArgs
 	args[pgBlockArg] = nil
-	args[pgRemediationArg] = remediations
+	args[pgRemediationArg] = r.remediationIDs(pb.fresh)
 	args = append(args[:len(args):len(args)], int64(len(pb.rawIndex)), pb.rawBlock)
 	// One buffer for all of them, sized ahead: growing each array's own
 	// buffer as it was encoded took more time than encoding (0.53 s of
