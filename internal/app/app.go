@@ -200,7 +200,10 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &queue.ProbeWorker{Registry: a.Registry})
-	river.AddWorker(w, &maintenanceWorker[sessionCleanupArgs]{logger: a.Logger, what: "expired sessions removed", run: a.Auth.CleanupExpiredSessions})
+	// A closure, not the method value: workers() runs before buildAuth, and
+	// a method value would bind the nil a.Auth of that moment.
+	river.AddWorker(w, &maintenanceWorker[sessionCleanupArgs]{logger: a.Logger, what: "expired sessions removed",
+		run: func(ctx context.Context) (int, error) { return a.Auth.CleanupExpiredSessions(ctx) }})
 	river.AddWorker(w, &imports.ImportReportWorker{Service: a.Imports})
 	river.AddWorker(w, &maintenanceWorker[muteExpiryArgs]{logger: a.Logger, what: "expired mutes and risk acceptances ended",
 		run: func(ctx context.Context) (int, error) {
@@ -310,6 +313,13 @@ func (a *App) buildOrchestration(artifacts artifact.Store) error {
 	work := c.ScanWorkDir
 	if work == "" {
 		work = filepath.Join(c.DataDir, "scan-work")
+	}
+	// Absolute, because a tool runs with its working directory set to its
+	// SubJob's directory and is told where to write by the same path: a
+	// relative one (the default ./data) would name a directory below itself.
+	work, err := filepath.Abs(work)
+	if err != nil {
+		return fmt.Errorf("scan work directory: %w", err)
 	}
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return fmt.Errorf("scan work directory: %w", err)

@@ -124,26 +124,38 @@ func (w *maintenanceWorker[T]) Work(ctx context.Context, _ *river.Job[T]) error 
 	return err
 }
 
-func periodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return muteExpiryArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return sessionCleanupArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: false}),
+// PeriodicJob is one job the River leader enqueues on a schedule.
+type PeriodicJob struct {
+	Every time.Duration
+	Args  river.JobArgs
+	// RunOnStart enqueues it when a process becomes leader, as well as on
+	// schedule.
+	RunOnStart bool
+}
+
+// PeriodicJobs lists every periodic job; periodicJobs schedules exactly
+// these, and a test runs each of them once on every engine.
+func PeriodicJobs() []PeriodicJob {
+	return []PeriodicJob{
+		{Every: 5 * time.Minute, Args: muteExpiryArgs{}, RunOnStart: true},
+		{Every: 15 * time.Minute, Args: sessionCleanupArgs{}},
 		// Hourly, not daily: the job itself decides from the stored state
 		// whether the catalog is due, so restarts do not reset the clock.
-		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return vuln.EnrichmentArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return artifactRetentionArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return orchestration.ScanSchedulesArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
+		{Every: time.Hour, Args: vuln.EnrichmentArgs{}, RunOnStart: true},
+		{Every: time.Hour, Args: artifactRetentionArgs{}, RunOnStart: true},
+		{Every: time.Minute, Args: orchestration.ScanSchedulesArgs{}, RunOnStart: true},
 	}
+}
+
+func periodicJobs() []*river.PeriodicJob {
+	var out []*river.PeriodicJob
+	for _, j := range PeriodicJobs() {
+		args := j.Args
+		out = append(out, river.NewPeriodicJob(river.PeriodicInterval(j.Every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{RunOnStart: j.RunOnStart}))
+	}
+	return out
 }
 
 // artifactRetentionArgs deletes reports older than artifact_retention.

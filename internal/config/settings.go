@@ -152,8 +152,9 @@ func Settings() []Setting {
 			},
 			get: func(c *Config) string { return strconv.FormatInt(c.ImportMaxBytes, 10) },
 		},
-		urlSetting("kev_url", "CSPM_KEV_URL", "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
-			"where the CISA KEV catalog is downloaded from; empty turns the daily sync off", func(c *Config) *string { return &c.KEVURL }),
+		withFlag("kev-url", urlSetting("kev_url", "CSPM_KEV_URL", "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+			"where the CISA KEV catalog is downloaded from; empty turns the daily sync off (`--kev-url=` for an offline install)",
+			func(c *Config) *string { return &c.KEVURL })),
 		durationSetting("kev_sync_interval", "CSPM_KEV_SYNC_INTERVAL", "24h",
 			"how often the KEV catalog is downloaded again", func(c *Config) *time.Duration { return &c.KEVSyncInterval }),
 		urlSetting("epss_url", "CSPM_EPSS_URL", "",
@@ -429,6 +430,12 @@ func formatConcurrency(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
 	}
 	return strings.Join(parts, ",")
+}
+
+// withFlag gives s a command-line flag.
+func withFlag(flag string, s Setting) Setting {
+	s.Flag = flag
+	return s
 }
 
 func urlSetting(key, env, def, usage string, field func(*Config) *string) Setting {
