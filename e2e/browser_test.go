@@ -60,13 +60,7 @@ func browser(t *testing.T) context.Context {
 func servePlatform(t *testing.T, env ...string) (*proc, string) {
 	t.Helper()
 	p := start(t, append([]string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_ADDR=127.0.0.1:0"}, env...), "serve")
-	for _, line := range strings.Split(p.stdout.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
-			return p, f[1]
-		}
-	}
-	t.Fatalf("no bootstrap password printed:\n%s", p.stdout.String())
-	return nil, ""
+	return p, bootstrapPassword(t, p)
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {

@@ -81,9 +81,15 @@ func (l *lockedBuffer) String() string {
 // `serve`, it waits for the URL line and returns once the server answers.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startWith(t, append(baseEnv(), env...), t.TempDir(), args...)
+}
+
+// startWith is start with the whole environment and the working directory given.
+func startWith(t *testing.T, env []string, dir string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(baseEnv(), env...)
-	cmd.Dir = t.TempDir()
+	cmd.Env = env
+	cmd.Dir = dir
 	p := &proc{t: t, cmd: cmd, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	pr, pw := io.Pipe()
@@ -140,17 +146,22 @@ func tail(s string, n int) string {
 	return s
 }
 
-// baseEnv is a minimal environment: no CSPM_* settings leak in from the
-// developer's shell.
-func baseEnv() []string {
+// withoutCSPM is the test process's environment less every CSPM_* variable.
+func withoutCSPM() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CSPM_") {
 			out = append(out, kv)
 		}
 	}
+	return out
+}
+
+// baseEnv is a minimal environment: no CSPM_* settings leak in from the
+// developer's shell.
+func baseEnv() []string {
 	// Tests never reach the internet: no KEV download from CISA.
-	return append(out, "CSPM_LOG_FORMAT=json", "CSPM_KEV_URL=")
+	return append(withoutCSPM(), "CSPM_LOG_FORMAT=json", "CSPM_KEV_URL=")
 }
 
 // stop sends sig and waits for the exit status.

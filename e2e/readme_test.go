@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// bootstrapPassword reads the first administrator's one-time password from
+// what cspm serve printed.
+func bootstrapPassword(t *testing.T, p *proc) string {
+	t.Helper()
+	for _, line := range strings.Split(p.stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
+			return f[1]
+		}
+	}
+	t.Fatalf("no bootstrap password printed:\n%s", p.stdout.String())
+	return ""
+}
+
+// The README's path, as a newcomer takes it: `cspm serve` with its
+// defaults (the relative ./data, no CSPM_* variable at all) from a fresh
+// working directory, then a network scan with real Nmap from the New scan
+// form, to completion. A tool once ran in data/scan-work/<id> and was told
+// to write to that same relative path, so every scan failed this way and
+// only this way. The flags keep the test on loopback: a free port, and no
+// KEV download from the internet.
+func TestBrowserREADMEPathRunsAnNmapScan(t *testing.T) {
+	t.Parallel()
+	needTool(t, "nmap")
+	ctx := browser(t)
+	dir := t.TempDir()
+	p := startWith(t, withoutCSPM(), dir, "serve", "--addr", "127.0.0.1:0", "--kev-url=")
+	password := bootstrapPassword(t, p)
+	if fi, err := os.Stat(filepath.Join(dir, "data", "cspm_platform.db")); err != nil || fi.IsDir() {
+		t.Fatalf("the default data directory is not ./data of the working directory: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Server", "nginx/1.25.3")
+		fmt.Fprint(w, "ok")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+
+	sctx := step(t, ctx)
+	signIn(t, sctx, p.url, "admin@cspm.local", password)
+	if err := chromedp.Do(sctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+		chromedp.Navigate(p.url+"/scans"),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-new"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-targets"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="scan-targets"]`), "127.0.0.1"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="scan-ports"]`), port),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="run-findings"]`)),
+	); err != nil {
+		shot(t, sctx, "cspm-readme-scan.png")
+		t.Fatal(err)
+	}
+	if got := text(t, sctx, `[data-testid="run-status"]`); !strings.EqualFold(got, "completed") {
+		shot(t, sctx, "cspm-readme-scan.png")
+		t.Fatalf("the README path's Nmap scan ended %q", got)
+	}
+
+	// The periodic jobs that ran at start, and the scan's own jobs, all
+	// completed: none waits in retry.
+	st := getStatus(t, p.url)
+	for _, state := range []string{"retryable", "discarded"} {
+		if st.Queue.Jobs[state] != 0 {
+			t.Errorf("%d jobs %s after the README path's start and scan", st.Queue.Jobs[state], state)
+		}
+	}
+}
