@@ -66,7 +66,7 @@ func (a *App) buildAuth(ctx context.Context) error {
 		Registry: a.Registry, Sessions: sessions, Lockouts: lockouts, Hasher: auth.NewHasher(a.Config.PasswordHashConcurrency),
 		Box: a.box, Audit: a.Audit, Teams: a.Teams, Logger: a.Logger,
 		Lockout: auth.LockoutPolicy{MaxFailures: a.Config.MaxFailedLoginAttempts, Window: a.Config.LoginFailureWindow,
-			LockFor: a.Config.LoginLockout},
+			LockFor: a.Config.LoginLockout, MaxFailuresPerAddress: a.Config.MaxFailedLoginsPerAddress},
 		IdleTimeout: a.Config.SessionIdleTimeout, MaxAge: a.Config.SessionMaxAge, CookieSecure: a.Config.CookieSecure,
 	})
 	return err

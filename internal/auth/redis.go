@@ -180,37 +180,51 @@ func (r *RedisLockoutStore) keys(key string) (count, locked string) {
 	return r.prefix + "login_failures:" + h, r.prefix + "login_locked:" + h
 }
 
-// LockoutCheck implements LockoutStore.
-func (r *RedisLockoutStore) LockoutCheck(ctx context.Context, key string, now time.Time) (time.Time, error) {
-	_, locked := r.keys(key)
-	ttl, err := r.rdb.PTTL(ctx, locked).Result()
-	if err != nil || ttl <= 0 {
-		return time.Time{}, err
-	}
-	return now.Add(ttl), nil
-}
-
-// recordFailure increments the window counter and, at the limit, sets the
-// lock key, in one atomic script so that concurrent failures all count.
-var recordFailure = redis.NewScript(`
+// reserveAttempt counts an attempt in the window and, at the limit, sets
+// the lock key and stretches the counter to the lock's length, so that both
+// end together; one script, so concurrent attempts all count. It returns
+// the attempt's number and the lock's remaining milliseconds (0: none).
+var reserveAttempt = redis.NewScript(`
+local locked = redis.call('PTTL', KEYS[2])
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if locked > 0 then return {n, locked} end
 if n >= tonumber(ARGV[2]) then
   redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-  redis.call('DEL', KEYS[1])
-  return 1
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {n, tonumber(ARGV[3])}
 end
-return 0`)
+return {n, 0}`)
 
-// LockoutRecordFailure implements LockoutStore.
-func (r *RedisLockoutStore) LockoutRecordFailure(ctx context.Context, key string, now time.Time, p LockoutPolicy) (time.Time, error) {
+// refundAttempt gives one attempt back and lifts the lock below the limit.
+var refundAttempt = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then redis.call('DEL', KEYS[1]) end
+if n < tonumber(ARGV[1]) then redis.call('DEL', KEYS[2]) end
+return n`)
+
+// LockoutReserve implements LockoutStore.
+func (r *RedisLockoutStore) LockoutReserve(ctx context.Context, key string, now time.Time, p LockoutPolicy) (int, time.Time, error) {
 	count, locked := r.keys(key)
-	n, err := recordFailure.Run(ctx, r.rdb, []string{count, locked},
-		p.Window.Milliseconds(), p.MaxFailures, p.LockFor.Milliseconds()).Int()
-	if err != nil || n == 0 {
-		return time.Time{}, err
+	res, err := reserveAttempt.Run(ctx, r.rdb, []string{count, locked},
+		p.Window.Milliseconds(), p.MaxFailures, p.LockFor.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, time.Time{}, err
 	}
-	return now.Add(p.LockFor), nil
+	if len(res) != 2 {
+		return 0, time.Time{}, fmt.Errorf("lockout script answered %v", res)
+	}
+	if res[1] <= 0 {
+		return int(res[0]), time.Time{}, nil
+	}
+	return int(res[0]), now.Add(time.Duration(res[1]) * time.Millisecond), nil
+}
+
+// LockoutRefund implements LockoutStore.
+func (r *RedisLockoutStore) LockoutRefund(ctx context.Context, key string, p LockoutPolicy) error {
+	count, locked := r.keys(key)
+	return refundAttempt.Run(ctx, r.rdb, []string{count, locked}, p.MaxFailures).Err()
 }
 
 // LockoutReset implements LockoutStore.

@@ -125,12 +125,45 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 	known := lookupErr == nil
 	ev := audit.Event{TeamID: user.TeamID, ActorID: user.ID, ActorEmail: key, Action: "auth.login", TargetType: "user", TargetID: user.ID}
 
-	if until, err := s.opts.Lockouts.LockoutCheck(ctx, key, now); err != nil {
-		return LoginResult{}, err
-	} else if !until.IsZero() {
+	locked := func(until time.Time) (LoginResult, error) {
 		ev.Outcome, ev.Details = audit.Denied, map[string]any{"reason": "locked"}
 		_ = s.opts.Audit.Record(ctx, ev)
 		return LoginResult{}, LockedError{Until: until}
+	}
+	// The attempt is reserved on the email and on the source address before
+	// the hash, so that parallel guesses count before any of them is checked.
+	n, until, err := s.opts.Lockouts.LockoutReserve(ctx, key, now, s.opts.Lockout)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if n > s.opts.Lockout.MaxFailures {
+		return locked(until)
+	}
+	addrKey, addrPolicy := "", s.opts.Lockout
+	if p.IP != "" && addrPolicy.MaxFailuresPerAddress > 0 {
+		addrKey, addrPolicy.MaxFailures = "addr "+p.IP, addrPolicy.MaxFailuresPerAddress
+		an, auntil, err := s.opts.Lockouts.LockoutReserve(ctx, addrKey, now, addrPolicy)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		if an > addrPolicy.MaxFailures {
+			// The email's attempt was never checked: give it back, so a
+			// flood from one address cannot lock out a user elsewhere.
+			_ = s.opts.Lockouts.LockoutRefund(ctx, key, s.opts.Lockout)
+			return locked(auntil)
+		}
+	}
+	// refund gives both attempts back: the password proved right, or was
+	// never checked.
+	refund := func() {
+		if err := s.opts.Lockouts.LockoutRefund(ctx, key, s.opts.Lockout); err != nil {
+			s.opts.Logger.Warn("lockout refund failed", "err", err)
+		}
+		if addrKey != "" {
+			if err := s.opts.Lockouts.LockoutRefund(ctx, addrKey, addrPolicy); err != nil {
+				s.opts.Logger.Warn("lockout refund failed", "err", err)
+			}
+		}
 	}
 
 	hash := s.dummyHash
@@ -139,6 +172,7 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 	}
 	ok, rehash, err := s.opts.Hasher.Verify(ctx, p.Password, hash)
 	if errors.Is(err, ErrBusy) {
+		refund()
 		return LoginResult{}, err
 	}
 	ok = ok && err == nil && known && !user.Disabled
@@ -153,6 +187,8 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 	if ok && user.MFAEnabled {
 		switch {
 		case p.OTP == "" && p.RecoveryCode == "":
+			// The password was right; the second step will count again.
+			refund()
 			return LoginResult{}, ErrMFARequired
 		case p.OTP != "":
 			ok, err = s.checkTOTP(ctx, user, p.OTP, now)
@@ -174,13 +210,9 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 	}
 
 	if !ok {
-		until, err := s.opts.Lockouts.LockoutRecordFailure(ctx, key, now, s.opts.Lockout)
-		if err != nil {
-			return LoginResult{}, err
-		}
 		ev.Outcome, ev.Details = audit.Failure, map[string]any{"reason": reason}
 		_ = s.opts.Audit.Record(ctx, ev)
-		if !until.IsZero() {
+		if n >= s.opts.Lockout.MaxFailures {
 			_ = s.opts.Audit.Record(ctx, audit.Event{TeamID: user.TeamID, ActorEmail: key, Action: "auth.lockout",
 				TargetType: "user", TargetID: user.ID, Outcome: audit.Denied,
 				Details: map[string]any{"until": until.UTC().Format(time.RFC3339), "failures": s.opts.Lockout.MaxFailures}})
@@ -190,6 +222,11 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 
 	if err := s.opts.Lockouts.LockoutReset(ctx, key); err != nil {
 		return LoginResult{}, err
+	}
+	if addrKey != "" {
+		if err := s.opts.Lockouts.LockoutRefund(ctx, addrKey, addrPolicy); err != nil {
+			return LoginResult{}, err
+		}
 	}
 	if rehash {
 		// verify_password_secure's upgrade: rewrite a legacy hash now that we

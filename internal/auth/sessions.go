@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"sort"
 	"time"
 
@@ -149,14 +148,22 @@ func (st *SQLSessionStore) SessionDeleteExpired(ctx context.Context, now, idleBe
 	return int(n), err
 }
 
-// LockoutStore counts failed logins per email (known or not), so that
-// lockout holds across every API process that shares the store.
+// LockoutStore counts sign-in attempts per key (an email, known or not, or
+// a source address), so that lockout holds across every API process that
+// shares the store. An attempt is reserved before its password is hashed,
+// in one atomic step, so parallel guesses cannot all slip in between a check
+// and a count: at most MaxFailures attempts per window reach the hash.
 type LockoutStore interface {
-	// LockoutCheck returns when the key's lockout ends; zero if not locked.
-	LockoutCheck(ctx context.Context, key string, now time.Time) (time.Time, error)
-	// LockoutRecordFailure counts a failure in the window and locks the key for
-	// lockFor once max failures are reached; it returns the lockout end, if any.
-	LockoutRecordFailure(ctx context.Context, key string, now time.Time, p LockoutPolicy) (time.Time, error)
+	// LockoutReserve counts one attempt on key and returns its number in the
+	// window, and, when key is locked (by an earlier attempt or by this one,
+	// which reached the limit), when the lock ends. An attempt numbered above
+	// p.MaxFailures is refused; the one that reaches it may still succeed,
+	// and a success resets or refunds it.
+	LockoutReserve(ctx context.Context, key string, now time.Time, p LockoutPolicy) (n int, until time.Time, err error)
+	// LockoutRefund gives one reserved attempt back (a sign-in that proved
+	// the password, or one never checked), and lifts a lock it had set.
+	LockoutRefund(ctx context.Context, key string, p LockoutPolicy) error
+	// LockoutReset forgets key's attempts and lock.
 	LockoutReset(ctx context.Context, key string) error
 }
 
@@ -165,9 +172,12 @@ type LockoutPolicy struct {
 	MaxFailures int
 	Window      time.Duration
 	LockFor     time.Duration
+	// MaxFailuresPerAddress is the same limit per source address, over all
+	// emails; 0 turns it off.
+	MaxFailuresPerAddress int
 }
 
-// SQLLockoutStore keeps failure counters in the platform database.
+// SQLLockoutStore keeps attempt counters in the platform database.
 type SQLLockoutStore struct{ d *db.DB }
 
 // NewSQLLockoutStore returns the default lockout store.
@@ -175,41 +185,48 @@ func NewSQLLockoutStore(reg *db.Registry) *SQLLockoutStore {
 	return &SQLLockoutStore{d: reg.Get(db.Platform)}
 }
 
-// LockoutCheck implements LockoutStore.
-func (st *SQLLockoutStore) LockoutCheck(ctx context.Context, key string, now time.Time) (time.Time, error) {
-	var until sql.NullTime
-	err := st.d.Reader().QueryRowContext(ctx, "SELECT locked_until FROM login_failures WHERE login_key = $1", key).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (!until.Valid || !until.Time.After(now))) {
-		return time.Time{}, nil
+// LockoutReserve implements LockoutStore with one upsert: a new window
+// starts when the old one is over and no lock holds, or when a lock has
+// ended; the lock is set by the attempt that reaches the limit. The SET
+// expressions read the row as it was, on both engines.
+func (st *SQLLockoutStore) LockoutReserve(ctx context.Context, key string, now time.Time, p LockoutPolicy) (int, time.Time, error) {
+	now = now.UTC()
+	var (
+		n     int
+		until sql.NullTime
+	)
+	// A limit of one locks with the first attempt.
+	var first any
+	if p.MaxFailures <= 1 {
+		first = now.Add(p.LockFor)
 	}
-	return until.Time, err
+	const restart = `(login_failures.locked_until <= $2 OR (login_failures.locked_until IS NULL AND login_failures.window_start < $3))`
+	err := st.d.AsSystem(ctx, func(q db.Querier) error {
+		return q.QueryRowContext(ctx, `INSERT INTO login_failures (login_key, failures, window_start, locked_until)
+			VALUES ($1, 1, $2, $6)
+			ON CONFLICT (login_key) DO UPDATE SET
+			  failures = CASE WHEN `+restart+` THEN 1 ELSE login_failures.failures + 1 END,
+			  window_start = CASE WHEN `+restart+` THEN $2 ELSE login_failures.window_start END,
+			  locked_until = CASE
+			    WHEN login_failures.locked_until > $2 THEN login_failures.locked_until
+			    WHEN (CASE WHEN `+restart+` THEN 1 ELSE login_failures.failures + 1 END) >= $4 THEN $5
+			  END
+			RETURNING failures, locked_until`, key, now, now.Add(-p.Window), p.MaxFailures, now.Add(p.LockFor), first).Scan(&n, &until)
+	})
+	if err != nil || !until.Valid {
+		return n, time.Time{}, err
+	}
+	return n, until.Time, nil
 }
 
-// LockoutRecordFailure implements LockoutStore. One upsert counts the
-// failure atomically, starting a new window when the old one (or an
-// expired lockout) is over, so concurrent failures on several processes
-// are all counted.
-func (st *SQLLockoutStore) LockoutRecordFailure(ctx context.Context, key string, now time.Time, p LockoutPolicy) (time.Time, error) {
-	now = now.UTC()
-	var until sql.NullTime
-	err := st.d.AsSystem(ctx, func(q db.Querier) error {
-		var failures int
-		err := q.QueryRowContext(ctx, `INSERT INTO login_failures (login_key, failures, window_start) VALUES ($1, 1, $2)
-			ON CONFLICT (login_key) DO UPDATE SET
-			  failures = CASE WHEN login_failures.window_start < $3 OR login_failures.locked_until <= $2 THEN 1 ELSE login_failures.failures + 1 END,
-			  window_start = CASE WHEN login_failures.window_start < $3 OR login_failures.locked_until <= $2 THEN $2 ELSE login_failures.window_start END,
-			  locked_until = CASE WHEN login_failures.locked_until <= $2 THEN NULL ELSE login_failures.locked_until END
-			RETURNING failures`, key, now, now.Add(-p.Window)).Scan(&failures)
-		if err != nil {
-			return err
-		}
-		if failures >= p.MaxFailures {
-			until = sql.NullTime{Time: now.Add(p.LockFor), Valid: true}
-			_, err = q.ExecContext(ctx, "UPDATE login_failures SET locked_until = $1 WHERE login_key = $2 AND (locked_until IS NULL OR locked_until < $1)", until.Time, key)
-		}
+// LockoutRefund implements LockoutStore.
+func (st *SQLLockoutStore) LockoutRefund(ctx context.Context, key string, p LockoutPolicy) error {
+	return st.d.AsSystem(ctx, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, `UPDATE login_failures SET failures = failures - 1,
+			locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END
+			WHERE login_key = $1 AND failures > 0`, key, p.MaxFailures)
 		return err
 	})
-	return until.Time, err
 }
 
 // LockoutReset implements LockoutStore.

@@ -59,8 +59,10 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// MaxFailedLoginAttempts within LoginFailureWindow lock an email for LoginLockout.
 	MaxFailedLoginAttempts int
-	LoginFailureWindow     time.Duration
-	LoginLockout           time.Duration
+	// MaxFailedLoginsPerAddress is the same limit per source address; 0 is off.
+	MaxFailedLoginsPerAddress int
+	LoginFailureWindow        time.Duration
+	LoginLockout              time.Duration
 	// PasswordHashConcurrency bounds PBKDF2 work running at once; 0 is unbounded.
 	PasswordHashConcurrency int
 	// ImportMaxBytes bounds one uploaded or imported report.
