@@ -1,0 +1,128 @@
+package findings
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/db"
+)
+
+// CheckResult is the current state of one check of one tool over a team's
+// findings, counted in distinct resources: what the compliance engine
+// scores controls from.
+type CheckResult struct {
+	Tool    string `json:"tool"`
+	CheckID string `json:"check_id"`
+	// Passed: resources whose finding is resolved by a passing result.
+	Passed int `json:"passed"`
+	// Failed: resources whose finding is open or reopened with a failing result.
+	Failed int `json:"failed"`
+	// Muted: resources whose finding is muted or risk-accepted, whatever its result.
+	Muted int `json:"muted"`
+	// Manual: resources whose finding needs a person (Prowler MANUAL), open.
+	Manual int `json:"manual"`
+	// LastScanID and LastScanAt name the newest import or scan that covered
+	// a scope in which the check has findings.
+	LastScanID string     `json:"last_scan_id"`
+	LastScanAt *time.Time `json:"last_scan_at,omitempty"`
+}
+
+// CheckResults counts, per tool and check, the team's resources by current
+// result; checks nil means every check. A finding resolved because a later
+// scan no longer reported it (its last result still a failure) counts as
+// neither passed nor failed: the resource is gone, not fixed.
+//
+// One pass over the (team, check, status, result, scope, resource) index
+// (native_scans 0014), grouped in index order; the scope's newest scan comes
+// from scope_latest, which is small, joined in Go.
+func (s *Store) CheckResults(ctx context.Context, teamID string, checks []string) ([]CheckResult, error) {
+	if checks != nil && len(checks) == 0 {
+		return []CheckResult{}, nil
+	}
+	type key struct{ tool, check string }
+	byCheck := map[key]*CheckResult{}
+	var order []key
+	scopesOf := map[key]map[string]bool{}
+	latest := map[string]struct {
+		scan string
+		at   time.Time
+	}{}
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		w := &db.Where{}
+		w.Add("team_id = %s", teamID)
+		if checks != nil {
+			cond, args := db.AnyOf(s.d.Dialect, "check_id", "text", len(w.Args)+1, checks)
+			w.Conds, w.Args = append(w.Conds, cond), append(w.Args, args...)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT tool, check_id, status, result, scope_key, COUNT(DISTINCT resource_uid)
+			FROM findings WHERE `+w.SQL()+` GROUP BY tool, check_id, status, result, scope_key`, w.Args...)
+		if err != nil {
+			return fmt.Errorf("check results: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			var status, result, scope string
+			var n int
+			if err := rows.Scan(&k.tool, &k.check, &status, &result, &scope, &n); err != nil {
+				return err
+			}
+			r := byCheck[k]
+			if r == nil {
+				r = &CheckResult{Tool: k.tool, CheckID: k.check}
+				byCheck[k] = r
+				order = append(order, k)
+			}
+			switch {
+			case status == StatusMuted:
+				r.Muted += n
+			case status == StatusResolved && result == "pass":
+				r.Passed += n
+			case (status == StatusOpen || status == StatusReopened) && result == "fail":
+				r.Failed += n
+			case (status == StatusOpen || status == StatusReopened) && result == "manual":
+				r.Manual += n
+			}
+			if scopesOf[k] == nil {
+				scopesOf[k] = map[string]bool{}
+			}
+			scopesOf[k][scope] = true
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		srows, err := q.QueryContext(ctx, `SELECT scope_key, scan_id, seen_at FROM scope_latest WHERE team_id = $1`, teamID)
+		if err != nil {
+			return err
+		}
+		defer srows.Close()
+		for srows.Next() {
+			var scope, scan string
+			var at db.NullTime
+			if err := srows.Scan(&scope, &scan, &at); err != nil {
+				return err
+			}
+			latest[scope] = struct {
+				scan string
+				at   time.Time
+			}{scan, at.Time}
+		}
+		return srows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CheckResult, 0, len(order))
+	for _, k := range order {
+		r := byCheck[k]
+		for scope := range scopesOf[k] {
+			if l, ok := latest[scope]; ok && (r.LastScanAt == nil || l.at.After(*r.LastScanAt)) {
+				at := l.at.UTC()
+				r.LastScanID, r.LastScanAt = l.scan, &at
+			}
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
