@@ -253,7 +253,9 @@ func readSCFControls(f *excelize.File, sheet string, wb *SCFWorkbook) ([]scfRow,
 	var out []scfRow
 	seen := map[string]bool{}
 	for n := 0; rows.Next(); n++ {
-		row, err := rows.Columns()
+		// Raw values: the catalogue is text and plain numbers, and number
+		// formatting was an eighth of the parse.
+		row, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, fmt.Errorf("reading sheet %q row %d: %w", sheet, n+1, err)
 		}
