@@ -77,6 +77,7 @@ func (d *DB) InTeamConn(ctx context.Context, teamID string, fn func(q Querier, c
 	if d.Dialect != Postgres {
 		return d.inScope(ctx, false, "cspm.team_id", teamID, func(q Querier) error { return fn(q, nil) })
 	}
+	defer d.enterWrite()()
 	conn, err := d.Conn(ctx)
 	if err != nil {
 		return err
@@ -90,6 +91,9 @@ func (d *DB) InTeamConn(ctx context.Context, teamID string, fn func(q Querier, c
 }
 
 func (d *DB) inScope(ctx context.Context, readOnly bool, key, value string, fn func(q Querier) error) error {
+	if !readOnly {
+		defer d.enterWrite()()
+	}
 	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && d.Dialect == Postgres})
 	if err != nil {
 		return err

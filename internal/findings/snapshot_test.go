@@ -202,9 +202,17 @@ func TestSnapshotKeepsAMuteMadeDuringTheImport(t *testing.T) {
 				return
 			}
 			once = true
-			if err := st.FindingMute(ctx, "t1", muted, "alice", MuteByPerson, "known", nil); err != nil {
-				t.Error(err)
-			}
+			// Another request's mute, on a goroutine of its own: Progress
+			// runs inside the import's transaction, which must not open
+			// another write transaction itself (db.CheckNesting).
+			mutedDone := make(chan struct{})
+			go func() {
+				defer close(mutedDone)
+				if err := st.FindingMute(ctx, "t1", muted, "alice", MuteByPerson, "known", nil); err != nil {
+					t.Error(err)
+				}
+			}()
+			<-mutedDone
 			go func() {
 				_, _ = io.WriteString(pw, second)
 				_ = pw.Close()

@@ -139,9 +139,10 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 	}
 	defer rc.Close()
 	_ = w.Service.ProgressSet(ctx, a.TeamID, a.ScanID, 0) // started: the history shows it running
+	progress, stopProgress := w.Service.progressWriter(ctx, a.TeamID, a.ScanID)
 	res, err := w.Service.Findings.Import(ctx, rc, findings.ImportParams{TeamID: a.TeamID, ScanID: a.ScanID, Format: a.Format,
-		Filename: a.Filename, ArtifactRef: a.ArtifactKey, CreatedBy: a.CreatedBy,
-		Progress: w.Service.throttledProgress(ctx, a.TeamID, a.ScanID)})
+		Filename: a.Filename, ArtifactRef: a.ArtifactKey, CreatedBy: a.CreatedBy, Progress: progress})
+	stopProgress()
 	ev := audit.Event{TeamID: a.TeamID, ActorEmail: a.CreatedBy, Action: "import.completed", TargetType: "scan", TargetID: a.ScanID}
 	if err != nil {
 		ev.Action, ev.Outcome, ev.Details = "import.failed", audit.Failure, map[string]any{"error": err.Error()}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
@@ -52,16 +53,38 @@ func (s *Service) WithProgress(ctx context.Context, rec nativescans.ScanResult) 
 	return rec, nil
 }
 
-// throttledProgress returns a Progress callback that records at most once a second.
-func (s *Service) throttledProgress(ctx context.Context, teamID, scanID string) func(int) {
-	var last time.Time
-	return func(n int) {
-		if time.Since(last) < progressEvery {
-			return
+// progressWriter returns a Progress callback for an import and a stop
+// function to call once the import returns. The callback runs inside the
+// import's native_scans transaction, so it only stores the count: a
+// goroutine of its own writes it to the orchestration database at most once
+// a second. Writing from the callback held one logical database's write
+// transaction while it opened another's, which on SQLite's single writers
+// deadlocked against a SubJob doing the reverse (docs/architecture.md).
+func (s *Service) progressWriter(ctx context.Context, teamID, scanID string) (progress func(int), stop func()) {
+	var latest atomic.Int64
+	latest.Store(-1)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		written := int64(-1)
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if n := latest.Load(); n != written {
+				if err := s.ProgressSet(ctx, teamID, scanID, int(n)); err != nil {
+					s.Logger.Warn("recording import progress failed", "scan_id", scanID, "err", err)
+				}
+				written = n
+			}
 		}
-		last = time.Now()
-		if err := s.ProgressSet(ctx, teamID, scanID, n); err != nil {
-			s.Logger.Warn("recording import progress failed", "scan_id", scanID, "err", err)
-		}
-	}
+	}()
+	return func(n int) { latest.Store(int64(n)) }, func() { close(done); <-finished }
 }

@@ -75,6 +75,9 @@ type ScanResult struct {
 	ByResult          map[string]int `json:"by_result"`
 	Error             string         `json:"error,omitempty"`
 	CreatedBy         string         `json:"created_by,omitempty"`
+	// SourceVersion is the mirrored ScanRun's version (0 for an import): an
+	// older version never overwrites a newer one.
+	SourceVersion int64 `json:"-"`
 }
 
 const columns = `id, team_id, scan_type, tool, source, target, account_uid, status, format, filename, artifact_ref,
@@ -82,8 +85,10 @@ const columns = `id, team_id, scan_type, tool, source, target, account_uid, stat
 	by_severity, by_result, error, created_by`
 
 // MirrorToUnifiedScanResults is the seed's mirror_to_unified_scan_results:
-// it writes rec (insert or replace by ID) with q, so that callers record a
-// scan in the same transaction as its findings.
+// it writes rec (insert or replace by ID) with q, so that an import records
+// itself in the same transaction as its findings. A record of a higher
+// SourceVersion is kept over a lower one, so a ScanRun's mirrors, written
+// after its own transactions commit, may arrive in any order.
 func MirrorToUnifiedScanResults(ctx context.Context, q db.Querier, rec *ScanResult) error {
 	sev, _ := json.Marshal(nonNil(rec.BySeverity))
 	res, _ := json.Marshal(nonNil(rec.ByResult))
@@ -91,17 +96,19 @@ func MirrorToUnifiedScanResults(ctx context.Context, q db.Querier, rec *ScanResu
 	if rec.FinishedAt != nil {
 		finished = rec.FinishedAt.UTC()
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO scan_results (`+columns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+	_, err := q.ExecContext(ctx, `INSERT INTO scan_results (`+columns+`, source_version)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, target = excluded.target, account_uid = excluded.account_uid,
 		  format = excluded.format, artifact_ref = excluded.artifact_ref, finished_at = excluded.finished_at,
 		  items_read = excluded.items_read, findings_created = excluded.findings_created,
 		  findings_updated = excluded.findings_updated, findings_unchanged = excluded.findings_unchanged,
 		  findings_resolved = excluded.findings_resolved, by_severity = excluded.by_severity,
-		  by_result = excluded.by_result, error = excluded.error, tool = excluded.tool, scan_type = excluded.scan_type`,
+		  by_result = excluded.by_result, error = excluded.error, tool = excluded.tool, scan_type = excluded.scan_type,
+		  source_version = excluded.source_version
+		WHERE scan_results.source_version <= excluded.source_version`,
 		rec.ID, rec.TeamID, string(rec.ScanType), rec.Tool, rec.Source, rec.Target, rec.AccountUID, rec.Status, rec.Format,
 		rec.Filename, rec.ArtifactRef, rec.StartedAt.UTC(), finished, rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated,
-		rec.FindingsUnchanged, rec.FindingsResolved, string(sev), string(res), rec.Error, rec.CreatedBy)
+		rec.FindingsUnchanged, rec.FindingsResolved, string(sev), string(res), rec.Error, rec.CreatedBy, rec.SourceVersion)
 	if err != nil {
 		return fmt.Errorf("mirror scan %s to the unified scan results: %w", rec.ID, err)
 	}

@@ -194,7 +194,7 @@ func sortedUnique(in []string) []string {
 // the ScanRun, its SubJobs and their River jobs in one transaction.
 func (s *Service) InitiateScan(ctx context.Context, teamID string, p ScanParams) (ScanRun, error) {
 	var run ScanRun
-	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+	err := s.inTeam(ctx, teamID, func(q *txn) error {
 		var err error
 		run, err = s.initiateTx(ctx, q, teamID, p)
 		return err
@@ -210,7 +210,7 @@ func (s *Service) InitiateScan(ctx context.Context, teamID string, p ScanParams)
 
 // initiateTx plans and writes a run with q, a transaction on the
 // orchestration database.
-func (s *Service) initiateTx(ctx context.Context, q db.Querier, teamID string, p ScanParams) (ScanRun, error) {
+func (s *Service) initiateTx(ctx context.Context, q *txn, teamID string, p ScanParams) (ScanRun, error) {
 	now := s.now().UTC()
 	run := ScanRun{ID: id.New(), TeamID: teamID, ScanType: p.ScanType, Status: StatusQueued, Regions: []string{}, Targets: []string{},
 		ScheduleID: p.ScheduleID, CreatedBy: p.CreatedBy, CreatedAt: now}
@@ -239,7 +239,7 @@ func (s *Service) initiateTx(ctx context.Context, q db.Querier, teamID string, p
 		8, rows, 500, ""); err != nil {
 		return ScanRun{}, fmt.Errorf("create sub jobs: %w", err)
 	}
-	tx, ok := q.(*sql.Tx)
+	tx, ok := q.Querier.(*sql.Tx)
 	if !ok {
 		return ScanRun{}, errors.New("orchestration: InitiateScan needs a transaction")
 	}
@@ -255,9 +255,7 @@ func (s *Service) initiateTx(ctx context.Context, q db.Querier, teamID string, p
 		}
 	}
 	run.SubJobs = subs
-	if err := s.mirror(ctx, run); err != nil {
-		return ScanRun{}, err
-	}
+	q.changed(run)
 	return run, nil
 }
 
@@ -277,15 +275,50 @@ func (s *Service) insertOpts(tool string) *river.InsertOpts {
 	return &river.InsertOpts{Queue: ToolQueue(tool), MaxAttempts: max(s.Limits.MaxAttempts, 1)}
 }
 
-// mirror writes the run's state into the unified scan history. It is
-// called inside the orchestration transaction that changed the run, so two
-// SubJobs finishing together cannot mirror their states out of order.
+// txn is a transaction on the orchestration database that remembers the
+// runs it changed, so that inTeam mirrors them into the unified history
+// once it has committed. The rule (docs/architecture.md): no code holds one
+// logical database's write transaction while it opens another's. On SQLite
+// each has a single writer, and an import holding native_scans while it
+// wrote progress to orchestration, against a SubJob holding orchestration
+// while it mirrored to native_scans, froze both for good.
+type txn struct {
+	db.Querier
+	runs map[string]ScanRun
+}
+
+// changed records that run's state is to be mirrored after the commit.
+func (t *txn) changed(run ScanRun) { t.runs[run.ID] = run }
+
+// inTeam runs fn in a team's orchestration transaction, then mirrors the
+// runs it changed.
+func (s *Service) inTeam(ctx context.Context, teamID string, fn func(q *txn) error) error {
+	t := &txn{runs: map[string]ScanRun{}}
+	if err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		t.Querier = q
+		return fn(t)
+	}); err != nil {
+		return err
+	}
+	for _, run := range t.runs {
+		if err := s.mirror(ctx, run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mirror writes the run's state into the unified scan history, after the
+// transaction that changed it committed. Runs carry a version that every
+// refresh raises, and the history keeps the highest, so two SubJobs
+// finishing together cannot leave an older state behind.
 func (s *Service) mirror(ctx context.Context, run ScanRun) error {
 	rec := nativescans.ScanResult{ID: run.ID, TeamID: run.TeamID, ScanType: nativescans.ScanType(run.ScanType),
 		Tool: strings.Join(run.Tools, "+"), Source: "scan", Target: strings.Join(run.Targets, ", "), AccountUID: run.AccountUID,
 		Status: run.Status, StartedAt: run.CreatedAt, FinishedAt: run.FinishedAt, Error: run.StatusDetail, CreatedBy: run.CreatedBy,
 		ItemsRead: run.ItemsRead, FindingsCreated: run.FindingsCreated, FindingsUpdated: run.FindingsUpdated,
-		FindingsUnchanged: run.FindingsUnchanged, FindingsResolved: run.FindingsResolved, BySeverity: run.BySeverity, ByResult: map[string]int{}}
+		FindingsUnchanged: run.FindingsUnchanged, FindingsResolved: run.FindingsResolved, BySeverity: run.BySeverity, ByResult: map[string]int{},
+		SourceVersion: run.version}
 	if run.ScanType == "cloud" && rec.Target == "" {
 		rec.Target = strings.Join(run.Regions, ", ")
 	}
@@ -299,15 +332,18 @@ func (s *Service) mirror(ctx context.Context, run ScanRun) error {
 // takes its lock on PostgreSQL, so concurrent SubJobs refresh in turn. It
 // reads counts, not SubJobs: a run of a thousand SubJobs refreshes as fast
 // as a run of one.
-func (s *Service) refresh(ctx context.Context, q db.Querier, teamID, runID string) (ScanRun, error) {
+func (s *Service) refresh(ctx context.Context, q *txn, teamID, runID string) (ScanRun, error) {
 	now := s.now().UTC()
-	if _, err := q.ExecContext(ctx, "UPDATE scan_runs SET updated_at = $1 WHERE team_id = $2 AND id = $3", now, teamID, runID); err != nil {
-		return ScanRun{}, err
+	var version int64
+	if err := q.QueryRowContext(ctx, "UPDATE scan_runs SET updated_at = $1, version = version + 1 WHERE team_id = $2 AND id = $3 RETURNING version",
+		now, teamID, runID).Scan(&version); err != nil {
+		return ScanRun{}, db.MapError(err)
 	}
 	run, err := runGet(ctx, q, teamID, runID)
 	if err != nil {
 		return ScanRun{}, err
 	}
+	run.version = version
 	counts, err := statusCounts(ctx, q, teamID, runID)
 	if err != nil {
 		return ScanRun{}, err
@@ -359,7 +395,8 @@ func (s *Service) refresh(ctx context.Context, q db.Querier, teamID, runID strin
 		status, detail, done, counts[StatusFailed], started, finished, teamID, runID); err != nil {
 		return ScanRun{}, err
 	}
-	return run, s.mirror(ctx, run)
+	q.changed(run)
+	return run, nil
 }
 
 func statusCounts(ctx context.Context, q db.Querier, teamID, runID string) (map[string]int, error) {
@@ -421,7 +458,7 @@ func failureSummary(ctx context.Context, q db.Querier, teamID, runID string, fai
 // heartbeat and kill their tool.
 func (s *Service) ScanRunCancel(ctx context.Context, teamID, runID, actor string) (ScanRun, error) {
 	var run ScanRun
-	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+	err := s.inTeam(ctx, teamID, func(q *txn) error {
 		cur, err := runGet(ctx, q, teamID, runID)
 		if err != nil {
 			return err
@@ -439,7 +476,7 @@ func (s *Service) ScanRunCancel(ctx context.Context, teamID, runID, actor string
 		if err != nil {
 			return err
 		}
-		tx, _ := q.(*sql.Tx)
+		tx, _ := q.Querier.(*sql.Tx)
 		for _, sj := range subs {
 			if sj.Status != StatusQueued && sj.Status != StatusRetrying {
 				continue

@@ -240,7 +240,7 @@ func (s *Service) RunDueSchedules(ctx context.Context) (int, error) {
 	started := 0
 	for _, d := range list {
 		var run ScanRun
-		err := s.d.InTeam(ctx, d.teamID, func(q db.Querier) error {
+		err := s.inTeam(ctx, d.teamID, func(q *txn) error {
 			sc, err := scanSchedule(q.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM scan_schedules WHERE team_id = $1 AND id = $2", d.teamID, d.id))
 			if err != nil {
 				return err

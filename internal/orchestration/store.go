@@ -32,8 +32,11 @@ func Terminal(status string) bool {
 
 // ScanRun is one request to scan, split into SubJobs.
 type ScanRun struct {
-	ID            string   `json:"id"`
-	TeamID        string   `json:"-"`
+	ID     string `json:"id"`
+	TeamID string `json:"-"`
+	// version is raised by every refresh; the unified history keeps the
+	// mirror of the highest (see Service.mirror).
+	version       int64
 	ScanType      string   `json:"scan_type" enum:"cloud,network,web,container"`
 	AccountID     string   `json:"account_id,omitempty"`
 	AccountUID    string   `json:"account_uid,omitempty"`

@@ -257,7 +257,7 @@ func (s *Service) interrupted(ctx context.Context, sj SubJob) error {
 	if cancelling {
 		return s.finish(ctx, sj, StatusCancelled, "cancelled while running", nil, nil)
 	}
-	if err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+	if err := s.inTeam(ctx, sj.TeamID, func(q *txn) error {
 		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2 WHERE team_id = $3 AND id = $4",
 			StatusQueued, "interrupted: the worker stopped; it runs again when a worker is up", sj.TeamID, sj.ID); err != nil {
 			return err
@@ -317,7 +317,7 @@ func (s *Service) setWaiting(ctx context.Context, run ScanRun, other string) {
 	if run.StatusDetail == detail {
 		return
 	}
-	_ = s.d.InTeam(ctx, run.TeamID, func(q db.Querier) error {
+	_ = s.inTeam(ctx, run.TeamID, func(q *txn) error {
 		if _, err := q.ExecContext(ctx, "UPDATE scan_runs SET status_detail = $1 WHERE team_id = $2 AND id = $3", detail, run.TeamID, run.ID); err != nil {
 			return err
 		}
@@ -330,7 +330,7 @@ func (s *Service) setWaiting(ctx context.Context, run ScanRun, other string) {
 // read it: a run cancelled between that read and this cancels its queued
 // SubJobs, and the cancellation must stand (started is false then).
 func (s *Service) markRunning(ctx context.Context, sj SubJob, attempt int) (started bool, err error) {
-	err = s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+	err = s.inTeam(ctx, sj.TeamID, func(q *txn) error {
 		now := s.now().UTC()
 		res, err := q.ExecContext(ctx, `UPDATE sub_jobs SET status = $1, attempts = $2, worker_id = $3, started_at = $4, heartbeat_at = $4,
 			finished_at = NULL WHERE team_id = $5 AND id = $6 AND status IN ($7, $8, $9)`,
@@ -379,7 +379,7 @@ func (s *Service) failed(ctx context.Context, sj SubJob, attempt, maxAttempts in
 		}
 		return river.JobCancel(errors.New(msg))
 	}
-	if err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+	if err := s.inTeam(ctx, sj.TeamID, func(q *txn) error {
 		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2, exit_code = $3 WHERE team_id = $4 AND id = $5",
 			StatusRetrying, fmt.Sprintf("attempt %d of %d failed, will retry: %s", attempt, maxAttempts, msg), code, sj.TeamID, sj.ID); err != nil {
 			return err
@@ -406,7 +406,7 @@ func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, par
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var run ScanRun
-	err := s.d.InTeam(ctx, sj.TeamID, func(q db.Querier) error {
+	err := s.inTeam(ctx, sj.TeamID, func(q *txn) error {
 		now := s.now().UTC()
 		if part != nil {
 			if err := s.addPart(ctx, q, sj, part); err != nil {

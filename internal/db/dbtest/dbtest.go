@@ -62,6 +62,9 @@ func Each(t *testing.T, fn func(t *testing.T, reg *db.Registry)) {
 // Open returns a migrated registry on engine e, removed when the test ends.
 func Open(t testing.TB, e Engine) *db.Registry {
 	t.Helper()
+	// Every test that opens a registry checks the rule against nested
+	// write transactions across logical databases.
+	db.CheckNesting(true)
 	reg, _ := OpenUnmigrated(t, e)
 	ctx := context.Background()
 	if _, err := reg.Migrate(ctx); err != nil {
