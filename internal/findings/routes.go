@@ -2,7 +2,6 @@ package findings
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/export"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/team"
@@ -145,7 +145,7 @@ func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.Header().Set("Content-Disposition", `attachment; filename="findings.jsonl"`)
 	}
-	cw := csv.NewWriter(w)
+	cw := export.NewCSVWriter(w)
 	enc := json.NewEncoder(w)
 	if format == "csv" {
 		_ = cw.Write([]string{"id", "status", "severity", "result", "tool", "check_id", "title", "provider", "account_uid", "region",
