@@ -257,7 +257,9 @@ func writeScores(ctx context.Context, q db.Querier, d db.Dialect, g *graph, team
 				w.add(st.Status, st.Score, n.Weight)
 			}
 			for _, dom := range order {
-				add(ScopeDomain, dom, domains[dom].rollup())
+				r := domains[dom].rollup()
+				r.Score = round2(r.Score)
+				add(ScopeDomain, dom, r)
 			}
 		}
 	}

@@ -517,14 +517,22 @@ func (t *registryTx) putCheckMap(cm *library.CheckMap) (ImportItem, error) {
 		fw.Nodes = append(fw.Nodes, library.Node{URN: sections[sec], Name: sec, Depth: 1})
 		fw.Nodes = append(fw.Nodes, bySection[sec]...)
 	}
-	item, err := t.putFramework(&fw, "", nil)
-	if err != nil {
-		return item, err
+	var item ImportItem
+	if cm.Family == FamilySCF {
+		// Checks mapped to SCF controls directly: the SCF is the framework.
+		n, a, d := frameworkCounts(&fw)
+		item = ImportItem{URN: urn, Name: fw.Name, Version: cm.Version, Family: cm.Family, Nodes: n, Assessable: a, Domains: d,
+			Outcome: "unchanged"}
+	} else {
+		var err error
+		if item, err = t.putFramework(&fw, "", nil); err != nil {
+			return item, err
+		}
 	}
 	item.Kind, item.Mappings, item.Checks = KindCheckMap, entries, cm.TotalChecks
 	hash := contentHash(cm)
 	var oldID, oldHash string
-	err = t.q.QueryRowContext(t.ctx, `SELECT id, content_hash FROM compliance_check_maps WHERE tool = $1 AND framework = $2
+	err := t.q.QueryRowContext(t.ctx, `SELECT id, content_hash FROM compliance_check_maps WHERE tool = $1 AND framework = $2
 		AND version = $3 AND provider = $4`, cm.Tool, cm.Framework, cm.Version, cm.Provider).Scan(&oldID, &oldHash)
 	switch {
 	case err == nil && oldHash == hash:
