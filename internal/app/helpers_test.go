@@ -132,8 +132,14 @@ func (e *env) anon() *client {
 // login signs in as email with testPassword and fails the test otherwise.
 func (e *env) login(email string) *client {
 	e.t.Helper()
+	return e.loginWith(email, testPassword)
+}
+
+// loginWith signs in as email with password and fails the test otherwise.
+func (e *env) loginWith(email, password string) *client {
+	e.t.Helper()
 	c := e.anon()
-	status, body := c.do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": testPassword})
+	status, body := c.do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password})
 	if status != 200 {
 		e.t.Fatalf("login %s = %d %s", email, status, body)
 	}
@@ -148,7 +154,13 @@ func (e *env) login(email string) *client {
 // tokenClient signs in as email and returns a client that uses a fresh API token.
 func (e *env) tokenClient(email string) *client {
 	e.t.Helper()
-	c := e.login(email)
+	return e.tokenClientFrom(e.login(email))
+}
+
+// tokenClientFrom makes a fresh API token with the signed-in client c and
+// returns a client that uses it.
+func (e *env) tokenClientFrom(c *client) *client {
+	e.t.Helper()
 	status, body := c.do("POST", "/api/v1/auth/tokens", map[string]any{"name": "test", "expires_in_days": 1})
 	if status != 201 {
 		e.t.Fatalf("create token = %d %s", status, body)

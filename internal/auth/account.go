@@ -57,7 +57,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	s.record(ctx, p, "auth.password_changed", "user", u.ID, map[string]any{"other_sessions_revoked": revoked})
+	// Tokens were made under the old password: whoever learned it may
+	// have made one.
+	if err := s.tokens.TokenRevokeByUser(ctx, u.TeamID, u.ID, s.opts.Now()); err != nil {
+		return err
+	}
+	s.record(ctx, p, "auth.password_changed", "user", u.ID, map[string]any{"other_sessions_revoked": revoked, "api_tokens_revoked": true})
 	return nil
 }
 
@@ -116,18 +121,28 @@ func (s *Service) TokenCreate(ctx context.Context, p *Principal, params TokenCre
 	if name == "" || len(name) > 100 {
 		return APIToken{}, "", fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalidInput)
 	}
-	if params.ExpiresIn <= 0 || params.ExpiresIn > MaxTokenLifetime {
-		return APIToken{}, "", fmt.Errorf("%w: expiry must be between 1 second and 366 days", ErrInvalidInput)
+	// A token cannot mint tokens: a leaked one would otherwise renew
+	// itself forever, past every revocation of the tokens it knew of.
+	if !p.ViaCookie() {
+		return APIToken{}, "", fmt.Errorf("%w: API tokens are created from a signed-in session, not with another token", ErrForbidden)
+	}
+	t, err := s.opts.Teams.TeamGet(ctx, p.TeamID())
+	if err != nil {
+		return APIToken{}, "", err
+	}
+	limit := min(time.Duration(t.MaxTokenDays)*24*time.Hour, MaxTokenLifetime)
+	if params.ExpiresIn <= 0 || params.ExpiresIn > limit {
+		return APIToken{}, "", fmt.Errorf("%w: expiry must be between 1 second and %d days (the team's limit)", ErrInvalidInput, int(limit.Hours()/24))
 	}
 	now := s.opts.Now().UTC()
 	secret := tokenPrefix + id.Token(32)
-	t := APIToken{ID: id.New(), UserID: p.User.ID, TeamID: p.TeamID(), Name: name, CreatedAt: now,
+	tok := APIToken{ID: id.New(), UserID: p.User.ID, TeamID: p.TeamID(), Name: name, CreatedAt: now,
 		ExpiresAt: now.Add(params.ExpiresIn), tokenHash: hashToken(secret)}
-	if err := s.tokens.TokenCreate(ctx, t); err != nil {
+	if err := s.tokens.TokenCreate(ctx, tok); err != nil {
 		return APIToken{}, "", err
 	}
-	s.record(ctx, p, "auth.token_created", "api_token", t.ID, map[string]any{"name": name, "expires_at": t.ExpiresAt})
-	return t, secret, nil
+	s.record(ctx, p, "auth.token_created", "api_token", tok.ID, map[string]any{"name": name, "expires_at": tok.ExpiresAt})
+	return tok, secret, nil
 }
 
 // TokenList lists the caller's API tokens.
@@ -415,6 +430,9 @@ func (s *Service) UserResetPassword(ctx context.Context, actor *Principal, userI
 	if _, err := s.opts.Sessions.SessionDeleteByUser(ctx, u.TeamID, u.ID); err != nil {
 		return "", err
 	}
+	if err := s.tokens.TokenRevokeByUser(ctx, u.TeamID, u.ID, s.opts.Now()); err != nil {
+		return "", err
+	}
 	if err := s.opts.Lockouts.LockoutReset(ctx, u.Email); err != nil {
 		return "", err
 	}
@@ -422,7 +440,8 @@ func (s *Service) UserResetPassword(ctx context.Context, actor *Principal, userI
 	return pw, nil
 }
 
-// UserRevokeSessions ends every session of a user of the admin's team.
+// UserRevokeSessions signs a user of the admin's team out everywhere: it
+// ends every session and revokes every API token.
 func (s *Service) UserRevokeSessions(ctx context.Context, actor *Principal, userID string) (int, error) {
 	u, err := s.users.UserGet(ctx, actor.TeamID(), userID)
 	if err != nil {
@@ -432,8 +451,23 @@ func (s *Service) UserRevokeSessions(ctx context.Context, actor *Principal, user
 	if err != nil {
 		return 0, err
 	}
+	if err := s.tokens.TokenRevokeByUser(ctx, u.TeamID, u.ID, s.opts.Now()); err != nil {
+		return 0, err
+	}
 	s.record(ctx, actor, "auth.sessions_revoked", "user", u.ID, map[string]any{"count": n})
 	return n, nil
+}
+
+// TeamSetMaxTokenDays bounds the lifetime of the team's new API tokens.
+func (s *Service) TeamSetMaxTokenDays(ctx context.Context, actor *Principal, days int) error {
+	if days < 1 || days > int(MaxTokenLifetime.Hours()/24) {
+		return fmt.Errorf("%w: max_token_days must be from 1 to 366", ErrInvalidInput)
+	}
+	if err := s.opts.Teams.TeamSetMaxTokenDays(ctx, actor.TeamID(), days); err != nil {
+		return err
+	}
+	s.record(ctx, actor, "team.token_lifetime_changed", "team", actor.TeamID(), map[string]any{"max_token_days": days})
+	return nil
 }
 
 // TeamSetRequireMFA changes the team's MFA requirement.

@@ -161,7 +161,8 @@ type teamOutput struct{ Body team.Team }
 
 type teamPatchInput struct {
 	Body struct {
-		RequireMFA *bool `json:"require_mfa,omitempty"`
+		RequireMFA   *bool `json:"require_mfa,omitempty"`
+		MaxTokenDays *int  `json:"max_token_days,omitempty" minimum:"1" maximum:"366" doc:"The longest a new API token may live, in days."`
 	}
 }
 
@@ -243,7 +244,7 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, auditLog *audit.Log) {
 			return &meOutput{Body: m}, nil
 		})
 
-	httpapi.Register(r, op("change-password", http.MethodPost, "/api/v1/auth/password", "Change your password (ends your other sessions)", "Account"),
+	httpapi.Register(r, op("change-password", http.MethodPost, "/api/v1/auth/password", "Change your password (ends your other sessions and revokes your API tokens)", "Account"),
 		rbac.AccountSelf, func(ctx context.Context, in *passwordInput) (*emptyOutput, error) {
 			return &emptyOutput{}, s.toHTTP(s.ChangePassword(ctx, mustPrincipal(ctx), in.Body.CurrentPassword, in.Body.NewPassword))
 		})
@@ -331,11 +332,16 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, auditLog *audit.Log) {
 			return &teamOutput{Body: t}, nil
 		})
 
-	httpapi.Register(r, op("update-team", http.MethodPatch, "/api/v1/team", "Change team settings (require MFA)", "Team administration"),
+	httpapi.Register(r, op("update-team", http.MethodPatch, "/api/v1/team", "Change team settings (require MFA, API token lifetime)", "Team administration"),
 		rbac.TeamManage, func(ctx context.Context, in *teamPatchInput) (*teamOutput, error) {
 			p := mustPrincipal(ctx)
 			if in.Body.RequireMFA != nil {
 				if err := s.TeamSetRequireMFA(ctx, p, *in.Body.RequireMFA); err != nil {
+					return nil, s.toHTTP(err)
+				}
+			}
+			if in.Body.MaxTokenDays != nil {
+				if err := s.TeamSetMaxTokenDays(ctx, p, *in.Body.MaxTokenDays); err != nil {
 					return nil, s.toHTTP(err)
 				}
 			}
@@ -396,7 +402,7 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, auditLog *audit.Log) {
 			return out, nil
 		})
 
-	httpapi.Register(r, withTenant(op("revoke-user-sessions", http.MethodDelete, "/api/v1/users/{id}/sessions", "End every session of a user", "Team administration"), "user"),
+	httpapi.Register(r, withTenant(op("revoke-user-sessions", http.MethodDelete, "/api/v1/users/{id}/sessions", "Sign a user out everywhere: end every session and revoke every API token", "Team administration"), "user"),
 		rbac.UsersManage, func(ctx context.Context, in *idInput) (*revokedOutput, error) {
 			n, err := s.UserRevokeSessions(ctx, mustPrincipal(ctx), in.ID)
 			if err != nil {

@@ -135,7 +135,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your password (ends your other sessions) */
+        /** Change your password (ends your other sessions and revokes your API tokens) */
         post: operations["change-password"];
         delete?: never;
         options?: never;
@@ -638,7 +638,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change team settings (require MFA) */
+        /** Change team settings (require MFA, API token lifetime) */
         patch: operations["update-team"];
         trace?: never;
     };
@@ -705,7 +705,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** End every session of a user */
+        /** Sign a user out everywhere: end every session and revoke every API token */
         delete: operations["revoke-user-sessions"];
         options?: never;
         head?: never;
@@ -1615,11 +1615,21 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             id: string;
+            /**
+             * Format: int64
+             * @description The longest a new API token of the team may live, in days (1 to 366).
+             */
+            max_token_days: number;
             name: string;
             /** @description Members must enrol TOTP before using the platform. */
             require_mfa: boolean;
         };
         TeamPatchInputBody: {
+            /**
+             * Format: int64
+             * @description The longest a new API token may live, in days.
+             */
+            max_token_days?: number;
             require_mfa?: boolean;
         };
         TestResult: {
