@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
 )
 
-// stsServer answers STS's AssumeRole and GetCallerIdentity as AWS does.
-func stsServer(t *testing.T, account string) *httptest.Server {
+// stsServer answers STS's AssumeRole and GetCallerIdentity as AWS does; an
+// AssumeRole must carry the external ID that externalID holds by then.
+func stsServer(t *testing.T, account string, externalID *atomic.Value) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -29,7 +31,7 @@ func stsServer(t *testing.T, account string) *httptest.Server {
 		w.Header().Set("Content-Type", "text/xml")
 		switch form.Get("Action") {
 		case "AssumeRole":
-			if form.Get("ExternalId") != "cspm-e2e" {
+			if want, _ := externalID.Load().(string); want == "" || form.Get("ExternalId") != want {
 				w.WriteHeader(403)
 				fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>denied</Message></Error><RequestId>1</RequestId></ErrorResponse>`)
 				return
@@ -58,7 +60,8 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 		ExitCode: 3, SleepMS: 1500, Chatter: true, Record: record})
 	// A Trivy that runs until it is killed, for the cancel button.
 	trivy := scannertest.Tool(t, bin, "trivy", scannertest.Behaviour{SleepMS: 120000, Chatter: true})
-	sts := stsServer(t, "111122223333")
+	var externalID atomic.Value
+	sts := stsServer(t, "111122223333", &externalID)
 	ctx := step(t, browser(t))
 	p, password := servePlatform(t, "CSPM_PROWLER_BIN="+prowler, "CSPM_TRIVY_BIN="+trivy,
 		"CSPM_AWS_ENDPOINT_URL="+sts.URL, "CSPM_KEV_URL=",
@@ -78,11 +81,22 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="account-regions"]`), "us-east-1"),
 		chromedp.KeyEvent("\r"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="cred-role-arn"]`), "arn:aws:iam::111122223333:role/SecurityAudit"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="cred-external-id"]`), "cspm-e2e"),
 		chromedp.Click(chromedp.CSS(`[data-testid="account-save"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"]`)),
 		// The modal's closing overlay would take the next click.
 		chromedp.WaitNotPresent(chromedp.CSS(`.mantine-Modal-overlay`)),
+	); err != nil {
+		shot(t, ctx, "cspm-accounts-failed.png")
+		t.Fatal(err)
+	}
+	// The user puts the external ID the platform chose into the role's
+	// trust policy: here, the stand-in STS's.
+	id := text(t, ctx, `[data-testid="account-external-id"]`)
+	if !strings.HasPrefix(id, "cspm-") {
+		t.Fatalf("external ID shown %q", id)
+	}
+	externalID.Store(id)
+	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="account-test"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-test-result"]`)),
 	); err != nil {

@@ -31,6 +31,7 @@ type Account struct {
 	Tags           map[string]string `json:"tags"`
 	CredentialType string            `json:"credential_type"`
 	CredentialHint string            `json:"credential_hint" doc:"A non-secret reminder of the credential: the access key ID's last four characters, the role ARN, the client ID."`
+	ExternalID     string            `json:"external_id,omitempty" doc:"assume_role: the external ID the role's trust policy must require (sts:ExternalId). The platform chooses it per team and account."`
 	LastTest       *TestResult       `json:"last_test,omitempty"`
 	CreatedBy      string            `json:"created_by"`
 	CreatedAt      time.Time         `json:"created_at"`
@@ -62,8 +63,35 @@ type Service struct {
 	Audit *audit.Log
 	// Endpoints are where connection tests go.
 	Endpoints Endpoints
-	now       func() time.Time
+	// WorkerIdentityAllowed says whether a team may scan with the platform's
+	// own cloud identity (worker_identity); nil allows none. The install's
+	// worker_identity_teams setting names the teams.
+	WorkerIdentityAllowed func(ctx context.Context, teamID string) bool
+	now                   func() time.Time
 }
+
+// ErrWorkerIdentityNotAllowed means the team may not use the platform's own identity.
+var ErrWorkerIdentityNotAllowed = fmt.Errorf("%w: worker_identity (the platform's own cloud identity) is not allowed for this team; "+
+	"the operator names the teams that may use it in worker_identity_teams", ErrInvalid)
+
+// checkCredentials applies the team-level rules to credentials that pass
+// Validate: who may use worker_identity, and who chooses the external ID.
+func (s *Service) checkCredentials(ctx context.Context, teamID string, c *Credentials) error {
+	switch c.Type {
+	case CredWorkerIdentity:
+		if s.WorkerIdentityAllowed == nil || !s.WorkerIdentityAllowed(ctx, teamID) {
+			return ErrWorkerIdentityNotAllowed
+		}
+	case CredAssumeRole:
+		if c.ExternalID != "" {
+			return invalid("external_id is chosen by the platform: leave it out, then put the account's external_id in the role's trust policy")
+		}
+	}
+	return nil
+}
+
+// newExternalID is a fresh external ID for an assume_role account.
+func newExternalID() string { return "cspm-" + id.Token(16) }
 
 // New returns the service on reg's platform database, sealing with box.
 func New(reg *db.Registry, box *secrets.Box) *Service {
@@ -74,7 +102,7 @@ func New(reg *db.Registry, box *secrets.Box) *Service {
 func sealContext(accountID string) string { return "cloud:" + accountID }
 
 const accountColumns = `id, team_id, provider, account_uid, alias, regions, tags, credential_type, credential_hint,
-	last_test_at, last_test_ok, last_test_detail, created_by, created_at, updated_at`
+	last_test_at, last_test_ok, last_test_detail, created_by, created_at, updated_at, external_id`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var (
@@ -85,7 +113,7 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 		testDetail    string
 	)
 	if err := row.Scan(&a.ID, &a.TeamID, &a.Provider, &a.AccountUID, &a.Alias, &regions, &tags, &a.CredentialType, &a.CredentialHint,
-		&testAt, &testOK, &testDetail, &a.CreatedBy, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		&testAt, &testOK, &testDetail, &a.CreatedBy, &a.CreatedAt, &a.UpdatedAt, &a.ExternalID); err != nil {
 		return Account{}, db.MapError(err)
 	}
 	_ = json.Unmarshal([]byte(regions), &a.Regions)
@@ -157,6 +185,13 @@ func (s *Service) AccountCreate(ctx context.Context, teamID, actor string, p Acc
 	if p.Credentials == nil {
 		return Account{}, invalid("credentials are required")
 	}
+	if err := s.checkCredentials(ctx, teamID, p.Credentials); err != nil {
+		return Account{}, err
+	}
+	externalID := ""
+	if p.Credentials.Type == CredAssumeRole {
+		externalID = newExternalID()
+	}
 	accountID := id.New()
 	sealed, err := s.seal(accountID, *p.Credentials)
 	if err != nil {
@@ -168,10 +203,10 @@ func (s *Service) AccountCreate(ctx context.Context, teamID, actor string, p Acc
 	var a Account
 	err = s.d.InTeam(ctx, teamID, func(q db.Querier) error {
 		if _, err := q.ExecContext(ctx, `INSERT INTO cloud_accounts (id, team_id, provider, account_uid, alias, regions, tags,
-			credential_type, credentials, credential_hint, created_by, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+			credential_type, credentials, credential_hint, created_by, created_at, updated_at, external_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 			accountID, teamID, p.Provider, p.AccountUID, p.Alias, string(regions), string(tags), p.Credentials.Type, sealed,
-			p.Credentials.Hint(), actor, now, now); err != nil {
+			p.Credentials.Hint(), actor, now, now, externalID); err != nil {
 			return db.MapError(err)
 		}
 		var err error
@@ -257,14 +292,23 @@ func (s *Service) AccountUpdate(ctx context.Context, teamID, accountID string, c
 			return err
 		}
 		if p.Credentials != nil {
+			if err := s.checkCredentials(ctx, teamID, p.Credentials); err != nil {
+				return err
+			}
+			// An account keeps its external ID across new credentials, so
+			// the trust policy set up for it stays right.
+			externalID := cur.ExternalID
+			if p.Credentials.Type == CredAssumeRole && externalID == "" {
+				externalID = newExternalID()
+			}
 			sealed, err := s.seal(accountID, *p.Credentials)
 			if err != nil {
 				return err
 			}
 			// New credentials: the last connection test said nothing about them.
 			if _, err := q.ExecContext(ctx, `UPDATE cloud_accounts SET credential_type = $1, credentials = $2, credential_hint = $3,
-				last_test_at = NULL, last_test_ok = NULL, last_test_detail = '' WHERE team_id = $4 AND id = $5`,
-				p.Credentials.Type, sealed, p.Credentials.Hint(), teamID, accountID); err != nil {
+				last_test_at = NULL, last_test_ok = NULL, last_test_detail = '', external_id = $4 WHERE team_id = $5 AND id = $6`,
+				p.Credentials.Type, sealed, p.Credentials.Hint(), externalID, teamID, accountID); err != nil {
 				return err
 			}
 		}
@@ -313,6 +357,13 @@ func (s *Service) CredentialsOpen(ctx context.Context, teamID, accountID string)
 	var c Credentials
 	if err := json.Unmarshal([]byte(plain), &c); err != nil {
 		return Account{}, Credentials{}, fmt.Errorf("credentials of account %s: not JSON", accountID)
+	}
+	if c.Type == CredWorkerIdentity && (s.WorkerIdentityAllowed == nil || !s.WorkerIdentityAllowed(ctx, teamID)) {
+		// Checked again at use: the operator may have withdrawn it since.
+		return Account{}, Credentials{}, ErrWorkerIdentityNotAllowed
+	}
+	if a.ExternalID != "" {
+		c.ExternalID = a.ExternalID
 	}
 	return a, c, nil
 }

@@ -104,7 +104,7 @@ func TestAccountStore(t *testing.T) {
 		// Update: alias and regions change, credentials are replaced only when given.
 		alias := "production"
 		u, err := s.AccountUpdate(ctx, "team-a", a.ID, cloud.AccountChange{Alias: &alias, Regions: []string{"eu-central-1"},
-			Credentials: &cloud.Credentials{Type: cloud.CredAssumeRole, RoleARN: "arn:aws:iam::111122223333:role/Audit", ExternalID: "ext-1"}})
+			Credentials: &cloud.Credentials{Type: cloud.CredAssumeRole, RoleARN: "arn:aws:iam::111122223333:role/Audit"}})
 		if err != nil || u.Alias != "production" || u.Regions[0] != "eu-central-1" || u.CredentialType != "assume_role" || u.CredentialHint != "arn:aws:iam::111122223333:role/Audit" {
 			t.Fatalf("update %+v %v", u, err)
 		}
@@ -177,7 +177,9 @@ func TestReseal(t *testing.T) {
 
 // stsServer answers STS's query protocol as AWS does: XML bodies, errors
 // as ErrorResponse with a 403.
-func stsServer(t *testing.T, account string, calls *atomic.Int32) *httptest.Server {
+// stsServer answers as STS; an AssumeRole must carry the external ID that
+// externalID holds when it arrives.
+func stsServer(t *testing.T, account string, calls *atomic.Int32, externalID *atomic.Value) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		body, _ := io.ReadAll(r.Body)
@@ -190,7 +192,7 @@ func stsServer(t *testing.T, account string, calls *atomic.Int32) *httptest.Serv
 		}
 		switch {
 		case form.Get("Action") == "AssumeRole":
-			if form.Get("ExternalId") != "ext-123" {
+			if want, _ := externalID.Load().(string); want == "" || form.Get("ExternalId") != want {
 				w.WriteHeader(403)
 				fmt.Fprint(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error><RequestId>r1</RequestId></ErrorResponse>`)
 				return
@@ -221,7 +223,8 @@ func TestConnectionAWS(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	var calls atomic.Int32
-	srv := stsServer(t, "111122223333", &calls)
+	var externalID atomic.Value
+	srv := stsServer(t, "111122223333", &calls, &externalID)
 	defer srv.Close()
 	ctx := context.Background()
 	s := cloud.New(dbtest.Open(t, dbtest.Engine{Name: "sqlite"}), newBox(t))
@@ -260,18 +263,23 @@ func TestConnectionAWS(t *testing.T) {
 
 	// A role is assumed from the worker's identity, with the external ID.
 	p.AccountUID = "111122223333"
-	p.Credentials = &cloud.Credentials{Type: cloud.CredAssumeRole, RoleARN: "arn:aws:iam::111122223333:role/Audit", ExternalID: "ext-123"}
+	p.Credentials = &cloud.Credentials{Type: cloud.CredAssumeRole, RoleARN: "arn:aws:iam::111122223333:role/Audit"}
 	s2 := cloud.New(dbtest.Open(t, dbtest.Engine{Name: "sqlite"}), newBox(t))
 	s2.Endpoints = s.Endpoints
 	ra, err := s2.AccountCreate(ctx, "t", "a", p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The platform chose the external ID; the trust policy requires it.
+	if !strings.HasPrefix(ra.ExternalID, "cspm-") {
+		t.Fatalf("external ID %q", ra.ExternalID)
+	}
+	externalID.Store(ra.ExternalID)
 	if res, err = s2.TestConnection(ctx, "t", ra.ID); err != nil || !res.OK || !strings.Contains(res.Detail, "assumed-role/Audit") {
 		t.Fatalf("assume role: %+v %v", res, err)
 	}
+	// Another account's role (with another external ID) is refused.
 	p.AccountUID = "222233334444"
-	p.Credentials.ExternalID = "wrong-id"
 	p.Credentials.RoleARN = "arn:aws:iam::222233334444:role/Audit"
 	rb, _ := s2.AccountCreate(ctx, "t", "a", p)
 	if res, _ = s2.TestConnection(ctx, "t", rb.ID); res.OK || !strings.Contains(res.Detail, "AccessDenied") {
@@ -342,4 +350,63 @@ func TestConnectionAzureAndGCP(t *testing.T) {
 	if res, err := s.TestConnection(ctx, "t", g.ID); err != nil || !res.OK || !gotAssertion.Load() || !strings.Contains(res.Detail, "scan@my-project-1") {
 		t.Fatalf("gcp: %+v %v", res, err)
 	}
+}
+
+// The platform's own identity is the operator's: only the teams the install
+// names may scan with it, checked at registration and again at use. The
+// external ID of a role is the platform's choice, one per team and account,
+// so team B cannot reuse a trust policy set up for team A.
+func TestCloudIdentitiesTeamsCannotBorrow(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		s := cloud.New(reg, newBox(t))
+		allowed := map[string]bool{"ops": true}
+		s.WorkerIdentityAllowed = func(_ context.Context, teamID string) bool { return allowed[teamID] }
+		worker := cloud.AccountParams{Provider: "aws", AccountUID: "111122223333", Credentials: &cloud.Credentials{Type: cloud.CredWorkerIdentity}}
+		if _, err := s.AccountCreate(ctx, "team-b", "b@example.com", worker); !errors.Is(err, cloud.ErrWorkerIdentityNotAllowed) {
+			t.Fatalf("team B registered the platform's identity: %v", err)
+		}
+		ops, err := s.AccountCreate(ctx, "ops", "o@example.com", worker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.CredentialsOpen(ctx, "ops", ops.ID); err != nil {
+			t.Fatal(err)
+		}
+		allowed["ops"] = false
+		if _, _, err := s.CredentialsOpen(ctx, "ops", ops.ID); !errors.Is(err, cloud.ErrWorkerIdentityNotAllowed) {
+			t.Fatalf("withdrawn worker identity still opened: %v", err)
+		}
+
+		role := func() cloud.AccountParams {
+			return cloud.AccountParams{Provider: "aws", AccountUID: "444455556666",
+				Credentials: &cloud.Credentials{Type: cloud.CredAssumeRole, RoleARN: "arn:aws:iam::444455556666:role/Audit"}}
+		}
+		chosen := role()
+		chosen.Credentials.ExternalID = "team-a-external-id"
+		if _, err := s.AccountCreate(ctx, "team-b", "b@example.com", chosen); !errors.Is(err, cloud.ErrInvalid) {
+			t.Fatalf("a user chose the external ID: %v", err)
+		}
+		a, err := s.AccountCreate(ctx, "team-a", "a@example.com", role())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.AccountCreate(ctx, "team-b", "b@example.com", role())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ExternalID == "" || b.ExternalID == "" || a.ExternalID == b.ExternalID {
+			t.Fatalf("external IDs %q and %q", a.ExternalID, b.ExternalID)
+		}
+		_, creds, err := s.CredentialsOpen(ctx, "team-b", b.ID)
+		if err != nil || creds.ExternalID != b.ExternalID {
+			t.Fatalf("the scan would assume the role with %q (%v), want %q", creds.ExternalID, err, b.ExternalID)
+		}
+		// New credentials keep the account's external ID: the trust policy stays right.
+		u, err := s.AccountUpdate(ctx, "team-a", a.ID, cloud.AccountChange{Credentials: role().Credentials})
+		if err != nil || u.ExternalID != a.ExternalID {
+			t.Fatalf("update: %q %v, want %q", u.ExternalID, err, a.ExternalID)
+		}
+	})
 }

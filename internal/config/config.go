@@ -111,6 +111,8 @@ type Config struct {
 	GrypeBin             string
 	WapitiMaxScanTime    int
 	WapitiModules        string
+	// WorkerIdentityTeams names the teams that may use worker_identity.
+	WorkerIdentityTeams string
 	// Connection tests' endpoints.
 	AWSEndpointURL     string
 	AzureAuthorityHost string

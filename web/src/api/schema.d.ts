@@ -295,6 +295,222 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/compliance-engine/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score the team's SCF controls from its findings now
+         * @description The seed's AutonomousComplianceEngine sync; synchronous (a full sync takes well under the request timeout).
+         */
+        post: operations["sync-compliance-engine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/attestations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's attestations */
+        get: operations["list-compliance-attestations"];
+        put?: never;
+        /** Attest an SCF control no scanner can test (multipart: fields and an optional evidence file) */
+        post: operations["create-compliance-attestation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/attestations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One attestation */
+        get: operations["get-compliance-attestation"];
+        put?: never;
+        post?: never;
+        /** Withdraw an attestation and delete its evidence */
+        delete: operations["delete-compliance-attestation"];
+        options?: never;
+        head?: never;
+        /** Change an attestation's statement, owner or expiry */
+        patch: operations["update-compliance-attestation"];
+        trace?: never;
+    };
+    "/api/v1/compliance/attestations/{id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an attestation's evidence file */
+        get: operations["get-compliance-attestation-evidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/controls/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SCF control: the team's result, evidence per check, failing findings, attestations and the requirements it satisfies */
+        get: operations["get-compliance-control"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Loaded frameworks with the team's score and requirements by status */
+        get: operations["list-compliance-frameworks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a framework library (YAML), a Prowler compliance map (JSON) or an SCF workbook
+         * @description Synchronous (a 3 MB workbook loads in a few seconds); every team is then re-scored by a compliance_snapshot job. The same content again is reported unchanged. A mapping set whose frameworks are not loaded is refused (422) naming the library to load.
+         */
+        post: operations["import-compliance-content"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A framework's requirement tree with the team's status and score per node */
+        get: operations["get-compliance-framework"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's status of a framework as CSV or XLSX */
+        get: operations["export-compliance-framework"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Overall score, score per framework, SCF domain heatmap and the trend */
+        get: operations["get-compliance-overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/scf/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import the official SCF workbook (.xlsx)
+         * @description Synchronous (a 3 MB workbook loads in a few seconds); every team is then re-scored by a compliance_snapshot job. The same content again is reported unchanged.
+         */
+        post: operations["import-scf"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's last compliance syncs */
+        get: operations["get-compliance-sync-status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings": {
         parameters: {
             query?: never;
@@ -808,6 +1024,8 @@ export interface components {
             /** @description A non-secret reminder of the credential: the access key ID's last four characters, the role ARN, the client ID. */
             credential_hint: string;
             credential_type: string;
+            /** @description assume_role: the external ID the role's trust policy must require (sts:ExternalId). The platform chooses it per team and account. */
+            external_id?: string;
             id: string;
             last_test?: components["schemas"]["TestResult"];
             /** @enum {string} */
@@ -866,6 +1084,34 @@ export interface components {
             /** Format: int64 */
             vulnerabilities: number;
         };
+        Attestation: {
+            control_ref_id: string;
+            control_urn: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            evidence_name?: string;
+            evidence_sha256?: string;
+            /** Format: int64 */
+            evidence_size?: number;
+            expired: boolean;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            owner: string;
+            statement: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        AttestationListOutputBody: {
+            attestations: components["schemas"]["Attestation"][];
+        };
+        AttestationUpdateInputBody: {
+            /** Format: date-time */
+            expires_at: string;
+            owner: string;
+            statement: string;
+        };
         AuditOutputBody: {
             events: components["schemas"]["Event"][];
             /**
@@ -874,12 +1120,116 @@ export interface components {
              */
             next_before?: number;
         };
+        CheckEvidence: {
+            check_id: string;
+            /** @enum {string} */
+            coverage: "full" | "partial";
+            /** Format: int64 */
+            failed: number;
+            /** Format: date-time */
+            last_scan_at?: string;
+            last_scan_id?: string;
+            /** Format: int64 */
+            manual: number;
+            /**
+             * Format: int64
+             * @description Muted and risk-accepted resources: shown, never failing.
+             */
+            muted: number;
+            /** Format: int64 */
+            passed: number;
+            tool: string;
+            /** @description How the check reaches the control: a crosswalk, a mapping set, or directly. */
+            via: string;
+        };
         CloudScanInputBody: {
             account_id: string;
             /** @description AWS only; default the account's regions. */
             regions?: string[];
             /** @description prowler, steampipe. */
             tools: string[];
+        };
+        ComplianceOverview: {
+            /** @description Heatmap data: each SCF domain's score and controls by status. */
+            domains: components["schemas"]["DomainScore"][];
+            frameworks: components["schemas"]["FrameworkSummary"][];
+            /** @description The primary SCF version's controls. */
+            overall: components["schemas"]["Rollup"];
+            /** @description The primary SCF version; absent when none is loaded. */
+            scf?: components["schemas"]["FrameworkSummary"];
+            sync: components["schemas"]["SyncStatus"];
+            trend: components["schemas"]["ScoreTrendPoint"][];
+        };
+        ContentImportResult: {
+            /** Format: int64 */
+            content_version: number;
+            items: components["schemas"]["ImportItem"][];
+        };
+        ControlDetail: {
+            attestations: components["schemas"]["Attestation"][];
+            description: string;
+            domain_name: string;
+            domain_urn: string;
+            /** @description Version-specific attributes: PPTDF, validation cadence, maturity criteria. */
+            extra: {
+                [key: string]: unknown;
+            };
+            /** @description The first 50 failing findings. */
+            failing_findings: components["schemas"]["FailingFinding"][];
+            /** @description The findings-list query of the control's failing findings. */
+            findings_filter: string;
+            framework_id: string;
+            framework_name: string;
+            name: string;
+            question: string;
+            ref_id: string;
+            /** @description Framework requirements this control satisfies. */
+            requirements: components["schemas"]["RequirementRef"][];
+            result: components["schemas"]["ControlResult"];
+            /**
+             * Format: date-time
+             * @description When the engine last scored the control for the team.
+             */
+            updated_at?: string;
+            urn: string;
+            /** Format: double */
+            weight: number;
+        };
+        ControlRef: {
+            /** @enum {string} */
+            coverage: "full" | "partial";
+            name: string;
+            ref_id: string;
+            /** Format: double */
+            score: number | null;
+            /** @enum {string} */
+            status: "passing" | "failing" | "partial" | "not_assessed" | "manual";
+            urn: string;
+            via: string;
+        };
+        ControlResult: {
+            /** @description A valid attestation stands for the control (it has no scanner results). */
+            attested: boolean;
+            evidence: components["schemas"]["CheckEvidence"][];
+            /** Format: int64 */
+            failed: number;
+            /** Format: date-time */
+            last_scan_at?: string;
+            last_scan_id?: string;
+            /** Format: int64 */
+            manual: number;
+            /** Format: int64 */
+            muted: number;
+            /** Format: int64 */
+            passed: number;
+            /**
+             * Format: double
+             * @description passed / (passed + failed) x 100; null when not assessed.
+             */
+            score: number | null;
+            /** @enum {string} */
+            status: "passing" | "failing" | "partial" | "not_assessed" | "manual";
+            urn: string;
         };
         Credentials: {
             access_key_id?: string;
@@ -952,6 +1302,26 @@ export interface components {
             tool: string;
             version: string;
             vuln_ids: string[];
+        };
+        Diff: {
+            added: string[];
+            /** @description Controls whose name, description, question or weight changed. */
+            changed: string[];
+            removed: string[];
+        };
+        DomainScore: {
+            /** @description Members by status. */
+            counts: {
+                [key: string]: number;
+            };
+            name: string;
+            ref_id: string;
+            /**
+             * Format: double
+             * @description Weighted average of the assessed members; null when none is assessed.
+             */
+            score: number | null;
+            urn: string;
         };
         EPSSStatus: {
             /** Format: int64 */
@@ -1046,6 +1416,16 @@ export interface components {
                 [key: string]: number;
             };
         };
+        FailingFinding: {
+            account_uid: string;
+            check_id: string;
+            /** Format: int64 */
+            id: number;
+            region: string;
+            resource_uid: string;
+            severity: string;
+            title: string;
+        };
         Finding: {
             account_uid: string;
             check_id: string;
@@ -1087,6 +1467,121 @@ export interface components {
             version: string;
             vuln_ids: string[];
         };
+        FormFile: {
+            ContentType: string;
+            Filename: string;
+            IsSet: boolean;
+            /** Format: int64 */
+            Size: number;
+        };
+        FrameworkDetail: {
+            /** Format: int64 */
+            assessable: number;
+            copyright: string;
+            /** @description Assessable requirements by status. */
+            counts: {
+                [key: string]: number;
+            };
+            description: string;
+            /** Format: int64 */
+            domains: number;
+            family: string;
+            id: string;
+            /** @description An SCF version: its requirements are the controls the engine scores. */
+            is_scf: boolean;
+            name: string;
+            /** Format: int64 */
+            nodes: number;
+            /** @description The SCF version the overall and domain scores are of. */
+            primary: boolean;
+            provider: string;
+            ref_id: string;
+            /**
+             * Format: double
+             * @description The team's score; null when nothing is assessed or the team never synced.
+             */
+            score: number | null;
+            /** @description SCF workbook, framework library, or prowler (a Prowler compliance map). */
+            source: string;
+            /** @description Document order; parents before children. */
+            tree: components["schemas"]["FrameworkNode"][];
+            urn: string;
+            version: string;
+        };
+        FrameworkNode: {
+            assessable: boolean;
+            /** @description The SCF controls a requirement of another framework maps to. */
+            controls?: components["schemas"]["ControlRef"][];
+            counts?: {
+                [key: string]: number;
+            };
+            /** @enum {string} */
+            coverage?: "full" | "partial" | "none" | "";
+            /** Format: int64 */
+            depth: number;
+            description: string;
+            name: string;
+            parent_urn: string;
+            question?: string;
+            ref_id: string;
+            /** Format: double */
+            score: number | null;
+            /** @enum {string} */
+            status: "passing" | "failing" | "partial" | "not_assessed" | "manual";
+            urn: string;
+            /** Format: double */
+            weight: number;
+        };
+        FrameworkScore: {
+            /** @description Members by status. */
+            counts: {
+                [key: string]: number;
+            };
+            id: string;
+            name: string;
+            /**
+             * Format: double
+             * @description Weighted average of the assessed members; null when none is assessed.
+             */
+            score: number | null;
+            urn: string;
+            version: string;
+        };
+        FrameworkSummary: {
+            /** Format: int64 */
+            assessable: number;
+            copyright: string;
+            /** @description Assessable requirements by status. */
+            counts: {
+                [key: string]: number;
+            };
+            description: string;
+            /** Format: int64 */
+            domains: number;
+            family: string;
+            id: string;
+            /** @description An SCF version: its requirements are the controls the engine scores. */
+            is_scf: boolean;
+            name: string;
+            /** Format: int64 */
+            nodes: number;
+            /** @description The SCF version the overall and domain scores are of. */
+            primary: boolean;
+            provider: string;
+            ref_id: string;
+            /**
+             * Format: double
+             * @description The team's score; null when nothing is assessed or the team never synced.
+             */
+            score: number | null;
+            /** @description SCF workbook, framework library, or prowler (a Prowler compliance map). */
+            source: string;
+            urn: string;
+            version: string;
+        };
+        FrameworksOutputBody: {
+            frameworks: components["schemas"]["FrameworkSummary"][];
+        };
         HistoryEntry: {
             /** Format: date-time */
             at: string;
@@ -1095,6 +1590,55 @@ export interface components {
             from_status: string;
             scan_id: string;
             to_status: string;
+        };
+        ImportItem: {
+            /**
+             * Format: int64
+             * @description Nodes that get a status: requirements, controls.
+             */
+            assessable: number;
+            /**
+             * Format: int64
+             * @description Check map: distinct checks.
+             */
+            checks?: number;
+            /**
+             * Format: int64
+             * @description SCF: crosswalk columns with entries.
+             */
+            crosswalks?: number;
+            diff?: components["schemas"]["Diff"];
+            /**
+             * Format: int64
+             * @description Top-level nodes: SCF domains, framework functions or sections.
+             */
+            domains: number;
+            family?: string;
+            /** @description Framework or mapping set ID. */
+            id: string;
+            /** @enum {string} */
+            kind: "framework" | "mapping_set" | "scf" | "check_map";
+            /**
+             * Format: int64
+             * @description Mapping-set relationships, SCF crosswalk entries, or check-to-requirement links.
+             */
+            mappings: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description Requirement nodes (SCF: domains and controls).
+             */
+            nodes: number;
+            /**
+             * @description unchanged: the same content was already loaded.
+             * @enum {string}
+             */
+            outcome: "created" | "updated" | "unchanged";
+            /** @description SCF: the version this one was compared with. */
+            previous_version?: string;
+            sheet?: string;
+            urn: string;
+            version: string;
         };
         Info: {
             /** @description VCS revision the binary was built from, if known. */
@@ -1337,9 +1881,30 @@ export interface components {
             /** @description Whether this process runs workers (false for serve --no-workers). */
             workers_in_process: boolean;
         };
+        RequirementRef: {
+            /** @enum {string} */
+            coverage: "full" | "partial";
+            framework_id: string;
+            framework_name: string;
+            name: string;
+            ref_id: string;
+            urn: string;
+            via: string;
+        };
         RevokedOutputBody: {
             /** Format: int64 */
             revoked: number;
+        };
+        Rollup: {
+            /** @description Members by status. */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Format: double
+             * @description Weighted average of the assessed members; null when none is assessed.
+             */
+            score: number | null;
         };
         RuleCreateInputBody: {
             account_uid?: string;
@@ -1525,6 +2090,16 @@ export interface components {
             /** Format: int64 */
             weekday?: number;
         };
+        ScoreTrendPoint: {
+            /** @description YYYY-MM-DD (UTC) */
+            day: string;
+            /** @description By framework ID. */
+            frameworks: {
+                [key: string]: number | null;
+            };
+            /** Format: double */
+            overall: number | null;
+        };
         Session: {
             /** Format: date-time */
             created_at: string;
@@ -1610,6 +2185,44 @@ export interface components {
             target?: string;
             tool: string;
             worker_id?: string;
+        };
+        SyncInputBody: {
+            /** @description Only the controls these check IDs reach; absent: a full sync. */
+            checks?: string[];
+        };
+        SyncResult: {
+            /** Format: int64 */
+            controls_touched: number;
+            /** Format: int64 */
+            duration_ms: number;
+            frameworks: components["schemas"]["FrameworkScore"][];
+            full: boolean;
+            overall: components["schemas"]["Rollup"];
+            team_id: string;
+        };
+        SyncStatus: {
+            /**
+             * Format: int64
+             * @description The registry content version the last sync used.
+             */
+            content_version: number;
+            /** Format: int64 */
+            controls_touched: number;
+            /**
+             * Format: int64
+             * @description A higher version than content_version: content changed since; a sync is due.
+             */
+            current_content_version: number;
+            /**
+             * Format: int64
+             * @description Of the last successful sync.
+             */
+            duration_ms: number;
+            last_error: string;
+            /** Format: date-time */
+            last_full_at: string | null;
+            /** Format: date-time */
+            last_incremental_at: string | null;
         };
         Team: {
             /** Format: date-time */
@@ -2399,6 +3012,511 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScanRun"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "sync-compliance-engine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SyncInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-compliance-attestations": {
+        parameters: {
+            query?: {
+                /** @description Only this SCF control's (URN or reference). */
+                control?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttestationListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-compliance-attestation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": {
+                    /** @description SCF control URN or reference. */
+                    control: string;
+                    /** @description RFC 3339. */
+                    expires_at: string;
+                    /**
+                     * Format: binary
+                     * @description Optional evidence file.
+                     */
+                    file: string;
+                    owner: string;
+                    statement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attestation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-attestation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attestation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-compliance-attestation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-compliance-attestation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttestationUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attestation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-attestation-evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    "Content-Type"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-control": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SCF control URN, or reference (GOV-02) in the primary SCF version. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControlDetail"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-compliance-frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameworksOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "import-compliance-content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The content file.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentImportResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-framework": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Framework ID or URN. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameworkDetail"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "export-compliance-framework": {
+        parameters: {
+            query?: {
+                format?: "csv" | "xlsx";
+            };
+            header?: never;
+            path: {
+                /** @description Framework ID or URN. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    "Content-Type"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-overview": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceOverview"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "import-scf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The content file.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentImportResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-compliance-sync-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatus"];
                 };
             };
             /** @description Error */

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import {
-  Alert, Badge, Button, Checkbox, Group, Modal, MultiSelect, NumberInput, PasswordInput, Select, Stack, Table, TagsInput, Text,
+  Alert, Badge, Button, Checkbox, Code, Group, Modal, MultiSelect, NumberInput, PasswordInput, Select, Stack, Table, TagsInput, Text,
   Textarea, TextInput, Title, Tooltip,
 } from "@mantine/core";
 import { useNavigate } from "react-router-dom";
@@ -43,7 +43,10 @@ function CredentialFields({ creds, set }: { creds: Credentials; set: (c: Credent
       return (
         <>
           <TextInput label="Role ARN" required placeholder="arn:aws:iam::111122223333:role/SecurityAudit" data-testid="cred-role-arn" {...field("role_arn")} />
-          <TextInput label="External ID" data-testid="cred-external-id" {...field("external_id")} />
+          <Text size="xs" c="dimmed" data-testid="cred-external-id-note">
+            The platform chooses the external ID for this account and shows it on the account once it is added:
+            require it in the role&apos;s trust policy (sts:ExternalId), then test the connection.
+          </Text>
         </>
       );
     case "service_account":
@@ -224,7 +227,13 @@ export function CloudAccountsPage() {
                 </Table.Td>
                 <Table.Td>{a.provider.toUpperCase()}</Table.Td>
                 <Table.Td><Text size="sm">{a.regions.join(", ") || "–"}</Text></Table.Td>
-                <Table.Td><Text size="sm">{a.credential_type.replace("_", " ")}</Text><Text size="xs" c="dimmed">{a.credential_hint}</Text></Table.Td>
+                <Table.Td>
+                  <Text size="sm">{a.credential_type.replace("_", " ")}</Text>
+                  <Text size="xs" c="dimmed" style={{ overflowWrap: "anywhere" }}>{a.credential_hint}</Text>
+                  {a.external_id && (
+                    <Text size="xs" c="dimmed">External ID <Code data-testid="account-external-id">{a.external_id}</Code></Text>
+                  )}
+                </Table.Td>
                 <Table.Td>
                   {a.last_test ? (
                     <Tooltip label={a.last_test.detail} multiline w={320}>
