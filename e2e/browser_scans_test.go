@@ -131,7 +131,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 		t.Fatalf("%d SubJob rows, %d report links: %v", rows, links, err)
 	}
 	runs := scannertest.Runs(t, record)
-	if len(runs) != 2 || !slices.Contains(runs[0].Args, "--role") || !slices.Contains(runs[0].Args, "cspm-e2e") {
+	if len(runs) != 2 || !slices.Contains(runs[0].Args, "--role") || !slices.Contains(runs[0].Args, id) {
 		t.Fatalf("prowler runs %d: %v", len(runs), runs)
 	}
 	if err := chromedp.Do(ctx,
