@@ -22,6 +22,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/cloud"
+	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/config"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
@@ -58,6 +59,7 @@ type App struct {
 	Vulns         *vuln.Service
 	Cloud         *cloud.Service
 	Orchestration *orchestration.Service
+	Compliance    *compliance.Service
 	// Artifacts keeps raw reports: a local directory or an S3 bucket.
 	Artifacts artifact.Store
 
@@ -139,6 +141,8 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Artifacts = artifacts
+	a.Compliance = compliance.New(a.Registry, compliance.Options{Findings: a.Findings, Artifacts: artifacts,
+		Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger})
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
@@ -192,6 +196,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Cloud.RegisterRoutes(a.Router)
 	a.Orchestration.RegisterRoutes(a.Router)
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
+	a.Compliance.RegisterRoutes(a.Router, a.Queue)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -218,6 +223,9 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: a.Orchestration})
 	river.AddWorker(w, &orchestration.ScanSchedulesWorker{Service: a.Orchestration})
 	river.AddWorker(w, &maintenanceWorker[artifactRetentionArgs]{logger: a.Logger, what: "expired artifacts deleted", run: a.expireArtifacts})
+	river.AddWorker(w, &compliance.SyncWorker{Service: a.Compliance})
+	river.AddWorker(w, &compliance.SnapshotWorker{Service: a.Compliance,
+		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
 	return w

@@ -13,6 +13,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -144,6 +145,8 @@ func PeriodicJobs() []PeriodicJob {
 		{Every: time.Hour, Args: vuln.EnrichmentArgs{}, RunOnStart: true},
 		{Every: time.Hour, Args: artifactRetentionArgs{}, RunOnStart: true},
 		{Every: time.Minute, Args: orchestration.ScanSchedulesArgs{}, RunOnStart: true},
+		// Hourly, for a daily snapshot: the job skips teams already synced today.
+		{Every: compliance.SnapshotEvery, Args: compliance.SnapshotArgs{}, RunOnStart: true},
 	}
 }
 

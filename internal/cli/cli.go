@@ -57,6 +57,11 @@ func init() {
 		"kev":     {"CISA KEV catalog: kev sync [--url U | --file F] [--json] | kev status", runKEV},
 		"epss":    {"FIRST EPSS scores: epss import [--json] FILE", runEPSS},
 		"secrets": {"rotate the key that seals secrets at rest: secrets rotate-key --new-key-file FILE", runSecrets},
+
+		// Compliance content and scoring (internal/compliance).
+		"scf":        {"import the official SCF workbook: scf import [--json] FILE", runSCF},
+		"frameworks": {"import compliance content (framework library YAML, Prowler compliance JSON): frameworks import [--json] FILE", runFrameworks},
+		"compliance": {"score a team's compliance now: compliance sync --team NAME [--json]", runCompliance},
 	}
 }
 

@@ -39,7 +39,7 @@ type Attestation struct {
 type AttestationParams struct {
 	Control   string    `json:"control" maxLength:"300" doc:"SCF control URN or reference (GOV-02: the highest loaded SCF version's)."`
 	Statement string    `json:"statement" minLength:"1" maxLength:"10000"`
-	Owner     string    `json:"owner" maxLength:"200"`
+	Owner     string    `json:"owner,omitempty" maxLength:"200"`
 	ExpiresAt time.Time `json:"expires_at" doc:"When the attestation lapses and the control returns to not assessed."`
 }
 

@@ -119,20 +119,20 @@ type DomainScore struct {
 	Rollup
 }
 
-// TrendPoint is one day of scores.
-type TrendPoint struct {
+// ScoreTrendPoint is one day of scores.
+type ScoreTrendPoint struct {
 	Day        string              `json:"day" doc:"YYYY-MM-DD (UTC)"`
 	Overall    *float64            `json:"overall"`
 	Frameworks map[string]*float64 `json:"frameworks" doc:"By framework ID."`
 }
 
-// Overview is the compliance dashboard's data.
-type Overview struct {
+// ComplianceOverview is the compliance dashboard's data.
+type ComplianceOverview struct {
 	Overall    Rollup             `json:"overall" doc:"The primary SCF version's controls."`
 	SCF        *FrameworkSummary  `json:"scf,omitempty" doc:"The primary SCF version; absent when none is loaded."`
 	Frameworks []FrameworkSummary `json:"frameworks"`
 	Domains    []DomainScore      `json:"domains" doc:"Heatmap data: each SCF domain's score and controls by status."`
-	Trend      []TrendPoint       `json:"trend"`
+	Trend      []ScoreTrendPoint  `json:"trend"`
 	Sync       SyncStatus         `json:"sync"`
 }
 
@@ -357,17 +357,17 @@ func (g *graph) requirementsOf(c *nodeInfo) []RequirementRef {
 	return out
 }
 
-// Overview returns the team's overall and per-framework scores, the
+// ComplianceOverview returns the team's overall and per-framework scores, the
 // domain heatmap and the trend over days days, from the stored snapshots.
-func (s *Service) Overview(ctx context.Context, teamID string, days int) (Overview, error) {
+func (s *Service) Overview(ctx context.Context, teamID string, days int) (ComplianceOverview, error) {
 	if days <= 0 || days > 365 {
 		days = 30
 	}
 	g, err := s.Engine.cache.get(ctx, s.d)
 	if err != nil {
-		return Overview{}, err
+		return ComplianceOverview{}, err
 	}
-	o := Overview{Frameworks: []FrameworkSummary{}, Domains: []DomainScore{}, Trend: []TrendPoint{}}
+	o := ComplianceOverview{Frameworks: []FrameworkSummary{}, Domains: []DomainScore{}, Trend: []ScoreTrendPoint{}}
 	var scores map[string]map[string]storedScore
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		if scores, err = s.latestScores(ctx, q, teamID); err != nil {
@@ -387,7 +387,7 @@ func (s *Service) Overview(ctx context.Context, teamID string, days int) (Overvi
 				return err
 			}
 			if n := len(o.Trend); n == 0 || o.Trend[n-1].Day != day {
-				o.Trend = append(o.Trend, TrendPoint{Day: day, Frameworks: map[string]*float64{}})
+				o.Trend = append(o.Trend, ScoreTrendPoint{Day: day, Frameworks: map[string]*float64{}})
 			}
 			p := &o.Trend[len(o.Trend)-1]
 			if scope == ScopeOverall {

@@ -31,9 +31,9 @@ const (
 // the largest library YAML a few MB.
 const MaxContentBytes = 64 << 20
 
-// ImportResult is what one imported file loaded; a library file may hold
+// ContentImportResult is what one imported file loaded; a library file may hold
 // several objects, each reported in Items.
-type ImportResult struct {
+type ContentImportResult struct {
 	Items []ImportItem `json:"items"`
 	// ContentVersion is the registry's content version after the import.
 	ContentVersion int64 `json:"content_version"`
@@ -75,13 +75,13 @@ var (
 // an .xlsx workbook (a zip) is the SCF workbook, YAML with a top-level
 // objects: key a framework library, JSON with Requirements a Prowler
 // compliance map. The whole import is one transaction.
-func (s *Service) ImportFile(ctx context.Context, r io.Reader, actor audit.Event) (ImportResult, error) {
+func (s *Service) ImportFile(ctx context.Context, r io.Reader, actor audit.Event) (ContentImportResult, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxContentBytes+1))
 	if err != nil {
-		return ImportResult{}, err
+		return ContentImportResult{}, err
 	}
 	if len(data) > MaxContentBytes {
-		return ImportResult{}, fmt.Errorf("%w: larger than %d MiB", ErrBadContent, MaxContentBytes>>20)
+		return ContentImportResult{}, fmt.Errorf("%w: larger than %d MiB", ErrBadContent, MaxContentBytes>>20)
 	}
 	trimmed := bytes.TrimSpace(data)
 	switch {
@@ -92,17 +92,17 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, actor audit.Event
 	case objectsRE.Match(data):
 		return s.ImportLibrary(ctx, bytes.NewReader(data), actor)
 	}
-	return ImportResult{}, fmt.Errorf("%w: expected an SCF workbook (.xlsx), a framework library (YAML with objects:) or a Prowler compliance map (JSON with Requirements)", ErrBadContent)
+	return ContentImportResult{}, fmt.Errorf("%w: expected an SCF workbook (.xlsx), a framework library (YAML with objects:) or a Prowler compliance map (JSON with Requirements)", ErrBadContent)
 }
 
 // ImportSCF loads the official SCF workbook: its controls as a framework and
 // its crosswalk columns. A version already loaded with the same content is
 // unchanged; another version lands beside it, with a diff against the
 // newest SCF version loaded before.
-func (s *Service) ImportSCF(ctx context.Context, r io.Reader, actor audit.Event) (ImportResult, error) {
+func (s *Service) ImportSCF(ctx context.Context, r io.Reader, actor audit.Event) (ContentImportResult, error) {
 	wb, err := library.ParseSCFWorkbook(r)
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
+		return ContentImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
 	}
 	return s.importContent(ctx, actor, "compliance.scf_imported", func(tx *registryTx) ([]ImportItem, error) {
 		item, err := tx.putFramework(&wb.Framework, "", wb.Crosswalks)
@@ -117,13 +117,13 @@ func (s *Service) ImportSCF(ctx context.Context, r io.Reader, actor audit.Event)
 // ImportLibrary loads an open framework-library YAML file: its frameworks
 // and mapping sets. A mapping set whose source or target framework is not
 // loaded (nor in the same file) is refused, naming the library to load.
-func (s *Service) ImportLibrary(ctx context.Context, r io.Reader, actor audit.Event) (ImportResult, error) {
+func (s *Service) ImportLibrary(ctx context.Context, r io.Reader, actor audit.Event) (ContentImportResult, error) {
 	lib, err := library.ParseLibrary(r)
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
+		return ContentImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
 	}
 	if len(lib.Frameworks) == 0 && len(lib.MappingSets) == 0 {
-		return ImportResult{}, fmt.Errorf("%w: library %s holds no framework and no mapping set", ErrBadContent, lib.URN)
+		return ContentImportResult{}, fmt.Errorf("%w: library %s holds no framework and no mapping set", ErrBadContent, lib.URN)
 	}
 	return s.importContent(ctx, actor, "compliance.library_imported", func(tx *registryTx) ([]ImportItem, error) {
 		var items []ImportItem
@@ -149,10 +149,10 @@ func (s *Service) ImportLibrary(ctx context.Context, r io.Reader, actor audit.Ev
 // requirement) and stores its requirements as a framework of source
 // "prowler", so that frameworks no library describes (CIS, SOC 2) can be
 // shown too.
-func (s *Service) ImportProwlerCompliance(ctx context.Context, r io.Reader, actor audit.Event) (ImportResult, error) {
+func (s *Service) ImportProwlerCompliance(ctx context.Context, r io.Reader, actor audit.Event) (ContentImportResult, error) {
 	cm, err := library.ParseProwlerCompliance(r)
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
+		return ContentImportResult{}, fmt.Errorf("%w: %w", ErrBadContent, err)
 	}
 	return s.importContent(ctx, actor, "compliance.check_map_imported", func(tx *registryTx) ([]ImportItem, error) {
 		item, err := tx.putCheckMap(cm)
@@ -165,8 +165,8 @@ func (s *Service) ImportProwlerCompliance(ctx context.Context, r io.Reader, acto
 
 // importContent runs fn in one transaction, derives the links again when
 // anything changed, and audits what was loaded.
-func (s *Service) importContent(ctx context.Context, actor audit.Event, action string, fn func(tx *registryTx) ([]ImportItem, error)) (ImportResult, error) {
-	var res ImportResult
+func (s *Service) importContent(ctx context.Context, actor audit.Event, action string, fn func(tx *registryTx) ([]ImportItem, error)) (ContentImportResult, error) {
+	var res ContentImportResult
 	err := s.d.AsSystem(ctx, func(q db.Querier) error {
 		tx := &registryTx{ctx: ctx, q: q, dialect: s.d.Dialect, now: s.now().UTC(), actor: actor.ActorEmail}
 		items, err := fn(tx)
@@ -189,7 +189,7 @@ func (s *Service) importContent(ctx context.Context, actor audit.Event, action s
 		return q.QueryRowContext(ctx, `SELECT version FROM compliance_content_state WHERE id = 1`).Scan(&res.ContentVersion)
 	})
 	if err != nil {
-		return ImportResult{}, err
+		return ContentImportResult{}, err
 	}
 	for _, it := range res.Items {
 		s.record(ctx, actor, action, it.Kind, it.URN, map[string]any{"outcome": it.Outcome, "version": it.Version,

@@ -1,0 +1,127 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/compliance"
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/rbac"
+)
+
+const sharedFrameworks = "../../../shared/samples/frameworks/"
+
+func readShared(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(sharedFrameworks + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func init() {
+	// An attestation of team A, on an SCF control of the shared SCF library.
+	tenantFixtures["attestation"] = func(t *testing.T, e *env, teamA string) string {
+		ctx := context.Background()
+		if _, err := e.app.Compliance.ImportFile(ctx, bytes.NewReader(readShared(t, "scf-2025.2.2.yaml")), audit.Event{}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.app.Compliance.AttestationCreate(ctx, teamA, compliance.AttestationParams{Control: "GOV-01", Statement: "We do.",
+			ExpiresAt: time.Now().Add(time.Hour)}, nil, audit.Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	validBodies["PATCH /api/v1/compliance/attestations/{id}"] = map[string]any{"statement": "isolation test",
+		"expires_at": "2099-01-01T00:00:00Z"}
+}
+
+// Who may do what with compliance, per the issue: every role reads;
+// import, attest and sync need compliance:manage.
+func TestComplianceAPIByRole(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		e := newEnv(t, reg, nil)
+		tm := e.team("compliance")
+		officer := e.tokenClient(e.user(tm.ID, rbac.ComplianceOfficer).Email)
+
+		// Content: a mapping set before its frameworks is refused with the library to load.
+		status, body := officer.upload("/api/v1/compliance/frameworks/import", "m.yaml", readShared(t, "mapping-nist-csf-2.0-and-scf-2025.2.2.yaml"))
+		if status != 422 || !strings.Contains(string(body), "urn:intuitem:risk:library:") {
+			t.Fatalf("mapping set first: %d %s", status, body)
+		}
+		if status, body = officer.upload("/api/v1/compliance/frameworks/import", "x.txt", []byte("hello")); status != 400 {
+			t.Errorf("garbage: %d %s", status, body)
+		}
+		if status, body = officer.upload("/api/v1/compliance/scf/import", "x.yaml", readShared(t, "nist-csf-2.0.yaml")); status != 400 {
+			t.Errorf("a YAML library to the SCF workbook route: %d %s", status, body)
+		}
+		for _, f := range []string{"scf-2025.2.2.yaml", "nist-csf-2.0.yaml", "mapping-nist-csf-2.0-and-scf-2025.2.2.yaml"} {
+			status, body = officer.upload("/api/v1/compliance/frameworks/import", f, readShared(t, f))
+			if status != 200 {
+				t.Fatalf("import %s: %d %s", f, status, body)
+			}
+			res := decode[compliance.ContentImportResult](t, body)
+			if len(res.Items) == 0 || res.Items[0].Outcome != "created" {
+				t.Errorf("import %s: %+v", f, res)
+			}
+		}
+
+		for _, role := range rbac.Roles {
+			c := e.tokenClient(e.user(tm.ID, role).Email)
+			manage := role == rbac.Admin || role == rbac.ComplianceOfficer || role == rbac.SecurityManager
+			for _, path := range []string{"/api/v1/compliance/overview", "/api/v1/compliance/frameworks", "/api/v1/compliance/sync",
+				"/api/v1/compliance/controls/GOV-01", "/api/v1/compliance/attestations"} {
+				if status, body := c.do("GET", path, nil); status != 200 {
+					t.Errorf("%s GET %s: %d %s", role, path, status, body)
+				}
+			}
+			status, body := c.do("POST", "/api/v1/compliance-engine/sync", map[string]any{})
+			if manage && status != 200 || !manage && status != 403 {
+				t.Errorf("%s sync: %d %s", role, status, body)
+			}
+			status, _ = c.upload("/api/v1/compliance/frameworks/import", "nist-csf-2.0.yaml", readShared(t, "nist-csf-2.0.yaml"))
+			if manage && status != 200 || !manage && status != 403 {
+				t.Errorf("%s import: %d", role, status)
+			}
+		}
+
+		// The list shows each framework with the team's counts; the detail a tree; the export CSV.
+		_, body = officer.do("GET", "/api/v1/compliance/frameworks", nil)
+		list := decode[struct {
+			Frameworks []compliance.FrameworkSummary `json:"frameworks"`
+		}](t, body)
+		if len(list.Frameworks) != 2 {
+			t.Fatalf("frameworks %s", body)
+		}
+		for _, f := range list.Frameworks {
+			if f.Counts[compliance.StatusNotAssessed] != f.Assessable {
+				t.Errorf("%s: counts %v, %d assessable", f.Name, f.Counts, f.Assessable)
+			}
+			status, body := officer.do("GET", "/api/v1/compliance/frameworks/"+f.ID, nil)
+			d := decode[compliance.FrameworkDetail](t, body)
+			if status != 200 || len(d.Tree) != f.Nodes {
+				t.Errorf("%s detail: %d, %d nodes", f.Name, status, len(d.Tree))
+			}
+			status, body, hdr := officer.doH("GET", "/api/v1/compliance/frameworks/"+f.ID+"/export?format=csv", nil, nil)
+			if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !bytes.Contains(body, []byte("Ref ID")) {
+				t.Errorf("%s export: %d %s", f.Name, status, hdr.Get("Content-Type"))
+			}
+			if status, _, hdr = officer.doH("GET", "/api/v1/compliance/frameworks/"+f.ID+"/export?format=xlsx", nil, nil); status != 200 ||
+				!strings.Contains(hdr.Get("Content-Type"), "spreadsheetml") {
+				t.Errorf("%s xlsx export: %d %s", f.Name, status, hdr.Get("Content-Type"))
+			}
+		}
+		if status, _ := officer.do("GET", "/api/v1/compliance/controls/NOPE-99", nil); status != 404 {
+			t.Errorf("unknown control: %d", status)
+		}
+	})
+}
