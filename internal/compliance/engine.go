@@ -63,6 +63,19 @@ func (e *Engine) run(ctx context.Context, teamID string, checks, controls []stri
 }
 
 func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []string, start time.Time) (SyncResult, error) {
+	if checks != nil {
+		// An incremental sync builds on the counts a full sync stored.
+		var full db.NullTime
+		err := e.s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+			return q.QueryRowContext(ctx, `SELECT last_full_at FROM compliance_sync_status WHERE team_id = $1`, teamID).Scan(&full)
+		})
+		if err != nil && db.MapError(err) != db.ErrNotFound {
+			return SyncResult{}, err
+		}
+		if !full.Valid {
+			checks = nil
+		}
+	}
 	res := SyncResult{TeamID: teamID, Full: checks == nil}
 	g, err := e.cache.get(ctx, e.s.d)
 	if err != nil {
@@ -119,15 +132,36 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 			}
 		}
 	}
+	// Fresh counts: every check on a full sync, else only the checks that
+	// changed; the other checks of the touched controls come from the
+	// counts the last syncs stored.
 	results := map[string]*findings.CheckResult{}
-	if e.s.findings != nil && (needed == nil || len(needed) > 0) {
-		rs, err := e.s.findings.CheckResults(ctx, teamID, needed)
-		if err != nil {
+	var fresh []findings.CheckResult
+	if e.s.findings != nil {
+		if fresh, err = e.s.findings.CheckResults(ctx, teamID, checks); err != nil {
 			return res, fmt.Errorf("check results: %w", err)
 		}
-		for i := range rs {
-			results[checkKeyOf(rs[i].Tool, rs[i].CheckID)] = &rs[i]
+	}
+	if checks != nil && len(needed) > 0 {
+		stored, err := e.storedCheckResults(ctx, teamID, needed)
+		if err != nil {
+			return res, err
 		}
+		for i := range stored {
+			results[checkKeyOf(stored[i].Tool, stored[i].CheckID)] = &stored[i]
+		}
+		changed := map[string]bool{}
+		for _, c := range checks {
+			changed[c] = true
+		}
+		for k, r := range results { // a changed check with no findings left has no fresh row
+			if changed[r.CheckID] {
+				delete(results, k)
+			}
+		}
+	}
+	for i := range fresh {
+		results[checkKeyOf(fresh[i].Tool, fresh[i].CheckID)] = &fresh[i]
 	}
 	scored := make([]ControlResult, 0, len(touched))
 	for _, urn := range touched {
@@ -140,6 +174,9 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('compliance_sync:' || $1))`, teamID); err != nil {
 				return err
 			}
+		}
+		if err := writeCheckResults(ctx, q, e.s.d.Dialect, teamID, checks, fresh); err != nil {
+			return err
 		}
 		if err := writeControlResults(ctx, q, e.s.d.Dialect, teamID, scored, checks == nil, now); err != nil {
 			return err
@@ -158,6 +195,55 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 	res.DurationMS = e.s.now().Sub(start).Milliseconds()
 	e.recordStatus(ctx, teamID, res.Full, start, len(scored), nil)
 	return res, nil
+}
+
+// storedCheckResults reads the stored counts of checks (any tool).
+func (e *Engine) storedCheckResults(ctx context.Context, teamID string, checks []string) ([]findings.CheckResult, error) {
+	var out []findings.CheckResult
+	err := e.s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		cond, args := db.AnyOf(e.s.d.Dialect, "check_id", "text", 2, checks)
+		rows, err := q.QueryContext(ctx, `SELECT tool, check_id, passed, failed, muted, manual, last_scan_id, last_scan_at
+			FROM compliance_check_results WHERE team_id = $1 AND `+cond, append([]any{teamID}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r findings.CheckResult
+			var at db.NullTime
+			if err := rows.Scan(&r.Tool, &r.CheckID, &r.Passed, &r.Failed, &r.Muted, &r.Manual, &r.LastScanID, &at); err != nil {
+				return err
+			}
+			r.LastScanAt = at.Ptr()
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// writeCheckResults stores the fresh counts: all of the team's on a full
+// sync (checks nil), else those of the changed checks.
+func writeCheckResults(ctx context.Context, q db.Querier, d db.Dialect, teamID string, checks []string, fresh []findings.CheckResult) error {
+	if checks == nil {
+		if _, err := q.ExecContext(ctx, `DELETE FROM compliance_check_results WHERE team_id = $1`, teamID); err != nil {
+			return err
+		}
+	} else {
+		for lo := 0; lo < len(checks); lo += 500 {
+			cond, args := db.AnyOf(d, "check_id", "text", 2, checks[lo:min(lo+500, len(checks))])
+			if _, err := q.ExecContext(ctx, `DELETE FROM compliance_check_results WHERE team_id = $1 AND `+cond,
+				append([]any{teamID}, args...)...); err != nil {
+				return err
+			}
+		}
+	}
+	rows := make([]any, 0, len(fresh)*9)
+	for _, r := range fresh {
+		rows = append(rows, teamID, r.Tool, r.CheckID, r.Passed, r.Failed, r.Muted, r.Manual, r.LastScanID, nullTime(r.LastScanAt))
+	}
+	return db.InsertRows(ctx, q, d, `INSERT INTO compliance_check_results (team_id, tool, check_id, passed, failed, muted, manual,
+		last_scan_id, last_scan_at)`, 9, rows, 500, "")
 }
 
 func writeControlResults(ctx context.Context, q db.Querier, d db.Dialect, teamID string, scored []ControlResult, full bool, now time.Time) error {
