@@ -162,7 +162,13 @@ func TestNetworkScanWithRealNmap(t *testing.T) {
 			Source   string `json:"source"`
 		} `json:"scan_results"`
 	}
-	a.do("GET", "/api/v1/scan-results", nil, &history)
+	// The run is mirrored into the history just after it finishes.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		a.do("GET", "/api/v1/scan-results", nil, &history)
+		if len(history.Results) == 1 && history.Results[0].Status == "completed" || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(history.Results) != 1 || history.Results[0].ID != run.ID || history.Results[0].ScanType != "network" ||
 		history.Results[0].Status != "completed" || history.Results[0].Source != "scan" {
 		t.Fatalf("history %+v", history)

@@ -129,8 +129,10 @@ func (r *Registry) Migrate(ctx context.Context) (applied int, err error) {
 
 func (d *DB) migrate(ctx context.Context) (applied int, err error) {
 	err = d.WithLock(ctx, "migrate", func() error {
-		applied, err = d.migrateLocked(ctx)
-		return err
+		if applied, err = d.migrateLocked(ctx); err != nil {
+			return err
+		}
+		return d.prepareTenantRole(ctx)
 	})
 	return applied, err
 }
@@ -140,8 +142,10 @@ func (d *DB) migrate(ctx context.Context) (applied int, err error) {
 // tests that store data the way that release did and then migrate the rest.
 func (d *DB) MigrateTo(ctx context.Context, version int) (applied int, err error) {
 	err = d.WithLock(ctx, "migrate", func() error {
-		applied, err = d.migrateLockedTo(ctx, version)
-		return err
+		if applied, err = d.migrateLockedTo(ctx, version); err != nil {
+			return err
+		}
+		return d.prepareTenantRole(ctx)
 	})
 	return applied, err
 }

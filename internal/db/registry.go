@@ -45,6 +45,9 @@ type DB struct {
 
 	read     *sql.DB
 	location string
+	// tenantRole, when set, is the role team-scoped transactions switch to
+	// (see prepareTenantRole).
+	tenantRole string
 }
 
 // Reader returns a pool for read-only queries that may run concurrently with

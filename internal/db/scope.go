@@ -105,7 +105,14 @@ func (d *DB) inScope(ctx context.Context, readOnly bool, key, value string, fn f
 func (d *DB) scoped(ctx context.Context, tx *sql.Tx, key, value string, fn func(q Querier) error) error {
 	defer func() { _ = tx.Rollback() }()
 	if d.Dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true)", key, value); err != nil {
+		// A team's transaction runs as the tenant role when the connecting
+		// role would bypass row-level security; set in the same round trip.
+		role := ""
+		if key == "cspm.team_id" {
+			role = d.tenantRole
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT set_config($1, $2, true), CASE WHEN $3 <> '' THEN set_config('role', $3, true) END",
+			key, value, role); err != nil {
 			return fmt.Errorf("set %s: %w", key, err)
 		}
 	}

@@ -245,7 +245,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{ahead: ahead, q: q, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
+		imp = &importRun{ahead: ahead, q: q, d: s.d, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -360,8 +360,7 @@ func (r *importRun) refreshStatistics(inserted int) error {
 	if !r.statisticsDue(inserted) {
 		return nil
 	}
-	_, err := r.q.ExecContext(r.ctx, analyzeFindings)
-	return err
+	return r.d.Maintain(r.ctx, r.q, analyzeFindings)
 }
 
 // statisticsDue counts inserted new findings and tells whether the
@@ -397,8 +396,7 @@ func (r *importRun) analyzeIfStale() error {
 	if !statisticsStale(analyzedPages, pages) {
 		return nil
 	}
-	_, err = r.q.ExecContext(r.ctx, analyzeFindings)
-	return err
+	return r.d.Maintain(r.ctx, r.q, analyzeFindings)
 }
 
 // findingsPages returns the findings table's size in pages when its
@@ -429,6 +427,8 @@ func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
 
 // importRun is the state of one import's transaction.
 type importRun struct {
+	// d is the findings' database, for the statements only its owner may run.
+	d *db.DB
 	// reported are the stored findings this import reported (see
 	// classify); missing leaves them out.
 	reported []int64
@@ -974,7 +974,12 @@ func (pb *pendingBatch) pipedWriteFunc(r *importRun) func() error {
 			return fmt.Errorf("insert findings: %w", err)
 		}
 		if r.statisticsDue(len(pb.fresh)) {
-			return p.Exec(analyzeFindings, nil, nil)
+			// ANALYZE is the owner's: as the connecting role, then back.
+			for _, stmt := range r.d.MaintenanceStatements(analyzeFindings) {
+				if err := p.Exec(stmt, nil, nil); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
