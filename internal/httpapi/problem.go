@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -20,4 +23,30 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// errorLogger is where internal errors go: the logger of the last router
+// built (one per process outside tests).
+var errorLogger atomic.Pointer[slog.Logger]
+
+// init keeps a server-side error out of the answer: huma would put the
+// error's text (a database's message, say) in the problem's details. The
+// client gets the request ID; the log gets the error.
+func init() {
+	wrapped := huma.NewErrorWithContext
+	huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+		if status < http.StatusInternalServerError {
+			return wrapped(ctx, status, msg, errs...)
+		}
+		id := ""
+		if ctx != nil {
+			id = RequestID(ctx.Context())
+		}
+		logger := errorLogger.Load()
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Error("request failed", "status", status, "request_id", id, "err", errors.Join(errs...), "message", msg)
+		return wrapped(ctx, status, "internal error; request ID "+id)
+	}
 }

@@ -89,6 +89,7 @@ func New(logger *slog.Logger, metrics *Metrics) *Router {
 	cfg.SchemasPath = "" // no per-schema endpoints: the document has them all
 	cfg.CreateHooks = nil
 	r := &Router{mux: mux, api: humago.New(mux, cfg), logger: logger, metrics: metrics}
+	errorLogger.Store(logger)
 	r.api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		perm, _ := ctx.Operation().Metadata["permission"].(rbac.Permission)
 		req, _ := humago.Unwrap(ctx)
@@ -180,6 +181,7 @@ func (r *Router) Handler() http.Handler {
 	for i := len(r.inner) - 1; i >= 0; i-- {
 		h = r.inner[i](h)
 	}
+	h = rejectNUL(h)
 	h = r.observe(h)
 	h = securityHeaders(h)
 	h = requestID(h)
