@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -77,6 +79,7 @@ func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filen
 	if err := CheckFormat(format); err != nil {
 		return nativescans.ScanResult{}, err
 	}
+	filename = cleanFilename(filename)
 	scanID := id.New()
 	// The audit record names the upload by its SHA-256, computed from what
 	// was received.
@@ -153,4 +156,28 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 		"unchanged": res.FindingsUnchanged, "resolved": res.FindingsResolved, "format": res.Format}
 	_ = w.Service.Audit.Record(ctx, ev)
 	return nil
+}
+
+// cleanFilename is what the history shows of an upload's file name: its
+// last path element, without control characters (a NUL, which PostgreSQL's
+// text cannot hold, answered 500), at most 200 characters; "report" when
+// nothing is left.
+func cleanFilename(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, "")))
+	if r := []rune(name); len(r) > 200 {
+		name = string(r[:200])
+	}
+	if name == "" || name == "." || name == ".." {
+		return "report"
+	}
+	return name
 }
