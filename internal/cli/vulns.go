@@ -20,11 +20,13 @@ func runKEV(env Env, args []string) error {
 	var (
 		url, file string
 		asJSON    bool
+		force     bool
 	)
 	a, rest, err := openAdmin(env, "kev "+args[0], args[1:], func(b *flagSetBinding) {
 		if args[0] == "sync" {
 			b.StringVar(&url, "url", "", "download the catalog from this URL instead of kev_url")
 			b.StringVar(&file, "file", "", "read the catalog from this file (for machines without internet access)")
+			b.BoolVar(&force, "force", false, "accept a catalog that removes more than 10% of the stored entries")
 		}
 		b.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	})
@@ -58,7 +60,7 @@ func runKEV(env Env, args []string) error {
 	if url != "" && file != "" {
 		return usagef("kev sync: give --url or --file, not both")
 	}
-	src := vuln.KEVSource{URL: url, File: file}
+	src := vuln.KEVSource{URL: url, File: file, Force: force}
 	if url == "" && file == "" {
 		if a.Config.KEVURL == "" {
 			return usagef("kev sync: kev_url is empty: give --url or --file")

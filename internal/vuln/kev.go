@@ -164,7 +164,19 @@ type KEVSyncResult struct {
 type KEVSource struct {
 	URL  string
 	File string
+	// Force accepts a catalog that would remove more than MaxKEVShrink of
+	// the stored entries.
+	Force bool
 }
+
+// MaxKEVShrink is the share of stored entries a sync may remove unless
+// forced. CISA removes a handful a year; an empty but well-formed catalog,
+// or a mirror's truncated copy, would otherwise wipe every KEV flag and
+// drop every KEV vulnerability's priority at once.
+const MaxKEVShrink = 0.10
+
+// ErrKEVShrink means the catalog would remove too many entries.
+var ErrKEVShrink = errors.New("the catalog would remove too many entries")
 
 func (src KEVSource) String() string {
 	if src.File != "" {
@@ -257,6 +269,11 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 		old, err := loadKEVEntries(ctx, q)
 		if err != nil {
 			return err
+		}
+		if removed := kevRemovals(old, cat); !src.Force && len(old) > 0 && float64(removed) > MaxKEVShrink*float64(len(old)) {
+			return fmt.Errorf("%w: it lists %d entries and would remove %d of the %d stored (more than %.0f%%); "+
+				"a partial copy from a mirror? The stored catalog stays; sync again with --force to accept it",
+				ErrKEVShrink, len(cat.Vulnerabilities), removed, len(old), MaxKEVShrink*100)
 		}
 		var (
 			changed []string
@@ -361,6 +378,21 @@ func (s *Service) syncKEV(ctx context.Context, src KEVSource) (*KEVSyncResult, e
 // against 70 ms). It is best effort: the data is already committed.
 func (s *Service) refreshCatalogStatistics(ctx context.Context) {
 	_, _ = s.d.ExecContext(ctx, "ANALYZE vuln_catalog")
+}
+
+// kevRemovals counts the stored entries that cat no longer lists.
+func kevRemovals(stored map[string]kevStored, cat *KEVCatalog) int {
+	listed := make(map[string]bool, len(cat.Vulnerabilities))
+	for i := range cat.Vulnerabilities {
+		listed[cat.Vulnerabilities[i].CVEID] = true
+	}
+	n := 0
+	for id := range stored {
+		if !listed[id] {
+			n++
+		}
+	}
+	return n
 }
 
 type kevStored struct {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -185,6 +186,35 @@ func TestKEVSync(t *testing.T) {
 			}
 		}
 
+		// A well-formed catalog that would remove more than a tenth of the
+		// entries (an empty one, a mirror's partial copy) is refused unless
+		// forced, and the stored one stays.
+		shrunk := func(keep int) []byte {
+			var doc map[string]any
+			if err := json.Unmarshal(good, &doc); err != nil {
+				t.Fatal(err)
+			}
+			entries := doc["vulnerabilities"].([]any)[:keep]
+			doc["vulnerabilities"], doc["count"], doc["catalogVersion"] = entries, keep, "2025.08.27"
+			b, _ := json.Marshal(doc)
+			return b
+		}
+		for _, keep := range []int{0, 1200} {
+			_, err := vs.EnrichWithKEV(ctx, vuln.KEVSource{File: writeTemp(t, shrunk(keep))}, audit.Event{})
+			if !errors.Is(err, vuln.ErrKEVShrink) {
+				t.Fatalf("a %d-entry catalog: %v, want ErrKEVShrink", keep, err)
+			}
+			if st, _ := vs.KEVStatusGet(ctx); st.Count != 1404 || !strings.Contains(st.LastError, "would remove") {
+				t.Fatalf("after a %d-entry catalog: %+v", keep, st)
+			}
+		}
+		if res, err := vs.EnrichWithKEV(ctx, vuln.KEVSource{File: writeTemp(t, shrunk(1300))}, audit.Event{}); err != nil || len(res.Removed) != 104 {
+			t.Fatalf("a catalog removing 104 of 1404 (7%%): %v, %+v", err, res)
+		}
+		if _, err := vs.EnrichWithKEV(ctx, vuln.KEVSource{File: kevSample}, audit.Event{}); err != nil {
+			t.Fatal(err)
+		}
+
 		// An older-style catalog without the optional fields syncs, and
 		// dropping CVE-2020-15999 un-flags it.
 		stripped := catalogWithout(t, "CVE-2020-15999", func(e map[string]any) {
@@ -206,6 +236,12 @@ func TestKEVSync(t *testing.T) {
 		if err != nil || len(journal) == 0 || journal[0].CVEID != "CVE-2020-15999" || journal[0].Change != "removed" ||
 			journal[0].CatalogVersion != "2025.08.26" {
 			t.Fatalf("journal: %+v, %v", journal, err)
+		}
+
+		// Forced, the operator's word stands.
+		res, err = vs.EnrichWithKEV(ctx, vuln.KEVSource{File: writeTemp(t, shrunk(0)), Force: true}, audit.Event{})
+		if err != nil || res.Count != 0 || len(res.Removed) != 1403 {
+			t.Fatalf("forced empty catalog: %v, %+v", err, res)
 		}
 	})
 }
