@@ -105,16 +105,41 @@ func parseHash(encoded string) (parsedHash, error) {
 	return parsedHash{iterations: it, salt: parts[2], key: key}, nil
 }
 
-// ValidateHash checks that encoded is a hash this package can verify, for
-// imports from other systems.
+// The weakest hash an import accepts: Django 1.4's 10,000 iterations, a
+// 16-byte key and an 8-character salt. Below that a stolen hash is nearly
+// the password itself; such users need a reset, not an import.
+const (
+	MinImportIterations = 10_000
+	minImportKeyBytes   = 16
+	minImportSaltChars  = 8
+)
+
+// ValidateHash checks that encoded is a hash this package can verify, and
+// strong enough to keep, for imports from other systems.
 func ValidateHash(encoded string) error {
-	_, err := parseHash(encoded)
-	return err
+	h, err := parseHash(encoded)
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.iterations < MinImportIterations:
+		return fmt.Errorf("%w: %d iterations, fewer than %d; reset this user's password instead", ErrWeakHash, h.iterations, MinImportIterations)
+	case len(h.key) < minImportKeyBytes:
+		return fmt.Errorf("%w: a %d-byte key, shorter than %d", ErrWeakHash, len(h.key), minImportKeyBytes)
+	case len(h.salt) < minImportSaltChars:
+		return fmt.Errorf("%w: a %d-character salt, shorter than %d", ErrWeakHash, len(h.salt), minImportSaltChars)
+	}
+	return nil
 }
+
+// ErrWeakHash means an imported hash is too weak to keep.
+var ErrWeakHash = errors.New("password hash too weak to import")
 
 // VerifyPasswordSecure is the seed's verify_password_secure: it reports
 // whether password matches encoded, in constant time, and whether the hash
-// should be rewritten because it uses fewer than PBKDF2Iterations.
+// should be rewritten because it is weaker than HashPassword's: fewer than
+// PBKDF2Iterations, or a key shorter than 32 bytes (an imported hash may
+// have 600,000 iterations and a short key).
 func VerifyPasswordSecure(password, encoded string) (ok, needsRehash bool, err error) {
 	h, err := parseHash(encoded)
 	if err != nil {
@@ -125,7 +150,7 @@ func VerifyPasswordSecure(password, encoded string) (ok, needsRehash bool, err e
 		return false, false, err
 	}
 	ok = subtle.ConstantTimeCompare(key, h.key) == 1
-	return ok, ok && h.iterations < PBKDF2Iterations, nil
+	return ok, ok && (h.iterations < PBKDF2Iterations || len(h.key) < keyBytes), nil
 }
 
 // Hasher runs PBKDF2 in a bounded pool. A hash costs about 0.1 s of one

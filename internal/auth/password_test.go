@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,49 @@ func TestPasswordPolicy(t *testing.T) {
 		if err := CheckPasswordPolicy(pw, "alice.smith@example.com"); err != nil {
 			t.Errorf("%q refused: %v", pw, err)
 		}
+	}
+}
+
+// An import keeps only hashes worth keeping, and a strong count with a
+// short key still asks for a rehash at the first sign-in.
+func TestWeakHashesAreRefusedOrRehashed(t *testing.T) {
+	mk := func(iterations, keyLen int, salt string) string {
+		key, _ := pbkdf2.Key(sha256.New, "hunter2hunter2", []byte(salt), iterations, keyLen)
+		return "pbkdf2_sha256$" + strconv.Itoa(iterations) + "$" + salt + "$" + base64.StdEncoding.EncodeToString(key)
+	}
+	for name, h := range map[string]string{
+		"one iteration": mk(1, 32, "saltsaltsalt"),
+		"9,999":         mk(9_999, 32, "saltsaltsalt"),
+		"an 8-byte key": mk(600_000, 8, "saltsaltsalt"),
+		"a 2-char salt": mk(600_000, 32, "ab"),
+	} {
+		if err := ValidateHash(h); !errors.Is(err, ErrWeakHash) {
+			t.Errorf("%s: ValidateHash = %v, want ErrWeakHash", name, err)
+		}
+	}
+	if err := ValidateHash(mk(10_000, 32, "saltsaltsalt")); err != nil {
+		t.Errorf("Django 1.4's count refused: %v", err)
+	}
+	short := mk(600_000, 16, "saltsaltsalt")
+	if err := ValidateHash(short); err != nil {
+		t.Fatal(err)
+	}
+	if ok, rehash, err := VerifyPasswordSecure("hunter2hunter2", short); !ok || !rehash || err != nil {
+		t.Fatalf("600,000 iterations with a 16-byte key: ok %v, rehash %v, %v; want a rehash", ok, rehash, err)
+	}
+	full := mk(600_000, 32, "saltsaltsalt")
+	if ok, rehash, _ := VerifyPasswordSecure("hunter2hunter2", full); !ok || rehash {
+		t.Fatalf("a hash as strong as ours: ok %v, rehash %v", ok, rehash)
+	}
+}
+
+func TestRepeatedMultibyteCharacterIsRefused(t *testing.T) {
+	for _, pw := range []string{strings.Repeat("é", 12), strings.Repeat("密", 13), strings.Repeat("🔒", 12), strings.Repeat("A", 12)} {
+		if err := CheckPasswordPolicy(pw, "user@example.com"); !errors.Is(err, ErrWeakPassword) || !strings.Contains(err.Error(), "repeated") {
+			t.Errorf("%q: %v, want refused as one repeated character", pw, err)
+		}
+	}
+	if err := CheckPasswordPolicy("ééééééééééée", "user@example.com"); err != nil {
+		t.Errorf("two distinct characters refused: %v", err)
 	}
 }

@@ -51,10 +51,13 @@ func CheckPasswordPolicy(password, email string) error {
 	lower := strings.ToLower(password)
 	email = NormalizeEmail(email)
 	local, _, _ := strings.Cut(email, "@")
-	if email != "" && (lower == email || (len(local) >= 4 && strings.Contains(lower, local) && n-len(local) < 6)) {
+	localRunes := utf8.RuneCountInString(local)
+	if email != "" && (lower == email || (localRunes >= 4 && strings.Contains(lower, local) && n-localRunes < 6)) {
 		return policyError{"it must not be the email address"}
 	}
-	if strings.Count(lower, string([]rune(lower)[0])) == len(lower) {
+	// Counted in characters: "éééééééééééé" is one repeated character,
+	// though each é is two bytes.
+	if strings.Count(lower, string([]rune(lower)[0])) == utf8.RuneCountInString(lower) {
 		return policyError{"it must not be one repeated character"}
 	}
 	if commonPasswords[lower] {
