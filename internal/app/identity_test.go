@@ -345,7 +345,15 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 			c.SessionIdleTimeout = 1500 * time.Millisecond
 		})
 		u := e.user(e.team("acme").ID, rbac.Viewer)
+		// In use every half second, three times the idle timeout: alive,
+		// though the timeout is under the minute between last-seen writes.
 		c := e.login(u.Email)
+		for i := range 9 {
+			time.Sleep(500 * time.Millisecond)
+			if status, _ := c.do("GET", "/api/v1/auth/me", nil); status != 200 {
+				t.Fatalf("a session in use ended after %d requests: %d", i, status)
+			}
+		}
 		time.Sleep(1700 * time.Millisecond)
 		if status, _ := c.do("GET", "/api/v1/auth/me", nil); status != 401 {
 			t.Fatalf("idle session answered %d", status)
@@ -438,9 +446,21 @@ func TestMFAEnrolmentAndLogin(t *testing.T) {
 			t.Fatalf("mfa_secret stored as %q", stored)
 		}
 
-		// A team that requires MFA keeps members without it to their own account.
+		// An admin without MFA cannot require it: that would lock them out
+		// of the team settings that turn it off.
 		adminC := e.login(admin.Email)
-		if s, body := adminC.do("PATCH", "/api/v1/team", map[string]any{"require_mfa": true}); s != 200 {
+		if s, body := adminC.do("PATCH", "/api/v1/team", map[string]any{"require_mfa": true}); s != 422 || !strings.Contains(string(body), "enrol MFA") {
+			t.Fatalf("require MFA without MFA = %d %s, want 422", s, body)
+		}
+		// An admin with MFA can; members without it keep only their account.
+		admin2 := e.user(tm.ID, rbac.Admin)
+		admin2C := e.login(admin2.Email)
+		_, body = admin2C.do("POST", "/api/v1/auth/mfa/enroll", nil)
+		code2, _ := totp.GenerateCode(decode[auth.MFAEnrollment](t, body).Secret, time.Now())
+		if s, body := admin2C.do("POST", "/api/v1/auth/mfa/confirm", map[string]string{"code": code2}); s != 200 {
+			t.Fatalf("second admin's MFA = %d %s", s, body)
+		}
+		if s, body := admin2C.do("PATCH", "/api/v1/team", map[string]any{"require_mfa": true}); s != 200 {
 			t.Fatalf("require MFA = %d %s", s, body)
 		}
 		s, body := adminC.do("GET", "/api/v1/users", nil)

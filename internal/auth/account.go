@@ -472,6 +472,11 @@ func (s *Service) TeamSetMaxTokenDays(ctx context.Context, actor *Principal, day
 
 // TeamSetRequireMFA changes the team's MFA requirement.
 func (s *Service) TeamSetRequireMFA(ctx context.Context, actor *Principal, require bool) error {
+	// An administrator without MFA who turned the requirement on would be
+	// shut out of the very settings that turn it off.
+	if require && !actor.User.MFAEnabled {
+		return fmt.Errorf("%w: enrol MFA on your own account first; requiring it now would lock you out of team settings", ErrInvalidInput)
+	}
 	if err := s.opts.Teams.TeamSetRequireMFA(ctx, actor.TeamID(), require); err != nil {
 		return err
 	}

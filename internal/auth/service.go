@@ -69,6 +69,16 @@ type Service struct {
 // again, which keeps a busy UI from writing on every request.
 const touchEvery = time.Minute
 
+// sessionTouchEvery is touchEvery, or a quarter of the idle timeout when
+// that is shorter: with a 30 s idle timeout and a minute between writes, a
+// session in steady use expired between two of them.
+func (s *Service) sessionTouchEvery() time.Duration {
+	if q := s.opts.IdleTimeout / 4; q > 0 && q < touchEvery {
+		return q
+	}
+	return touchEvery
+}
+
 // NewService returns the authentication service.
 func NewService(o Options) (*Service, error) {
 	if o.Now == nil {
@@ -333,7 +343,7 @@ func (s *Service) ResolveSession(ctx context.Context, token string) (*Principal,
 	if p.User.TeamID != sess.TeamID {
 		return nil, ErrUnauthenticated
 	}
-	if now.Sub(sess.LastSeenAt) > touchEvery {
+	if now.Sub(sess.LastSeenAt) > s.sessionTouchEvery() {
 		if err := s.opts.Sessions.SessionTouch(ctx, sess, now); err != nil {
 			s.opts.Logger.Warn("session touch failed", "err", err)
 		}
