@@ -174,6 +174,32 @@ func (f *Finding) makeStorable() {
 	if f.CVSS != nil {
 		f.CVSS.Version, f.CVSS.VectorString = storableText(f.CVSS.Version), storableText(f.CVSS.VectorString)
 	}
+	f.Title = capText(f.Title, MaxTitleBytes)
+	f.Description = capText(f.Description, MaxTextBytes)
+	f.Remediation = capText(f.Remediation, MaxTextBytes)
+	f.RiskDetails = capText(f.RiskDetails, MaxTextBytes)
+}
+
+// The longest title and long text a finding stores. A scanned target
+// chooses what its findings say: a 10 MiB title made every findings page
+// 10.5 MB. The report itself is kept whole in the artifact store.
+const (
+	MaxTitleBytes = 1024
+	MaxTextBytes  = 64 << 10
+)
+
+// capText cuts s to at most limit bytes, at a character boundary, and marks
+// the cut.
+func capText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	mark := fmt.Sprintf(" … [cut: %d more bytes; the whole text is in the stored report]", len(s)-limit)
+	cut := max(limit-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // storableText returns s with NUL characters and invalid UTF-8 replaced by

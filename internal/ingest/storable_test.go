@@ -70,3 +70,19 @@ func TestStorableTextKeepsCleanText(t *testing.T) {
 		}
 	}
 }
+
+// A title or text past its cap is cut at a character boundary and says so,
+// within the cap; text under it is left alone.
+func TestLongTextIsCutAndMarked(t *testing.T) {
+	f := &Finding{Title: strings.Repeat("é", 10<<20), Description: strings.Repeat("d", MaxTextBytes+1), Remediation: "short"}
+	f.makeStorable()
+	if len(f.Title) > MaxTitleBytes || !utf8.ValidString(f.Title) || !strings.Contains(f.Title, "[cut: ") || !strings.HasPrefix(f.Title, "éé") {
+		t.Fatalf("title: %d bytes, valid %v, %q…", len(f.Title), utf8.ValidString(f.Title), f.Title[len(f.Title)-80:])
+	}
+	if len(f.Description) > MaxTextBytes || !strings.Contains(f.Description, "1 more bytes") {
+		t.Fatalf("description: %d bytes, ends %q", len(f.Description), f.Description[len(f.Description)-70:])
+	}
+	if f.Remediation != "short" {
+		t.Fatalf("remediation changed: %q", f.Remediation)
+	}
+}
