@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -146,6 +147,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
+	a.Cloud.WorkerIdentityAllowed = a.workerIdentityAllowed
 	a.Cloud.Endpoints = cloud.Endpoints{AWSEndpointURL: a.Config.AWSEndpointURL, AzureAuthorityHost: a.Config.AzureAuthorityHost,
 		GCPTokenURL: a.Config.GCPTokenURL}
 	if err := a.buildOrchestration(artifacts); err != nil {
@@ -199,6 +201,25 @@ func (a *App) build(ctx context.Context) error {
 	a.Compliance.RegisterRoutes(a.Router, a.Queue)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
+}
+
+// workerIdentityAllowed says whether worker_identity_teams names the team.
+// The platform's own cloud identity is the operator's: a team that may use
+// it may scan whatever that identity reaches.
+func (a *App) workerIdentityAllowed(ctx context.Context, teamID string) bool {
+	if a.Config.WorkerIdentityTeams == "" {
+		return false
+	}
+	t, err := a.Teams.TeamGet(ctx, teamID)
+	if err != nil {
+		return false
+	}
+	for _, name := range strings.Split(a.Config.WorkerIdentityTeams, ",") {
+		if strings.TrimSpace(name) == t.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // workers registers every job kind this binary can work.

@@ -108,7 +108,25 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 			}
 			return &overviewOutput{Body: o}, nil
 		})
-	r.Handle(http.MethodGet, "/api/v1/findings/export", rbac.FindingsRead, http.HandlerFunc(s.serveExport))
+	exportParams := []*huma.Param{httpapi.QueryParam("format", "csv (the default) or json (JSON lines)")}
+	for _, p := range []struct{ name, doc string }{{"severity", "comma-separated severities"}, {"status", "comma-separated statuses"},
+		{"tool", "comma-separated tools"}, {"account", "comma-separated account IDs"}, {"region", "comma-separated regions"},
+		{"service", "comma-separated services"}, {"check", "comma-separated check IDs"}, {"resource", "resource UID"},
+		{"scan", "scan or import ID"}, {"q", "text search"}} {
+		exportParams = append(exportParams, httpapi.QueryParam(p.name, p.doc))
+	}
+	r.HandleDocumented(huma.Operation{OperationID: "export-findings", Method: http.MethodGet, Path: "/api/v1/findings/export",
+		Summary: "Export the findings that match the list's filters", Tags: []string{"Findings"},
+		Description: "Streams every match, a page at a time: CSV (cells a spreadsheet would run as formulas are quoted) or JSON lines.",
+		Parameters:  exportParams,
+		Responses: map[string]*huma.Response{
+			"200": {Description: "The findings.", Content: map[string]*huma.MediaType{
+				"text/csv":             {Schema: &huma.Schema{Type: "string"}},
+				"application/x-ndjson": {Schema: &huma.Schema{Type: "string"}}}},
+			"401": httpapi.ProblemResponse("Not signed in."),
+			"422": httpapi.ProblemResponse("An unknown format or filter value."),
+		}},
+		rbac.FindingsRead, http.HandlerFunc(s.serveExport))
 	s.registerMuteRoutes(r)
 }
 

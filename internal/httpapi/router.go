@@ -156,6 +156,31 @@ func (r *Router) Handle(method, pattern string, perm rbac.Permission, h http.Han
 	r.mux.Handle(method+" "+pattern, h)
 }
 
+// HandleDocumented is Handle for a hand-written handler, such as a streamed
+// upload or download, that the OpenAPI document describes all the same: op
+// gives its method, path, parameters, request body and responses, so that
+// a generated client can call it.
+func (r *Router) HandleDocumented(op huma.Operation, perm rbac.Permission, h http.Handler) {
+	r.Handle(op.Method, op.Path, perm, h)
+	op.Extensions = maps.Clone(op.Extensions)
+	if op.Extensions == nil {
+		op.Extensions = map[string]any{}
+	}
+	op.Extensions[PermissionExtension] = string(perm)
+	r.api.OpenAPI().AddOperation(&op)
+}
+
+// QueryParam documents a string query parameter of a hand-written handler.
+func QueryParam(name, description string) *huma.Param {
+	return &huma.Param{Name: name, In: "query", Description: description, Schema: &huma.Schema{Type: "string"}}
+}
+
+// ProblemResponse documents an error answer of a hand-written handler.
+func ProblemResponse(description string) *huma.Response {
+	return &huma.Response{Description: description, Content: map[string]*huma.MediaType{
+		"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}}}}
+}
+
 // Register adds a typed API operation. The permission is mandatory and is
 // published in the OpenAPI document under PermissionExtension.
 func Register[I, O any](r *Router, op huma.Operation, perm rbac.Permission, handler func(context.Context, *I) (*O, error)) {

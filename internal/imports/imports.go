@@ -13,9 +13,9 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
-	"time"
 
 	"github.com/riverqueue/river"
 

@@ -15,6 +15,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
+	"github.com/offloadsecurity/cspm/internal/ingest"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/team"
@@ -29,7 +30,23 @@ type getOutput struct{ Body nativescans.ScanResult }
 // RegisterRoutes adds POST /api/v1/imports (multipart upload, streamed) and
 // GET /api/v1/imports/{id}.
 func (s *Service) RegisterRoutes(r *httpapi.Router, scans *nativescans.Service) {
-	r.Handle(http.MethodPost, "/api/v1/imports", rbac.FindingsImport, http.HandlerFunc(s.serveUpload))
+	r.HandleDocumented(huma.Operation{OperationID: "upload-import", Method: http.MethodPost, Path: "/api/v1/imports",
+		Summary: "Upload a scanner report to import", Tags: []string{"Findings"},
+		Description: "Streams the multipart part named file (up to import_max_bytes) to the artifact store and queues its import; " +
+			"poll GET /api/v1/imports/{id}. The format is detected from the content unless ?format= names one.",
+		Parameters: []*huma.Param{httpapi.QueryParam("format", "force a format: "+strings.Join(ingest.FormatNames(), ", "))},
+		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"multipart/form-data": {Schema: &huma.Schema{
+			Type: "object", Required: []string{"file"},
+			Properties: map[string]*huma.Schema{"file": {Type: "string", Format: "binary", Description: "the report"}}}}}},
+		Responses: map[string]*huma.Response{
+			"202": {Description: "Queued; Location names the import.", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
+				Type: "object", Properties: map[string]*huma.Schema{"scan_id": {Type: "string"}, "status": {Type: "string"}}}}}},
+			"400": httpapi.ProblemResponse("Not multipart, no file part, or an unknown format."),
+			"401": httpapi.ProblemResponse("Not signed in."),
+			"403": httpapi.ProblemResponse("The role may not import."),
+			"413": httpapi.ProblemResponse("Larger than import_max_bytes; nothing is kept."),
+		}},
+		rbac.FindingsImport, http.HandlerFunc(s.serveUpload))
 	httpapi.Register(r, huma.Operation{OperationID: "get-import", Method: http.MethodGet, Path: "/api/v1/imports/{id}",
 		Summary: "An import's status and counts", Tags: []string{"Findings"},
 		Description: "While the import runs, status is running and items_read grows (updated about once a second).", Metadata: map[string]any{"tenant_resource": "scan"}},

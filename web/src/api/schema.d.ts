@@ -531,6 +531,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/findings/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the findings that match the list's filters
+         * @description Streams every match, a page at a time: CSV (cells a spreadsheet would run as formulas are quoted) or JSON lines.
+         */
+        get: operations["export-findings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings/{id}": {
         parameters: {
             query?: never;
@@ -561,6 +581,26 @@ export interface paths {
         post: operations["mute-finding"];
         /** End a finding's mute or risk acceptance */
         delete: operations["unmute-finding"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a scanner report to import
+         * @description Streams the multipart part named file (up to import_max_bytes) to the artifact store and queues its import; poll GET /api/v1/imports/{id}. The format is detected from the content unless ?format= names one.
+         */
+        post: operations["upload-import"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1109,7 +1149,7 @@ export interface components {
         AttestationUpdateInputBody: {
             /** Format: date-time */
             expires_at: string;
-            owner: string;
+            owner?: string;
             statement: string;
         };
         AuditOutputBody: {
@@ -3583,6 +3623,68 @@ export interface operations {
             };
         };
     };
+    "export-findings": {
+        parameters: {
+            query?: {
+                /** @description csv (the default) or json (JSON lines) */
+                format?: string;
+                /** @description comma-separated severities */
+                severity?: string;
+                /** @description comma-separated statuses */
+                status?: string;
+                /** @description comma-separated tools */
+                tool?: string;
+                /** @description comma-separated account IDs */
+                account?: string;
+                /** @description comma-separated regions */
+                region?: string;
+                /** @description comma-separated services */
+                service?: string;
+                /** @description comma-separated check IDs */
+                check?: string;
+                /** @description resource UID */
+                resource?: string;
+                /** @description scan or import ID */
+                scan?: string;
+                /** @description text search */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The findings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description An unknown format or filter value. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "get-finding": {
         parameters: {
             query?: never;
@@ -3667,6 +3769,78 @@ export interface operations {
             };
             /** @description Error */
             default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "upload-import": {
+        parameters: {
+            query?: {
+                /** @description force a format: grype, nmap, nuclei, powerpipe, prowler-csv, prowler-ocsf, sarif, trivy, wapiti, zap */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the report
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Queued; Location names the import. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        scan_id?: string;
+                        status?: string;
+                    };
+                };
+            };
+            /** @description Not multipart, no file part, or an unknown format. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The role may not import. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Larger than import_max_bytes; nothing is kept. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
