@@ -1,5 +1,5 @@
 import type { JSX } from "react";
-import { AppShell, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Text, Title, UnstyledButton } from "@mantine/core";
+import { AppShell, Avatar, Burger, Button, Center, Group, Loader, Menu, NavLink, ScrollArea, Text, Title, UnstyledButton } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { areas } from "./areas";
@@ -65,12 +65,15 @@ function UserMenu() {
   return (
     <Menu position="bottom-end" withinPortal>
       <Menu.Target>
-        <UnstyledButton data-testid="user-menu">
-          <Text size="sm" fw={600}>{me.user.email}</Text>
-          <Text size="xs" c="dimmed" ta="right">{me.role} · {me.team.name}</Text>
+        <UnstyledButton data-testid="user-menu" aria-label={`${me.user.email} (${me.role})`}>
+          {/* On a phone the header has room for initials only; the menu says the rest. */}
+          <Avatar hiddenFrom="sm" size="md" color="indigo" radius="xl">{me.user.email.slice(0, 2).toUpperCase()}</Avatar>
+          <Text visibleFrom="sm" size="sm" fw={600}>{me.user.email}</Text>
+          <Text visibleFrom="sm" size="xs" c="dimmed" ta="right">{me.role} · {me.team.name}</Text>
         </UnstyledButton>
       </Menu.Target>
       <Menu.Dropdown>
+        <Menu.Label hiddenFrom="sm">{me.user.email} · {me.role}</Menu.Label>
         <Menu.Item component={Link} to="/account">Your account</Menu.Item>
         <Menu.Item
           color="red"
@@ -98,12 +101,14 @@ function Shell() {
     return !!me;
   });
   return (
-    <AppShell header={{ height: 60 }} navbar={{ width: 250, breakpoint: "sm", collapsed: { mobile: !opened } }} padding="lg">
+    <AppShell header={{ height: 60 }} navbar={{ width: 250, breakpoint: "sm", collapsed: { mobile: !opened } }} padding={{ base: "sm", sm: "lg" }}>
       <AppShell.Header>
-        <Group h="100%" px="md" justify="space-between">
-          <Group gap="sm">
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap" style={{ minWidth: 0 }}>
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
-            <Title order={4}>OffloadSecurity CSPM</Title>
+            <img src="/favicon.svg" alt="" width={26} height={26} />
+            <Title order={4} visibleFrom="xs" style={{ whiteSpace: "nowrap" }}>OffloadSecurity CSPM</Title>
+            <Title order={4} hiddenFrom="xs">CSPM</Title>
           </Group>
           <UserMenu />
         </Group>

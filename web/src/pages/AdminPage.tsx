@@ -13,9 +13,9 @@ export function AdminPage() {
       <Title order={2}>Administration</Title>
       <Tabs defaultValue={can("users:read") ? "users" : "audit"} keepMounted={false}>
         <Tabs.List>
-          {can("users:read") && <Tabs.Tab value="users">Users</Tabs.Tab>}
-          {can("team:manage") && <Tabs.Tab value="team">Team settings</Tabs.Tab>}
-          {can("audit:read") && <Tabs.Tab value="audit">Audit log</Tabs.Tab>}
+          {can("users:read") && <Tabs.Tab value="users" data-testid="tab-users">Users</Tabs.Tab>}
+          {can("team:manage") && <Tabs.Tab value="team" data-testid="tab-team">Team settings</Tabs.Tab>}
+          {can("audit:read") && <Tabs.Tab value="audit" data-testid="tab-audit">Audit log</Tabs.Tab>}
         </Tabs.List>
         <Tabs.Panel value="users" pt="md"><UsersPanel /></Tabs.Panel>
         <Tabs.Panel value="team" pt="md"><TeamPanel /></Tabs.Panel>
@@ -75,13 +75,14 @@ function UsersPanel() {
             }}
           >
             <Group align="end">
-              <TextInput label="Email" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} w={280} />
+              <TextInput label="Email" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} w={280} maw="100%" />
               <Select label="Role" data={ROLES} value={role} onChange={(v) => v && setRole(v as Role)} allowDeselect={false} w={220} />
               <Button type="submit">Add user</Button>
             </Group>
           </form>
         </Card>
       )}
+      <Table.ScrollContainer minWidth={640}>
       <Table striped data-testid="users-table">
         <Table.Thead>
           <Table.Tr>
@@ -130,6 +131,7 @@ function UsersPanel() {
           })}
         </Table.Tbody>
       </Table>
+      </Table.ScrollContainer>
     </Stack>
   );
 }
@@ -142,7 +144,7 @@ function TeamPanel() {
   }, []);
   if (!team) return <ErrorAlert error={error} />;
   return (
-    <Card withBorder maw={560}>
+    <Card withBorder maw={560} data-testid="team-settings">
       <Stack>
         <ErrorAlert error={error} />
         <Text fw={600}>{team.name}</Text>

@@ -40,6 +40,7 @@ export function AuditLog() {
         <TextInput label="Action" placeholder="auth. or user.role_changed" value={action} onChange={(e) => setAction(e.currentTarget.value)} />
         <Select label="Outcome" clearable data={["success", "failure", "denied"]} value={outcome} onChange={setOutcome} w={160} />
       </Group>
+      <Table.ScrollContainer minWidth={900}>
       <Table striped data-testid="audit-table">
         <Table.Thead>
           <Table.Tr>
@@ -58,16 +59,22 @@ export function AuditLog() {
               <Table.Td><Text size="xs">{new Date(e.occurred_at).toLocaleString()}</Text></Table.Td>
               <Table.Td><Code>{e.action}</Code></Table.Td>
               <Table.Td>
-                <Badge variant="light" color={e.outcome === "success" ? "green" : e.outcome === "failure" ? "orange" : "red"}>{e.outcome}</Badge>
+                <Badge variant="light" miw="max-content" color={e.outcome === "success" ? "green" : e.outcome === "failure" ? "orange" : "red"}>{e.outcome}</Badge>
               </Table.Td>
               <Table.Td><Text size="sm">{e.actor_email}</Text></Table.Td>
-              <Table.Td><Text size="xs">{e.target_type} {e.target_id}</Text></Table.Td>
+              <Table.Td><Text size="xs" style={{ overflowWrap: "anywhere" }}>{e.target_type} {e.target_id}</Text></Table.Td>
               <Table.Td><Text size="xs">{e.ip}</Text></Table.Td>
-              <Table.Td><Text size="xs" ff="monospace">{Object.keys(e.details ?? {}).length ? JSON.stringify(e.details) : ""}</Text></Table.Td>
+              <Table.Td maw={420}>
+                {/* Details are JSON with long unbroken values: wrapped, never widening the table. */}
+                <Text size="xs" ff="monospace" lineClamp={4} title={JSON.stringify(e.details)} style={{ overflowWrap: "anywhere" }}>
+                  {Object.keys(e.details ?? {}).length ? JSON.stringify(e.details) : ""}
+                </Text>
+              </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
+      </Table.ScrollContainer>
       {next && (
         <Button variant="light" mt="sm" onClick={() => load(next)}>
           Older events

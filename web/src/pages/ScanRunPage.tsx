@@ -37,8 +37,8 @@ export function ScanRunPage() {
   if (!run) return <ErrorAlert error={error} />;
   return (
     <Stack>
-      <Group justify="space-between">
-        <Title order={2}>
+      <Group justify="space-between" wrap="nowrap" align="start">
+        <Title order={2} style={{ overflowWrap: "anywhere", minWidth: 0 }}>
           {run.scan_type} scan {run.account_uid ? `of ${run.account_uid}` : `of ${run.targets.join(", ")}`}
         </Title>
         {running && can("scans:run") && (
@@ -54,10 +54,11 @@ export function ScanRunPage() {
         )}
       </Group>
       <Progress value={run.progress * 100} animated={running} data-testid="run-progress" />
-      {run.status_detail && <Text size="sm" c={run.status === "queued" ? "dimmed" : "red"} data-testid="run-detail">{run.status_detail}</Text>}
+      {run.status_detail && <Text size="sm" c={run.status === "queued" ? "dimmed" : "red"} style={{ overflowWrap: "anywhere" }} data-testid="run-detail">{run.status_detail}</Text>}
       <Text size="sm">
         {run.items_read} items read · {run.findings_created} new · {run.findings_updated} changed · {run.findings_unchanged} unchanged · {run.findings_resolved} resolved
       </Text>
+      <Table.ScrollContainer minWidth={720}>
       <Table striped data-testid="subjobs-table">
         <Table.Thead>
           <Table.Tr>
@@ -77,7 +78,7 @@ export function ScanRunPage() {
               <Table.Td><Text size="sm">{s.region || s.target}</Text></Table.Td>
               <Table.Td>
                 <Badge color={runStatusColor[s.status]} variant="light">{s.status}</Badge>
-                {s.error && <Text size="xs" c="red" lineClamp={3} title={s.error}>{s.error}</Text>}
+                {s.error && <Text size="xs" c="red" lineClamp={3} title={s.error} maw={360} style={{ overflowWrap: "anywhere" }}>{s.error}</Text>}
               </Table.Td>
               <Table.Td>{s.attempts}</Table.Td>
               <Table.Td>{s.items_read}</Table.Td>
@@ -89,6 +90,7 @@ export function ScanRunPage() {
           ))}
         </Table.Tbody>
       </Table>
+      </Table.ScrollContainer>
     </Stack>
   );
 }

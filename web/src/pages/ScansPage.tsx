@@ -3,6 +3,7 @@ import { Anchor, Badge, Button, Group, Modal, Progress, SegmentedControl, Select
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { api, type ScanResult, type ScanRun } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
 import { useAction } from "../useAction";
 import { runStatusColor } from "./ScanRunPage";
@@ -50,6 +51,7 @@ function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
 
 function RunsTable({ runs }: { runs: ScanRun[] }) {
   return (
+    <Table.ScrollContainer minWidth={760}>
     <Table striped data-testid="runs-table">
       <Table.Thead>
         <Table.Tr>
@@ -77,6 +79,7 @@ function RunsTable({ runs }: { runs: ScanRun[] }) {
         ))}
       </Table.Tbody>
     </Table>
+    </Table.ScrollContainer>
   );
 }
 
@@ -89,14 +92,18 @@ export function ScansPage() {
   const [total, setTotal] = useState(0);
   const [runs, setRuns] = useState<ScanRun[]>([]);
   const [error, setError] = useState<unknown>(null);
-  const [starting, setStarting] = useState(false);
+  // /scans?new=1 (the empty states' "Start a scan") opens the form.
+  const [starting, setStarting] = useState(params.get("new") === "1" && can("scans:run"));
+  const [loaded, setLoaded] = useState({ scans: false, runs: false });
   useEffect(() => {
     api.scanResults({ limit: "100" }).then((r) => {
       setScans(r.scan_results);
       setTotal(r.total);
+      setLoaded((l) => ({ ...l, scans: true }));
     }, setError);
-    api.scanRuns({ limit: "100" }).then((r) => setRuns(r.runs), setError);
+    api.scanRuns({ limit: "100" }).then((r) => { setRuns(r.runs); setLoaded((l) => ({ ...l, runs: true })); }, setError);
   }, []);
+  const steps = firstSteps(can).filter((s) => s.to !== "/scans?new=1");
   return (
     <Stack>
       <Group justify="space-between">
@@ -111,6 +118,12 @@ export function ScansPage() {
         </Tabs.List>
         <Tabs.Panel value="history" pt="sm">
           <Text c="dimmed" size="sm">Cloud, network, web, container and code scans and imported reports, newest first.</Text>
+          {loaded.scans && scans.length === 0 && (
+            <EmptyState title="No scans or imports yet" steps={steps} testid="scans-empty">
+              {can("scans:run") ? "Start a network, web or container scan with New scan, scan a cloud account, or import a scanner report." : "Scans and imported reports appear here once someone runs or imports one."}
+            </EmptyState>
+          )}
+          <Table.ScrollContainer minWidth={860}>
           <Table striped data-testid="scans-table">
             <Table.Thead>
               <Table.Tr>
@@ -136,7 +149,7 @@ export function ScansPage() {
                   </Table.Td>
                   <Table.Td>
                     <Badge color={runStatusColor[s.status] ?? "gray"} variant="light">{s.status}</Badge>
-                    {s.error && <Text size="xs" c="red" lineClamp={2}>{s.error}</Text>}
+                    {s.error && <Text size="xs" c="red" lineClamp={2} title={s.error} style={{ overflowWrap: "anywhere" }}>{s.error}</Text>}
                   </Table.Td>
                   <Table.Td>{s.items_read}</Table.Td>
                   <Table.Td>{s.findings_created} / {s.findings_updated} / {s.findings_resolved}</Table.Td>
@@ -145,12 +158,18 @@ export function ScansPage() {
               ))}
             </Table.Tbody>
           </Table>
+          </Table.ScrollContainer>
         </Tabs.Panel>
         <Tabs.Panel value="runs" pt="sm">
+          {loaded.runs && runs.length === 0 && (
+            <EmptyState title="No scan runs yet" steps={steps} testid="runs-empty">
+              {can("scans:run") ? "Start one with New scan, or scan a cloud account from Cloud accounts." : "Scan runs appear here once someone starts a scan."}
+            </EmptyState>
+          )}
           <RunsTable runs={runs} />
         </Tabs.Panel>
       </Tabs>
-      <Modal opened={starting} onClose={() => setStarting(false)} title="New network, web or container scan" size="lg">
+      <Modal opened={starting} onClose={() => { setStarting(false); if (params.get("new")) setParams(tab === "runs" ? { tab: "runs" } : {}); }} title="New network, web or container scan" size="lg">
         <Text size="sm" c="dimmed" mb="sm">Cloud accounts are scanned from <Anchor component={Link} to="/cloud-accounts">Cloud accounts</Anchor>.</Text>
         <NewScanForm onStarted={(id) => navigate(`/scans/${id}`)} />
       </Modal>
