@@ -135,8 +135,8 @@ export const api = {
   findings: (params: Record<string, string>) => apiFetch<FindingList>("/api/v1/findings?" + new URLSearchParams(params).toString()),
   finding: (id: number) => apiFetch<FindingDetail>(`/api/v1/findings/${id}`),
   overview: () => apiFetch<Overview>("/api/v1/posture/overview"),
-  muteFinding: (id: number, kind: "mute" | "risk_accepted", reason: string) =>
-    apiFetch<void>(`/api/v1/findings/${id}/mute`, json("POST", { kind, reason })),
+  muteFinding: (id: number, kind: "mute" | "risk_accepted", reason: string, until?: string) =>
+    apiFetch<void>(`/api/v1/findings/${id}/mute`, json("POST", { kind, reason, until })),
   unmuteFinding: (id: number) => apiFetch<void>(`/api/v1/findings/${id}/mute`, json("DELETE")),
   scanResults: (params: Record<string, string>) =>
     apiFetch<S["ListOutputBody"]>("/api/v1/scan-results?" + new URLSearchParams(params).toString()),

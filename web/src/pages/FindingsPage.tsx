@@ -1,15 +1,21 @@
 import { useCallback, useEffect, useState } from "react";
-import { Badge, Button, Code, Drawer, Group, MultiSelect, ScrollArea, Stack, Table, Text, TextInput, Timeline, Title } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Code, Collapse, Drawer, Group, MultiSelect, Stack, Table, Text, TextInput, Timeline, Title } from "@mantine/core";
 import { useSearchParams } from "react-router-dom";
 import { api, type Finding, type FindingDetail, type FindingList } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
 import { SeverityBadge, StatusBadge } from "../components/SeverityBadge";
+import { SEVERITIES } from "../severity";
+import { muteInfo, muteSentence, todayISO, untilFromDate, type MuteFields } from "../mute";
 
-const SEVERITIES = ["critical", "high", "medium", "low", "informational"];
+// Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
+const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
+const FILTERS = ["severity", "status", "tool", "service", "account", "region", "scan", "q"];
 const STATUSES = ["open", "reopened", "resolved", "muted"];
 
 export function FindingsPage() {
+  const { can } = useAuth();
   const [params, setParams] = useSearchParams();
   const [list, setList] = useState<FindingList | null>(null);
   const [rows, setRows] = useState<Finding[]>([]);
@@ -21,7 +27,7 @@ export function FindingsPage() {
   const query = useCallback(
     (cursor?: string) => {
       const q: Record<string, string> = { limit: "50", facets: "true" };
-      for (const k of ["severity", "status", "tool", "service", "account", "region", "scan", "q"]) {
+      for (const k of FILTERS) {
         const v = params.get(k);
         if (v) q[k] = v;
       }
@@ -71,6 +77,16 @@ export function FindingsPage() {
         </Group>
       )}
       <Text size="sm" c="dimmed" data-testid="findings-total">{list ? `${list.total} findings` : ""}</Text>
+      {list && list.total === 0 && (FILTERS.some((k) => params.get(k)) ? (
+        <EmptyState title="No findings match these filters" steps={[{ label: "Clear the filters", to: "/findings" }]} testid="findings-empty">
+          Widen the filters, or clear them to see every finding.
+        </EmptyState>
+      ) : (
+        <EmptyState title="No findings yet" steps={firstSteps(can)} testid="findings-empty">
+          Import a scanner report, add a cloud account to scan, or start a network, web or container scan; its findings are listed here.
+        </EmptyState>
+      ))}
+      <Table.ScrollContainer minWidth={760}>
       <Table striped highlightOnHover data-testid="findings-table">
         <Table.Thead>
           <Table.Tr>
@@ -89,18 +105,20 @@ export function FindingsPage() {
               <Table.Td><Text size="sm" lineClamp={2}>{f.title}</Text></Table.Td>
               <Table.Td><Text size="xs" lineClamp={1}>{f.resource_name || f.resource_uid || f.target}{f.location ? ` · ${f.location}` : ""}</Text></Table.Td>
               <Table.Td><Text size="sm">{f.tool}</Text></Table.Td>
-              <Table.Td><StatusBadge status={f.status} /></Table.Td>
+              <Table.Td><StatusBadge status={f.status} finding={f as MuteFields} /></Table.Td>
               <Table.Td><Text size="xs">{new Date(f.last_seen).toLocaleString()}</Text></Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
+      </Table.ScrollContainer>
       {list?.next_cursor && (
         <Button variant="light" onClick={() => api.findings(query(list.next_cursor)).then((res) => { setList(res); setRows((r) => [...r, ...res.findings]); }, setError)}>
           Load more
         </Button>
       )}
-      <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.title} scrollAreaComponent={ScrollArea.Autosize}>
+      <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.title}
+        styles={{ title: wrap, content: { overflowX: "hidden" } }}>
         {selected && <FindingDetailView f={selected} onChange={() => api.finding(selected.id).then(setSelected, setError)} />}
       </Drawer>
     </Stack>
@@ -110,37 +128,71 @@ export function FindingsPage() {
 function TriageBar({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
   const { can } = useAuth();
   const [reason, setReason] = useState("");
+  const [until, setUntil] = useState("");
   const [error, setError] = useState<unknown>(null);
   if (!can("findings:triage")) return null;
-  const act = (fn: () => Promise<void>) => fn().then(() => { setReason(""); setError(null); onChange(); }, setError);
+  const act = (fn: () => Promise<void>) => fn().then(() => { setReason(""); setUntil(""); setError(null); onChange(); }, setError);
+  const mute = (kind: "mute" | "risk_accepted") => act(() => api.muteFinding(f.id, kind, reason, untilFromDate(until)));
+  const m = muteInfo(f as MuteFields);
   return (
-    <Stack gap="xs">
+    <Stack gap="xs" data-testid="triage">
       <ErrorAlert error={error} />
       {f.status === "muted" ? (
-        <Button size="xs" variant="light" onClick={() => act(() => api.unmuteFinding(f.id))}>Unmute</Button>
+        <Group justify="flex-end">
+          <Button size="xs" variant="light" onClick={() => act(() => api.unmuteFinding(f.id))} data-testid="unmute">
+            {m?.kind === "risk_accepted" ? "Revoke risk acceptance" : "Unmute"}
+          </Button>
+        </Group>
       ) : (
-        <Group align="end">
-          <TextInput size="xs" label="Reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)} w={260} />
-          <Button size="xs" variant="light" disabled={!reason} onClick={() => act(() => api.muteFinding(f.id, "mute", reason))}>Mute</Button>
-          <Button size="xs" variant="light" color="orange" disabled={!reason} onClick={() => act(() => api.muteFinding(f.id, "risk_accepted", reason))}>Accept risk</Button>
+        <Group align="end" gap="xs">
+          <TextInput size="xs" label="Reason" placeholder="why this is acceptable" value={reason} onChange={(e) => setReason(e.currentTarget.value)}
+            style={{ flex: "1 1 220px" }} data-testid="mute-reason" />
+          <TextInput size="xs" type="date" label="Until (optional)" min={todayISO()} value={until} onChange={(e) => setUntil(e.currentTarget.value)}
+            w={150} data-testid="mute-until" />
+          <Group gap="xs" wrap="nowrap">
+            <Button size="xs" variant="light" disabled={!reason} onClick={() => mute("mute")} data-testid="mute">Mute</Button>
+            <Button size="xs" variant="light" color="violet" disabled={!reason} onClick={() => mute("risk_accepted")} data-testid="accept-risk">Accept risk</Button>
+          </Group>
         </Group>
       )}
     </Stack>
   );
 }
 
-function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
+// MuteSummary says what kind of mute covers a finding, why, by whom and
+// until when.
+export function MuteSummary({ f }: { f: MuteFields }) {
+  const m = muteInfo(f);
+  if (!m) return null;
   return (
-    <Stack data-testid="finding-detail">
-      <TriageBar f={f} onChange={onChange} />
-      <Group>
+    <Alert color={m.color} variant="light" title={m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : "Muted"}
+      data-testid="mute-summary">
+      <Stack gap={2}>
+        <Text size="sm" style={wrap}>{m.reason ? `Reason: ${m.reason}` : "No reason recorded."}</Text>
+        {m.by && <Text size="sm">By {m.by}</Text>}
+        <Text size="sm" data-testid="mute-until-text">
+          {m.until ? (m.expired ? `Expired ${m.until.toLocaleDateString()}` : `Until ${m.until.toLocaleDateString()}`) : "No end date"}
+        </Text>
+      </Stack>
+    </Alert>
+  );
+}
+
+function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
+  const [raw, setRaw] = useState(false);
+  const m = muteInfo(f as MuteFields);
+  return (
+    <Stack data-testid="finding-detail" style={{ minWidth: 0 }}>
+      <Group gap="xs">
         <SeverityBadge severity={f.severity} />
-        <StatusBadge status={f.status} />
+        <StatusBadge status={f.status} finding={f as MuteFields} />
         <Badge variant="outline">{f.tool}</Badge>
-        <Code>{f.check_id}</Code>
+        <Code style={wrap}>{f.check_id}</Code>
       </Group>
-      <Text size="sm">{f.description}</Text>
-      <Table>
+      <MuteSummary f={f as MuteFields} />
+      <TriageBar f={f} onChange={onChange} />
+      <Text size="sm" style={wrap}>{f.description}</Text>
+      <Table layout="fixed">
         <Table.Tbody>
           {[
             ["Resource", f.resource_uid || f.target],
@@ -151,12 +203,13 @@ function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => 
             ["Fixed in", f.fixed_version],
             ["Vulnerabilities", f.vuln_ids.join(", ")],
             ["First seen", new Date(f.first_seen).toLocaleString()],
+            ["Mute", m ? muteSentence(m) : ""],
           ]
             .filter(([, v]) => v)
             .map(([k, v]) => (
               <Table.Tr key={k}>
-                <Table.Td><Text size="sm" c="dimmed">{k}</Text></Table.Td>
-                <Table.Td><Text size="sm">{v}</Text></Table.Td>
+                <Table.Td w={130} style={{ verticalAlign: "top" }}><Text size="sm" c="dimmed">{k}</Text></Table.Td>
+                <Table.Td><Text size="sm" style={wrap}>{v}</Text></Table.Td>
               </Table.Tr>
             ))}
         </Table.Tbody>
@@ -164,7 +217,7 @@ function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => 
       {f.remediation && (
         <>
           <Title order={5}>Remediation</Title>
-          <Text size="sm" data-testid="finding-remediation">{f.remediation}</Text>
+          <Text size="sm" style={wrap} data-testid="finding-remediation">{f.remediation}</Text>
         </>
       )}
       <Title order={5}>History</Title>
@@ -175,8 +228,16 @@ function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => 
           </Timeline.Item>
         ))}
       </Timeline>
-      <Title order={5}>OCSF</Title>
-      <Code block>{JSON.stringify(f.raw_ocsf, null, 2)}</Code>
+      <Anchor component="button" type="button" size="sm" onClick={() => setRaw((v) => !v)} data-testid="ocsf-toggle" ta="left">
+        {raw ? "Hide the raw OCSF" : "Show the raw OCSF"}
+      </Anchor>
+      <Collapse expanded={raw}>
+        {/* Wrapped, and scrolled within its own box: a raw record never widens the drawer. */}
+        <Code block data-testid="finding-ocsf"
+          style={{ whiteSpace: "pre-wrap", ...wrap, maxHeight: 480, overflow: "auto" }}>
+          {JSON.stringify(f.raw_ocsf, null, 2)}
+        </Code>
+      </Collapse>
     </Stack>
   );
 }
