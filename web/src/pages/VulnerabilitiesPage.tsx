@@ -1,15 +1,19 @@
 import { useCallback, useEffect, useState } from "react";
 import {
-  Alert, Anchor, Badge, Button, Code, Drawer, Group, MultiSelect, NumberInput, Pagination, ScrollArea, SegmentedControl, Select, Stack, Switch,
+  Alert, Anchor, Badge, Button, Code, Collapse, Drawer, Group, MultiSelect, NumberInput, Pagination, SegmentedControl, Select, Stack, Switch,
   Table, Text, TextInput, Title, Tooltip,
 } from "@mantine/core";
 import { useSearchParams } from "react-router-dom";
 import { api, type KEVSyncResult, type Occurrence, type VulnerabilityDetail, type VulnerabilityList, type VulnerabilitySummary } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { EmptyState, firstSteps } from "../components/EmptyState";
 import { SeverityBadge } from "../components/SeverityBadge";
 import { useAuth } from "../auth";
+import { SEVERITIES } from "../severity";
+import { kevErrorSummary } from "../kev";
 
-const SEVERITIES = ["critical", "high", "medium", "low", "informational"];
+const wrap = { overflowWrap: "anywhere" as const };
+const FILTERS = ["severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q"];
 const PRIORITIES = ["P1", "P2", "P3", "P4"];
 const PAGE = 50;
 const priorityColor: Record<string, string> = { P1: "red.9", P2: "red", P3: "orange", P4: "gray" };
@@ -45,6 +49,7 @@ function SLAState({ due, overdue }: { due?: string | null; overdue: number | boo
 }
 
 export function VulnerabilitiesPage() {
+  const { can } = useAuth();
   const [params, setParams] = useSearchParams();
   const [list, setList] = useState<VulnerabilityList | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -80,7 +85,7 @@ export function VulnerabilitiesPage() {
 
   return (
     <Stack>
-      <Group justify="space-between">
+      <Group justify="space-between" align="start">
         <Title order={2}>Vulnerabilities</Title>
         <KEVStatusBar onSynced={() => setReload((n) => n + 1)} />
       </Group>
@@ -112,7 +117,17 @@ export function VulnerabilitiesPage() {
         {list ? `${list.total} ${groupBy === "asset" ? "assets" : "vulnerabilities"}` : ""}
         {list ? ` · SLA: critical ${list.sla.critical_days} d, high ${list.sla.high_days} d, medium ${list.sla.medium_days} d, low ${list.sla.low_days} d` : ""}
       </Text>
+      {list && list.total === 0 && (FILTERS.some((k) => params.get(k)) ? (
+        <EmptyState title="Nothing matches these filters" steps={[{ label: "Clear the filters", to: "/vulnerabilities" }]} testid="vulns-empty">
+          Widen the filters, or clear them to see every open vulnerability.
+        </EmptyState>
+      ) : (
+        <EmptyState title="No vulnerabilities yet" steps={firstSteps(can).filter((s) => s.to !== "/cloud-accounts")} testid="vulns-empty">
+          Vulnerabilities come from container and dependency scanners: import a Trivy or Grype report, or start a container scan.
+        </EmptyState>
+      ))}
       {groupBy === "asset" ? (
+        <Table.ScrollContainer minWidth={820}>
         <Table striped highlightOnHover data-testid="assets-table">
           <Table.Thead>
             <Table.Tr>
@@ -135,7 +150,9 @@ export function VulnerabilitiesPage() {
             ))}
           </Table.Tbody>
         </Table>
+        </Table.ScrollContainer>
       ) : (
+        <Table.ScrollContainer minWidth={860}>
         <Table striped highlightOnHover data-testid="vulns-table">
           <Table.Thead>
             <Table.Tr>
@@ -162,11 +179,13 @@ export function VulnerabilitiesPage() {
             ))}
           </Table.Tbody>
         </Table>
+        </Table.ScrollContainer>
       )}
       {list && list.total > PAGE && (
         <Pagination total={Math.ceil(list.total / PAGE)} value={page} onChange={(p) => set("page", String(p))} />
       )}
-      <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.id} scrollAreaComponent={ScrollArea.Autosize}>
+      <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.id}
+        styles={{ title: wrap, content: { overflowX: "hidden" } }}>
         {selected && <VulnerabilityDetailView v={selected} onChange={() => { open(selected.id); setReload((n) => n + 1); }} />}
       </Drawer>
     </Stack>
@@ -189,37 +208,56 @@ function KEVStatusBar({ onSynced }: { onSynced: () => void }) {
       (e) => { setError(e); load(); },
     ).finally(() => setBusy(false));
   };
+  // One failure, said once: the sync's own error when there is one, else
+  // the stored last error; plain words first, the raw error on request.
+  const raw = error ? (error instanceof Error ? error.message : String(error)) : status?.last_error ?? "";
   return (
-    <Stack gap={4} align="flex-end" data-testid="kev-status">
-      <Group gap="xs">
-        <Text size="sm">
+    <Stack gap={4} align="flex-end" maw="100%" data-testid="kev-status">
+      <Group gap="xs" justify="flex-end">
+        <Text size="sm" ta="right">
           CISA KEV: {status?.catalog_version ? `${status.catalog_version}, ${status.count} entries, synced ${day(status.last_sync)}` : "never synced"}
           {status?.epss.count ? ` · EPSS ${status.epss.score_date.slice(0, 10)}` : ""}
         </Text>
         {can("kev:sync") && <Button size="xs" variant="light" loading={busy} onClick={sync} data-testid="kev-sync">Sync now</Button>}
       </Group>
-      {status?.last_error && <Text size="xs" c="red" data-testid="kev-last-error">Last attempt failed: {status.last_error}</Text>}
+      {raw && <KEVError raw={raw} />}
       {result && (
         <Text size="xs" c="dimmed" data-testid="kev-sync-result">
           {result.catalog_version}: {result.added.length} added, {result.removed.length} removed, {result.updated.length} updated
         </Text>
       )}
-      <ErrorAlert error={error} />
     </Stack>
+  );
+}
+
+// KEVError says why the last sync failed in plain words, with the server's
+// raw error behind a toggle for whoever fixes it.
+export function KEVError({ raw }: { raw: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <Alert color="orange" variant="light" p="xs" maw={560} data-testid="kev-error">
+      <Text size="sm" style={wrap}>{kevErrorSummary(raw)}</Text>
+      <Anchor component="button" type="button" size="xs" onClick={() => setOpen((v) => !v)} data-testid="kev-error-toggle">
+        {open ? "Hide technical details" : "Technical details"}
+      </Anchor>
+      <Collapse expanded={open}>
+        <Code block mt={4} style={{ whiteSpace: "pre-wrap", ...wrap }} data-testid="kev-error-detail">{raw}</Code>
+      </Collapse>
+    </Alert>
   );
 }
 
 function VulnerabilityDetailView({ v, onChange }: { v: VulnerabilityDetail; onChange: () => void }) {
   return (
-    <Stack data-testid="vuln-detail">
+    <Stack data-testid="vuln-detail" style={{ minWidth: 0 }}>
       <Group>
         <SeverityBadge severity={v.severity} />
         <KEVBadges kev={v.kev} />
         {v.cvss_score != null && <Badge variant="outline">CVSS {v.cvss_version} {v.cvss_score.toFixed(1)}</Badge>}
         {v.epss_score != null && <Badge variant="outline">EPSS {pct(v.epss_score)} (p{pct(v.epss_percentile)})</Badge>}
       </Group>
-      <Text fw={500}>{v.title}</Text>
-      <Text size="sm">{v.description}</Text>
+      <Text fw={500} style={wrap}>{v.title}</Text>
+      <Text size="sm" style={wrap}>{v.description}</Text>
       {v.kev.state === "in_kev" && (
         <Alert color="red" title={`Known exploited: ${v.kev.name}`} data-testid="kev-detail">
           <Text size="sm">{v.kev.vendor} {v.kev.product}. Added {v.kev.date_added}, due {v.kev.due_date}.</Text>
@@ -227,9 +265,10 @@ function VulnerabilityDetailView({ v, onChange }: { v: VulnerabilityDetail; onCh
         </Alert>
       )}
       {v.kev.state === "never_enriched" && <Text size="xs" c="dimmed">Not yet checked against CISA KEV.</Text>}
-      {v.cvss_vector && <Code>{v.cvss_vector}</Code>}
+      {v.cvss_vector && <Code style={wrap}>{v.cvss_vector}</Code>}
       {v.cwes.length > 0 && <Text size="sm">Weaknesses: {v.cwes.join(", ")}</Text>}
       <Title order={5}>Occurrences</Title>
+      <Table.ScrollContainer minWidth={640}>
       <Table>
         <Table.Thead>
           <Table.Tr><Table.Th>Asset</Table.Th><Table.Th>Component</Table.Th><Table.Th>Fix</Table.Th><Table.Th>Status</Table.Th><Table.Th>SLA</Table.Th><Table.Th /></Table.Tr>
@@ -238,11 +277,12 @@ function VulnerabilityDetailView({ v, onChange }: { v: VulnerabilityDetail; onCh
           {v.occurrences.map((o) => <OccurrenceRow key={o.id} o={o} onChange={onChange} />)}
         </Table.Tbody>
       </Table>
+      </Table.ScrollContainer>
       {v.references.length > 0 && (
         <>
           <Title order={5}>References</Title>
           <Stack gap={2}>
-            {v.references.slice(0, 20).map((r) => <Anchor key={r} href={r} target="_blank" rel="noreferrer noopener" size="xs">{r}</Anchor>)}
+            {v.references.slice(0, 20).map((r) => <Anchor key={r} href={r} target="_blank" rel="noreferrer noopener" size="xs" style={wrap}>{r}</Anchor>)}
           </Stack>
         </>
       )}
