@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/testenv"
 )
 
 // testVersion is linked into the binary under test, so tests can tell that
@@ -31,6 +32,7 @@ const testVersion = "v0.0.0-e2e"
 var binary string
 
 func TestMain(m *testing.M) {
+	testenv.NoCloudMetadata()
 	dir, err := os.MkdirTemp("", "cspm-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -147,12 +149,16 @@ func tail(s string, n int) string {
 }
 
 // withoutCSPM is the test process's environment less every CSPM_* variable.
+// It also keeps cspm and its tools off the cloud metadata addresses.
 func withoutCSPM() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CSPM_") {
 			out = append(out, kv)
 		}
+	}
+	for k, v := range testenv.Env() {
+		out = append(out, k+"="+v)
 	}
 	return out
 }

@@ -221,7 +221,6 @@ func TestConnectionAWS(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "worker-secret")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	var calls atomic.Int32
 	var externalID atomic.Value
 	srv := stsServer(t, "111122223333", &calls, &externalID)
