@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,6 +169,15 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Imports.Queue = a.Queue
 	a.Orchestration.Queue = a.Queue
+	// Every import and every scan's findings queue a compliance sync of the
+	// checks they touched (the seed's AutonomousComplianceEngine).
+	a.Imports.AfterImport = func(ctx context.Context, teamID string, checks []string) error {
+		_, err := a.Queue.Insert(ctx, compliance.SyncArgs{TeamID: teamID, Checks: checks, Full: checks == nil}, nil)
+		return err
+	}
+	a.Orchestration.ComplianceSync = func(ctx context.Context, tx *sql.Tx, teamID string, checks []string) error {
+		return compliance.EnqueueSyncTx(ctx, tx, a.Queue, teamID, checks)
+	}
 
 	a.Metrics = httpapi.NewMetrics()
 	for _, n := range db.Names {

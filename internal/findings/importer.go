@@ -97,6 +97,9 @@ type ImportResult struct {
 	FindingsResolved  int    `json:"findings_resolved"`
 	// Vulnerabilities is what dual ingestion recorded in the vulnerability store.
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
+	// Checks are the check IDs the import reported or resolved findings of,
+	// sorted: the controls a compliance sync after it must score again.
+	Checks []string `json:"-"`
 }
 
 // How many parsed batches may wait for the writer: a couple, and more
@@ -245,7 +248,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{ahead: ahead, q: q, d: s.d, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
+		imp = &importRun{ahead: ahead, q: q, d: s.d, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, checks: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -319,6 +322,13 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	}
 	if p.Progress != nil {
 		p.Progress(res.ItemsRead)
+	}
+	if imp != nil {
+		res.Checks = make([]string, 0, len(imp.checks))
+		for c := range imp.checks {
+			res.Checks = append(res.Checks, c)
+		}
+		slices.Sort(res.Checks)
 	}
 	return res, nil
 }
@@ -470,6 +480,8 @@ type importRun struct {
 	scanID  string
 	now     time.Time
 	scopes  map[string]bool
+	// checks are the check IDs the import reported or resolved findings of.
+	checks map[string]bool
 	rec     *nativescans.ScanResult
 	res     *ImportResult
 }
@@ -761,6 +773,9 @@ func (r *importRun) prepare(b parsedBatch) *pendingBatch {
 		r.rec.BySeverity[f.Severity.Key()]++
 		r.rec.ByResult[string(f.Result)]++
 		r.scopes[f.ScopeKey()] = true
+		if !r.checks[f.CheckID] {
+			r.checks[f.CheckID] = true
+		}
 		for _, id := range f.VulnIDs {
 			asset := f.Target
 			if asset == "" {
@@ -1774,8 +1789,7 @@ func (r *importRun) resolveMissing() error {
 			hist = append(hist, r.teamID, g.id, r.scanID, r.now, "resolved", g.status, StatusResolved)
 		}
 		where, args := r.teamRows("id", 2, ids)
-		if _, err := r.q.ExecContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE "+where),
-			append([]any{r.now}, args...)...); err != nil {
+		if err := r.resolve(where, args); err != nil {
 			return fmt.Errorf("resolve missing findings: %w", err)
 		}
 		if _, err := r.q.ExecContext(r.ctx, r.bind("INSERT INTO finding_history (team_id, finding_id, scan_id, at, change, from_status, to_status) VALUES "+
@@ -1792,6 +1806,25 @@ func (r *importRun) resolveMissing() error {
 		}
 	}
 	return nil
+}
+
+// resolve marks the findings where selects resolved, and notes their
+// checks: a compliance sync must score them again.
+func (r *importRun) resolve(where string, args []any) error {
+	rows, err := r.q.QueryContext(r.ctx, r.bind("UPDATE findings SET status = 'resolved', resolved_at = $1 WHERE "+where+" RETURNING check_id"),
+		append([]any{r.now}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var check string
+		if err := rows.Scan(&check); err != nil {
+			return err
+		}
+		r.checks[check] = true
+	}
+	return rows.Err()
 }
 
 // leaveLatest writes out the last sighting of findings that their scope's

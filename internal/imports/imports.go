@@ -38,6 +38,9 @@ type Service struct {
 	Audit     *audit.Log
 	Logger    *slog.Logger
 	MaxBytes  int64
+	// AfterImport, when set, runs after an import commits with the checks
+	// it touched: the app queues a compliance sync of them.
+	AfterImport func(ctx context.Context, teamID string, checks []string) error
 }
 
 // ErrBadFormat wraps an unknown --format value.
@@ -151,6 +154,14 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 		ev.Action, ev.Outcome, ev.Details = "import.failed", audit.Failure, map[string]any{"error": err.Error()}
 		_ = w.Service.Audit.Record(ctx, ev)
 		return river.JobCancel(err) // recorded in the history; retrying cannot help
+	}
+	if w.Service.AfterImport != nil {
+		// After the commit, not in it: the import's transaction is another
+		// database's (docs/architecture.md). Should this process die in
+		// between, the daily compliance snapshot scores the team in full.
+		if err := w.Service.AfterImport(ctx, a.TeamID, res.Checks); err != nil {
+			w.Service.Logger.Warn("queueing the compliance sync after an import failed", "scan_id", a.ScanID, "err", err)
+		}
 	}
 	ev.Details = map[string]any{"items_read": res.ItemsRead, "created": res.FindingsCreated, "updated": res.FindingsUpdated,
 		"unchanged": res.FindingsUnchanged, "resolved": res.FindingsResolved, "format": res.Format}

@@ -56,6 +56,10 @@ type Service struct {
 	Audit     *audit.Log
 	Logger    *slog.Logger
 	Limits    Limits
+	// ComplianceSync, when set, queues a compliance sync of the checks a
+	// SubJob's findings touched (nil: every check), in tx, the
+	// orchestration transaction that records them.
+	ComplianceSync func(ctx context.Context, tx *sql.Tx, teamID string, checks []string) error
 	// WorkRoot holds each running SubJob's directory.
 	WorkRoot string
 	// WorkerID names this process in SubJob rows.

@@ -3,6 +3,7 @@ package orchestration_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -793,6 +794,42 @@ func TestShutdownRequeuesTheSubJob(t *testing.T) {
 		done := b.waitDone(t, teamA, run.ID)
 		if done.Status != "completed" || done.SubJobs[0].Attempts != 1 || done.SubJobs[0].Error != "" {
 			t.Fatalf("after restart: %s, sub job %+v", done.Status, done.SubJobs[0])
+		}
+	})
+}
+
+// A SubJob that records findings queues a compliance sync of their checks,
+// in the transaction that records them.
+func TestSubJobQueuesAComplianceSync(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		var (
+			mu    sync.Mutex
+			calls [][]string
+		)
+		b.svc.ComplianceSync = func(_ context.Context, tx *sql.Tx, teamID string, checks []string) error {
+			if tx == nil || teamID != teamA {
+				t.Errorf("sync queued with tx %v for team %s", tx, teamID)
+			}
+			mu.Lock()
+			calls = append(calls, checks)
+			mu.Unlock()
+			return nil
+		}
+		b.tool(t, "trivy", scannertest.Behaviour{Sample: scannertest.Sample(t, "trivy/scheme_2_many_vulns.json")})
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"registry.example/app:2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done := b.waitDone(t, teamA, run.ID); done.Status != "completed" {
+			t.Fatalf("run %s", done.Status)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) != 1 || len(calls[0]) == 0 || !slices.IsSorted(calls[0]) {
+			t.Fatalf("compliance syncs queued: %v", calls)
 		}
 	})
 }

@@ -412,6 +412,13 @@ func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, par
 			if err := s.addPart(ctx, q, sj, part); err != nil {
 				return err
 			}
+			// The compliance sync is queued in the transaction that records
+			// the SubJob's findings: one exists exactly when the other does.
+			if tx, ok := q.Querier.(*sql.Tx); ok && s.ComplianceSync != nil && status == StatusCompleted {
+				if err := s.ComplianceSync(ctx, tx, sj.TeamID, part.ImportResult.Checks); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := q.ExecContext(ctx, "UPDATE sub_jobs SET status = $1, error = $2, finished_at = $3, exit_code = COALESCE($4, exit_code) WHERE team_id = $5 AND id = $6",
 			status, msg, now, exitCode, sj.TeamID, sj.ID); err != nil {
