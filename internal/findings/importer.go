@@ -482,8 +482,8 @@ type importRun struct {
 	scopes  map[string]bool
 	// checks are the check IDs the import reported or resolved findings of.
 	checks map[string]bool
-	rec     *nativescans.ScanResult
-	res     *ImportResult
+	rec    *nativescans.ScanResult
+	res    *ImportResult
 }
 
 type existing struct {

@@ -3,8 +3,8 @@ package orchestration_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
