@@ -30,6 +30,9 @@ describe("muteSentence", () => {
       muted_until: "2026-12-31T23:59:59Z" }, now)!;
     expect(muteSentence(m, day)).toBe("Risk accepted by ana@example.com until 2026-12-31: legacy host, retired in Q1");
   });
+  it("claims nothing about reason or end when the server did not say", () => {
+    expect(muteSentence(muteInfo({ status: "muted" }, now)!, day)).toBe("Muted");
+  });
   it("says when there is no end, and when the end has passed", () => {
     expect(muteSentence(muteInfo({ status: "muted", mute_kind: "mute" }, now)!, day)).toBe("Muted, no end date");
     expect(muteSentence(muteInfo({ status: "muted", mute_kind: "rule", muted_until: "2026-01-02T00:00:00Z" }, now)!, day))

@@ -20,6 +20,9 @@ export interface MuteInfo {
   by: string;
   until: Date | null;
   expired: boolean;
+  // Whether the server said how the finding was muted; without it, nothing
+  // is known of the reason or the end, which is not the same as none.
+  detailed: boolean;
 }
 
 const KINDS: Record<MuteInfo["kind"], { label: string; color: string }> = {
@@ -41,6 +44,7 @@ export function muteInfo(f: MuteFields, now: Date = new Date()): MuteInfo | null
     by: f.muted_by ?? "",
     until: valid,
     expired: valid !== null && valid.getTime() <= now.getTime(),
+    detailed: !!f.mute_kind,
   };
 }
 
@@ -48,6 +52,7 @@ export function muteInfo(f: MuteFields, now: Date = new Date()): MuteInfo | null
 // 31 Dec 2026: legacy system, replaced in Q1".
 export function muteSentence(m: MuteInfo, formatDate: (d: Date) => string = (d) => d.toLocaleDateString()): string {
   let s = m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : "Muted";
+  if (!m.detailed) return s;
   if (m.by) s += ` by ${m.by}`;
   if (m.until) s += m.expired ? ` (expired ${formatDate(m.until)})` : ` until ${formatDate(m.until)}`;
   else s += ", no end date";

@@ -54,6 +54,9 @@ describe("MuteSummary", () => {
     const { unmount } = ui(<MuteSummary f={{ status: "muted", mute_kind: "mute" }} />);
     expect(screen.getByTestId("mute-until-text").textContent).toBe("No end date");
     unmount();
+    const second = ui(<MuteSummary f={{ status: "muted" }} />);
+    expect(screen.getByTestId("mute-summary").textContent).toBe("Muted");
+    second.unmount();
     ui(<MuteSummary f={{ status: "open" }} />);
     expect(screen.queryByTestId("mute-summary")).toBeNull();
   });

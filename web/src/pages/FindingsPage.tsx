@@ -167,13 +167,13 @@ export function MuteSummary({ f }: { f: MuteFields }) {
   return (
     <Alert color={m.color} variant="light" title={m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : "Muted"}
       data-testid="mute-summary">
-      <Stack gap={2}>
+      {m.detailed && <Stack gap={2}>
         <Text size="sm" style={wrap}>{m.reason ? `Reason: ${m.reason}` : "No reason recorded."}</Text>
         {m.by && <Text size="sm">By {m.by}</Text>}
         <Text size="sm" data-testid="mute-until-text">
           {m.until ? (m.expired ? `Expired ${m.until.toLocaleDateString()}` : `Until ${m.until.toLocaleDateString()}`) : "No end date"}
         </Text>
-      </Stack>
+      </Stack>}
     </Alert>
   );
 }
