@@ -200,17 +200,17 @@ func measure(ctx context.Context, svc *compliance.Service, fs *findings.Store, t
 			return err
 		}
 		start = time.Now()
-		if _, err := fs.CheckResults(ctx, tm.ID, checks[:20+i*10]); err != nil {
-			return err
-		}
-		fmt.Printf("  CheckResults of the %d changed checks alone: %d ms\n", 20+i*10, time.Since(start).Milliseconds())
-		start = time.Now()
 		res, err := svc.Engine.Sync(ctx, tm.ID, checks[:20+i*10])
 		if err != nil {
 			return err
 		}
-		fmt.Printf("incremental sync %d after a 1,000-finding import (%d checks): %d ms, %d controls\n", i+1, 20+i*10,
-			time.Since(start).Milliseconds(), res.ControlsTouched)
+		took := time.Since(start)
+		start = time.Now()
+		if _, err := fs.CheckResults(ctx, tm.ID, checks[:20+i*10]); err != nil {
+			return err
+		}
+		fmt.Printf("incremental sync %d after a 1,000-finding import (%d checks): %d ms, %d controls (then CheckResults of those checks alone: %d ms)\n",
+			i+1, 20+i*10, took.Milliseconds(), res.ControlsTouched, time.Since(start).Milliseconds())
 	}
 
 	// The overview at N clients.

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
@@ -122,6 +125,48 @@ func TestComplianceAPIByRole(t *testing.T) {
 		}
 		if status, _ := officer.do("GET", "/api/v1/compliance/controls/NOPE-99", nil); status != 404 {
 			t.Errorf("unknown control: %d", status)
+		}
+	})
+}
+
+// EnqueueSyncTx, as the import path will call it: the job commits with the
+// caller's transaction on River's database, and a worker scores the team.
+func TestComplianceSyncJob(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		e := newEnvWithWorkers(t, reg, nil)
+		tm := e.team("compliance-job")
+		if _, err := e.app.Compliance.ImportFile(ctx, bytes.NewReader(readShared(t, "scf-2025.2.2.yaml")), audit.Event{}); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := reg.Get(db.Orchestration).BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := compliance.EnqueueSyncTx(ctx, tx, e.app.Queue, tm.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			jobs, err := e.app.Queue.JobList(ctx, river.NewJobListParams().Kinds("compliance_sync").States(rivertype.JobStateCompleted))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs.Jobs) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the compliance_sync job did not complete")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		st, err := e.app.Compliance.SyncStatusGet(ctx, tm.ID)
+		if err != nil || st.LastFullAt == nil || st.ControlsTouched != 1341 || st.LastError != "" {
+			t.Errorf("sync status %+v, %v", st, err)
 		}
 	})
 }
