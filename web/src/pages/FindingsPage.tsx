@@ -7,7 +7,7 @@ import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
 import { SeverityBadge, StatusBadge } from "../components/SeverityBadge";
 import { SEVERITIES } from "../severity";
-import { muteInfo, muteSentence, todayISO, untilFromDate, type MuteFields } from "../mute";
+import { muteInfo, todayISO, untilFromDate, type MuteFields } from "../mute";
 
 // Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
 const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
@@ -180,7 +180,6 @@ export function MuteSummary({ f }: { f: MuteFields }) {
 
 function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
   const [raw, setRaw] = useState(false);
-  const m = muteInfo(f as MuteFields);
   return (
     <Stack data-testid="finding-detail" style={{ minWidth: 0 }}>
       <Group gap="xs">
@@ -203,7 +202,6 @@ function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => 
             ["Fixed in", f.fixed_version],
             ["Vulnerabilities", f.vuln_ids.join(", ")],
             ["First seen", new Date(f.first_seen).toLocaleString()],
-            ["Mute", m ? muteSentence(m) : ""],
           ]
             .filter(([, v]) => v)
             .map(([k, v]) => (
