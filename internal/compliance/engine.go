@@ -2,7 +2,9 @@ package compliance
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -69,7 +71,7 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 		err := e.s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 			return q.QueryRowContext(ctx, `SELECT last_full_at FROM compliance_sync_status WHERE team_id = $1`, teamID).Scan(&full)
 		})
-		if err != nil && db.MapError(err) != db.ErrNotFound {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return SyncResult{}, err
 		}
 		if !full.Valid {
@@ -411,7 +413,7 @@ func (s *Service) SyncStatusGet(ctx context.Context, teamID string) (SyncStatus,
 		err := q.QueryRowContext(ctx, `SELECT last_full_at, last_incremental_at, duration_ms, controls_touched, content_version, last_error
 			FROM compliance_sync_status WHERE team_id = $1`, teamID).Scan(&full, &inc, &st.DurationMS, &st.ControlsTouched,
 			&st.ContentVersion, &st.LastError)
-		if db.MapError(err) == db.ErrNotFound {
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		st.LastFullAt, st.LastIncrementalAt = full.Ptr(), inc.Ptr()

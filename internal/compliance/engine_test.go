@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -286,7 +287,7 @@ func TestGoldenEngine(t *testing.T) {
 		if err != nil || len(atts) != 2 {
 			t.Fatalf("team A attestations: %v %d", err, len(atts))
 		}
-		if _, err := env.s.AttestationGet(ctx, env.teamB, atts[0].ID); err != db.ErrNotFound {
+		if _, err := env.s.AttestationGet(ctx, env.teamB, atts[0].ID); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("team B reads team A's attestation: %v", err)
 		}
 		if l, _ := env.s.AttestationList(ctx, env.teamB, ""); len(l) != 0 {
@@ -356,6 +357,9 @@ func snapshotResults(t *testing.T, s *Service, teamID string) map[string]string 
 			t.Fatal(err)
 		}
 		out[urn] = fmt.Sprintf("%s %.4f p%d f%d m%d man%d att %v", status, score, p, f, m, man, att)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -99,11 +99,11 @@ func loadGraph(ctx context.Context, q db.Querier, version int64) (*graph, error)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		f := &frameworkInfo{}
 		if err := rows.Scan(&f.ID, &f.URN, &f.RefID, &f.Family, &f.Name, &f.Version, &f.Source, &f.Provider, &f.Copyright,
 			&f.Description, &f.NodeCount, &f.AssessableCount, &f.DomainCount); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		g.frameworks = append(g.frameworks, f)
@@ -121,12 +121,12 @@ func loadGraph(ctx context.Context, q db.Querier, version int64) (*graph, error)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		n := &nodeInfo{}
 		var fw string
 		if err := rows.Scan(&n.URN, &fw, &n.ParentURN, &n.RefID, &n.Key, &n.Name, &n.Description, &n.Question, &n.Assessable,
 			&n.Depth, &n.Weight, &n.Extra); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		if n.Weight <= 0 {
@@ -168,10 +168,10 @@ func loadGraph(ctx context.Context, q db.Querier, version int64) (*graph, error)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var l checkLink
 		if err := rows.Scan(&l.Tool, &l.Check, &l.SCFURN, &l.Coverage, &l.Via); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		k := checkKeyOf(l.Tool, l.Check)
@@ -186,12 +186,12 @@ func loadGraph(ctx context.Context, q db.Querier, version int64) (*graph, error)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	all := map[string][]nodeLink{}
 	for rows.Next() {
 		var u string
 		var l nodeLink
 		if err := rows.Scan(&u, &l.SCFURN, &l.Coverage, &l.Via); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		all[u] = append(all[u], l)

@@ -68,11 +68,11 @@ func relink(ctx context.Context, q db.Querier, d db.Dialect) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	var nodes []contentNode
 	for rows.Next() {
 		var n contentNode
 		if err := rows.Scan(&n.urn, &n.framework, &n.family, &n.key, &n.assessable); err != nil {
-			rows.Close()
 			return err
 		}
 		nodes = append(nodes, n)
@@ -103,11 +103,11 @@ func relink(ctx context.Context, q db.Querier, d db.Dialect) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var fk famKey
 		var scfKey, column, version string
 		if err := rows.Scan(&fk.family, &fk.key, &scfKey, &column, &version); err != nil {
-			rows.Close()
 			return err
 		}
 		if cw[fk] == nil {
@@ -127,10 +127,10 @@ func relink(ctx context.Context, q db.Querier, d db.Dialect) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var src, dst, rel, set string
 		if err := rows.Scan(&src, &dst, &rel, &set); err != nil {
-			rows.Close()
 			return err
 		}
 		cov := coverageOf(rel)
@@ -202,6 +202,7 @@ func relink(ctx context.Context, q db.Querier, d db.Dialect) error {
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	type checkKey struct{ tool, check string }
 	checkLinks := map[checkKey]linkSet{}
 	var checkOrder []checkKey
@@ -209,7 +210,6 @@ func relink(ctx context.Context, q db.Querier, d db.Dialect) error {
 		var ck checkKey
 		var fk famKey
 		if err := rows.Scan(&ck.tool, &ck.check, &fk.family, &fk.key); err != nil {
-			rows.Close()
 			return err
 		}
 		var urns []string

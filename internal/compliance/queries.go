@@ -2,7 +2,9 @@ package compliance
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"sort"
 	"strings"
@@ -287,7 +289,7 @@ func (s *Service) ControlGet(ctx context.Context, teamID, ref string) (ControlDe
 			updated_at FROM compliance_control_results WHERE team_id = $1 AND scf_urn = $2`, teamID, c.URN).Scan(&d.Result.Status,
 			&d.Result.Score, &d.Result.Passed, &d.Result.Failed, &d.Result.Muted, &d.Result.Manual, &d.Result.Attested, &evidence,
 			&d.Result.LastScanID, &at, &updated)
-		if db.MapError(err) == db.ErrNotFound {
+		if errors.Is(err, sql.ErrNoRows) {
 			d.Result = scoreControl(c.URN, g.controlChecks[c.URN], nil, false)
 			return nil
 		}
@@ -324,9 +326,7 @@ func (s *Service) ControlGet(ctx context.Context, teamID, ref string) (ControlDe
 	if d.Attestations, err = s.AttestationList(ctx, teamID, c.URN); err != nil {
 		return d, err
 	}
-	for _, r := range g.requirementsOf(c) {
-		d.Requirements = append(d.Requirements, r)
-	}
+	d.Requirements = append(d.Requirements, g.requirementsOf(c)...)
 	return d, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -251,7 +253,7 @@ func (t *registryTx) putFramework(f *library.Framework, libraryURN string, cross
 		return item, nil
 	case err == nil:
 		item.Outcome = "updated"
-	case db.MapError(err) == db.ErrNotFound:
+	case errors.Is(err, sql.ErrNoRows):
 		item.Outcome = "created"
 	default:
 		return item, err
@@ -321,7 +323,7 @@ func (t *registryTx) insertNodes(frameworkID string, nodes []library.Node) error
 	}
 	if err := db.InsertRows(t.ctx, t.q, t.dialect, `INSERT INTO compliance_nodes (urn, framework_id, parent_urn, ref_id, node_key,
 		name, description, question, assessable, depth, ord, weight, extra)`, 13, rows, 500, ""); err != nil {
-		if db.MapError(err) != err {
+		if errors.Is(db.MapError(err), db.ErrConflict) {
 			return fmt.Errorf("%w: a requirement URN is already loaded by another framework: %w", ErrBadContent, err)
 		}
 		return fmt.Errorf("requirement nodes: %w", err)
@@ -346,7 +348,7 @@ func (t *registryTx) scfDiff(f *library.Framework, oldID string) (string, *Diff,
 	} else {
 		err := t.q.QueryRowContext(t.ctx, `SELECT id, version FROM compliance_frameworks WHERE family = $1 AND urn <> $2
 			ORDER BY loaded_at DESC LIMIT 1`, FamilySCF, f.URN).Scan(&prevID, &prevVersion)
-		if db.MapError(err) == db.ErrNotFound {
+		if errors.Is(err, sql.ErrNoRows) {
 			return "", nil, nil
 		}
 		if err != nil {
@@ -422,7 +424,7 @@ func (t *registryTx) putMappingSet(m *library.MappingSet, lib *library.Library) 
 		if _, err := t.q.ExecContext(t.ctx, `DELETE FROM compliance_mapping_sets WHERE id = $1`, oldID); err != nil {
 			return item, err
 		}
-	case db.MapError(err) == db.ErrNotFound:
+	case errors.Is(err, sql.ErrNoRows):
 		item.Outcome = "created"
 	default:
 		return item, err
@@ -543,7 +545,7 @@ func (t *registryTx) putCheckMap(cm *library.CheckMap) (ImportItem, error) {
 		if _, err := t.q.ExecContext(t.ctx, `DELETE FROM compliance_check_maps WHERE id = $1`, oldID); err != nil {
 			return item, err
 		}
-	case db.MapError(err) == db.ErrNotFound:
+	case errors.Is(err, sql.ErrNoRows):
 		if item.Outcome == "unchanged" {
 			item.Outcome = "created"
 		}
