@@ -3,6 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -169,4 +174,86 @@ func TestComplianceSyncJob(t *testing.T) {
 			t.Errorf("sync status %+v, %v", st, err)
 		}
 	})
+}
+
+// postForm sends a multipart form with fields and, when name is set, a file.
+func (c *client) postForm(path string, fields map[string]string, name string, data []byte) (int, []byte) {
+	c.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if name != "" {
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", c.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// An attestation through the API: its evidence is kept and served back,
+// the control passes by attestation, and the creation is audited.
+func TestComplianceAttestationAPI(t *testing.T) {
+	t.Parallel()
+	reg := dbtest.Open(t, dbtest.Engine{Name: "sqlite"})
+	e := newEnv(t, reg, nil)
+	ctx := context.Background()
+	tm := e.team("attest")
+	officer := e.tokenClient(e.user(tm.ID, rbac.ComplianceOfficer).Email)
+	if _, err := e.app.Compliance.ImportFile(ctx, bytes.NewReader(readShared(t, "scf-2025.2.2.yaml")), audit.Event{}); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	for _, bad := range []map[string]string{
+		{"control": "NOPE-1", "statement": "x", "expires_at": future},
+		{"control": "GOV-01", "statement": "x", "expires_at": "2001-01-01T00:00:00Z"},
+		{"control": "GOV-01", "statement": "x", "expires_at": "tomorrow"},
+	} {
+		if status, body := officer.postForm("/api/v1/compliance/attestations", bad, "", nil); status != 422 {
+			t.Errorf("%v: %d %s", bad, status, body)
+		}
+	}
+	status, body := officer.postForm("/api/v1/compliance/attestations", map[string]string{"control": "GOV-01",
+		"statement": "The board approved the programme.", "owner": "ciso", "expires_at": future}, "minutes.txt", []byte("proof"))
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	a := decode[compliance.Attestation](t, body)
+	sum := sha256.Sum256([]byte("proof"))
+	if a.ControlRefID != "GOV-01" || a.EvidenceName != "minutes.txt" || a.EvidenceSize != 5 ||
+		a.EvidenceSHA256 != hex.EncodeToString(sum[:]) || a.Expired {
+		t.Errorf("attestation %+v", a)
+	}
+	status, body = officer.do("GET", "/api/v1/compliance/attestations/"+a.ID+"/evidence", nil)
+	if status != 200 || string(body) != "proof" {
+		t.Errorf("evidence: %d %q", status, body)
+	}
+	_, body = officer.do("GET", "/api/v1/compliance/controls/GOV-01", nil)
+	c := decode[compliance.ControlDetail](t, body)
+	if c.Result.Status != compliance.StatusPassing || !c.Result.Attested || len(c.Attestations) != 1 {
+		t.Errorf("GOV-01 after the attestation: %+v, %d attestations", c.Result, len(c.Attestations))
+	}
+	events, err := e.app.Audit.EventList(ctx, audit.ListParams{TeamID: tm.ID, Action: "compliance.attestation_created", Limit: 10})
+	if err != nil || len(events) != 1 || events[0].TargetID != a.ID {
+		t.Errorf("audit: %v %+v", err, events)
+	}
+	if status, _ := officer.do("DELETE", "/api/v1/compliance/attestations/"+a.ID, nil); status != 204 {
+		t.Errorf("delete: %d", status)
+	}
+	_, body = officer.do("GET", "/api/v1/compliance/controls/GOV-01", nil)
+	if c := decode[compliance.ControlDetail](t, body); c.Result.Status != compliance.StatusNotAssessed {
+		t.Errorf("GOV-01 after the withdrawal: %+v", c.Result)
+	}
 }
