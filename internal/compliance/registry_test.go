@@ -3,11 +3,15 @@ package compliance
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/compliance/library"
@@ -103,6 +107,87 @@ func expected(t *testing.T, data []byte) []ImportItem {
 	}
 }
 
+// rawCounts counts a file's objects without the readers, with plain YAML,
+// JSON and spreadsheet decoding: nodes, assessable nodes and mappings (or
+// check links) per object, in file order.
+func rawCounts(t *testing.T, data []byte) [][3]int {
+	t.Helper()
+	switch {
+	case bytes.HasPrefix(data, zipMagic):
+		f, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, sheet := range f.GetSheetList() {
+			if !strings.HasPrefix(sheet, "SCF 20") {
+				continue
+			}
+			rows, err := f.GetRows(sheet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			col, controls := -1, 0
+			for _, r := range rows {
+				if col < 0 {
+					for i, c := range r {
+						if strings.TrimSpace(c) == "SCF #" {
+							col = i
+						}
+					}
+					continue
+				}
+				if col < len(r) && strings.TrimSpace(r[col]) != "" {
+					controls++
+				}
+			}
+			return [][3]int{{-1, controls, -1}}
+		}
+		t.Fatal("no SCF sheet")
+	case bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")):
+		var f struct {
+			Requirements []struct{ Checks []string }
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		links := 0
+		for _, r := range f.Requirements {
+			links += len(r.Checks)
+		}
+		return [][3]int{{-1, len(f.Requirements), links}}
+	}
+	var lib struct {
+		Objects struct {
+			Framework struct {
+				Nodes []struct {
+					Assessable bool `yaml:"assessable"`
+				} `yaml:"requirement_nodes"`
+			} `yaml:"framework"`
+			MappingSets []struct {
+				Mappings []struct{} `yaml:"requirement_mappings"`
+			} `yaml:"requirement_mapping_sets"`
+		} `yaml:"objects"`
+	}
+	if err := yaml.Unmarshal(data, &lib); err != nil {
+		t.Fatal(err)
+	}
+	var out [][3]int
+	if n := len(lib.Objects.Framework.Nodes); n > 0 {
+		a := 0
+		for _, nd := range lib.Objects.Framework.Nodes {
+			if nd.Assessable {
+				a++
+			}
+		}
+		out = append(out, [3]int{n, a, 0})
+	}
+	for _, ms := range lib.Objects.MappingSets {
+		out = append(out, [3]int{0, 0, len(ms.Mappings)})
+	}
+	return out
+}
+
 func count(t *testing.T, s *Service, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -123,6 +208,7 @@ func TestImportEverySample(t *testing.T) {
 		for _, f := range files {
 			data := readSample(t, f)
 			want := expected(t, data)
+			raw := rawCounts(t, data)
 			res, err := s.ImportFile(ctx, bytes.NewReader(data), testActor)
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -130,7 +216,15 @@ func TestImportEverySample(t *testing.T) {
 			if len(res.Items) != len(want) {
 				t.Fatalf("%s: %d items, want %d", f, len(res.Items), len(want))
 			}
+			if len(raw) != len(res.Items) {
+				t.Fatalf("%s: %d objects in the file, %d imported", f, len(raw), len(res.Items))
+			}
 			for i, got := range res.Items {
+				// Independently of the readers: nodes, assessable nodes and
+				// mappings where the file states them (-1: not comparable).
+				if r := raw[i]; (r[0] >= 0 && r[0] != got.Nodes) || (r[1] >= 0 && r[1] != got.Assessable) || (r[2] >= 0 && r[2] != got.Mappings) {
+					t.Errorf("%s: raw counts %v, imported %d nodes, %d assessable, %d mappings", f, r, got.Nodes, got.Assessable, got.Mappings)
+				}
 				w := want[i]
 				if got.Kind != w.Kind || got.Outcome != "created" || got.Nodes != w.Nodes || got.Assessable != w.Assessable ||
 					got.Domains != w.Domains || got.Mappings != w.Mappings || got.Checks != w.Checks {
