@@ -323,6 +323,13 @@ func (a *App) startWorkers() error {
 	if !a.runWorkers {
 		return nil
 	}
+	// Jobs a killed process of this host left running are given back now,
+	// not after River's rescue delay (an hour for a scan or an import).
+	if n, err := queue.RescueOrphans(context.Background(), a.Registry, a.Queue); err != nil {
+		a.Logger.Warn("rescuing jobs of dead processes failed; River's rescuer will", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("rescued jobs of a dead process", "count", n)
+	}
 	// Workers get their own context: a signal must not cancel running jobs
 	// at once, only stop them from taking new ones (see stopWorkers).
 	if err := a.Queue.Start(context.Background()); err != nil {
