@@ -173,10 +173,11 @@ func TestBrowserLayout(t *testing.T) {
 		shot(t, ctx, "cspm-layout-mute-failed.png")
 		t.Fatal(err)
 	}
-	if got := text(t, mctx, `[data-testid="mute-summary"]`); !strings.Contains(got, "Risk accepted") {
-		// The finding API does not yet return mute_kind, muted_reason,
-		// muted_by and muted_until; until it does, the UI can only say "Muted".
-		t.Logf("backend gap: the accepted risk shows as %q", got)
+	// The accepted risk says so, with its reason and end, not "Muted".
+	if got := text(t, mctx, `[data-testid="mute-summary"]`); !strings.Contains(strings.ToLower(got), "risk accepted") ||
+		!strings.Contains(got, "behind the VPN") || !strings.Contains(got, "2099") {
+		shot(t, ctx, "cspm-layout-mute-summary.png")
+		t.Fatalf("the accepted risk shows as %q", got)
 	}
 
 	// One failed KEV sync, so its error is on the page being measured.

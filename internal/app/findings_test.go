@@ -237,11 +237,21 @@ func TestMutingThroughTheAPIIsAudited(t *testing.T) {
 		t.Fatalf("risk accept = %d %s", s, body)
 	}
 	_, body = analyst.do("GET", fmt.Sprintf("/api/v1/findings/%d", fid), nil)
-	if d := decode[findings.Detail](t, body); d.Status != "muted" {
-		t.Fatalf("status after risk acceptance: %s", d.Status)
+	d := decode[findings.Detail](t, body)
+	if d.Status != "muted" || d.MuteKind != "risk_accepted" || d.MutedReason != "WAF in front" || d.MutedBy == "" ||
+		d.MutedUntil == nil || d.MutedUntil.Format(time.RFC3339) != until {
+		t.Fatalf("after risk acceptance: status %s, kind %q, reason %q, by %q, until %v", d.Status, d.MuteKind, d.MutedReason, d.MutedBy, d.MutedUntil)
+	}
+	_, body = analyst.do("GET", "/api/v1/findings?status=muted", nil)
+	if l := decode[findings.ListResult](t, body); len(l.Findings) == 0 || l.Findings[0].MuteKind == "" {
+		t.Fatalf("the list shows no mute details: %s", body)
 	}
 	if s, _ := analyst.do("DELETE", fmt.Sprintf("/api/v1/findings/%d/mute", fid), nil); s != 204 {
 		t.Fatalf("unmute = %d", s)
+	}
+	_, body = analyst.do("GET", fmt.Sprintf("/api/v1/findings/%d", fid), nil)
+	if d := decode[findings.Detail](t, body); d.MuteKind != "" || d.MutedUntil != nil {
+		t.Fatalf("an unmuted finding still shows its mute: %+v", d.Finding)
 	}
 	actions := auditActions(t, e, tm.ID)
 	for _, want := range []string{"mute_rule.created", "mute_rule.deleted", "finding.risk_accepted", "finding.unmuted"} {

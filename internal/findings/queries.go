@@ -49,6 +49,13 @@ type Finding struct {
 	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
 	FirstScanID  string     `json:"first_scan_id"`
 	LastScanID   string     `json:"last_scan_id"`
+	// How a muted finding was muted: by a person, as an accepted risk, or by
+	// a rule; why, by whom and until when. Empty for a finding not muted.
+	MuteKind    string     `json:"mute_kind,omitempty" enum:"mute,risk_accepted,rule"`
+	MuteRuleID  string     `json:"mute_rule_id,omitempty"`
+	MutedReason string     `json:"muted_reason,omitempty"`
+	MutedBy     string     `json:"muted_by,omitempty"`
+	MutedUntil  *time.Time `json:"muted_until,omitempty"`
 }
 
 // HistoryEntry is one change of a finding.
@@ -69,7 +76,8 @@ type Detail struct {
 
 const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
-	vuln_ids, description, ` + remediationText + `, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags`
+	vuln_ids, description, ` + remediationText + `, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags,
+	mute_kind, mute_rule_id, muted_reason, muted_by, muted_until`
 
 // A finding's remediation is kept once per team (see storeRemediations);
 // lists read it per row by primary key.
@@ -91,17 +99,18 @@ const (
 
 func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 	var (
-		f        Finding
-		sev      int
-		vulns    string
-		tags     string
-		resolved sql.NullTime
-		lastSeen db.Time // an expression: SQLite returns it as text
+		f          Finding
+		sev        int
+		vulns      string
+		tags       string
+		resolved   sql.NullTime
+		lastSeen   db.Time // an expression: SQLite returns it as text
+		mutedUntil sql.NullTime
 	)
 	err := row.Scan(&f.ID, &f.Fingerprint, &f.Tool, &f.ClassUID, &f.CheckID, &f.Title, &sev, &f.Result, &f.Status, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
 		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &lastSeen,
-		&resolved, &f.FirstScanID, &f.LastScanID, &tags)
+		&resolved, &f.FirstScanID, &f.LastScanID, &tags, &f.MuteKind, &f.MuteRuleID, &f.MutedReason, &f.MutedBy, &mutedUntil)
 	if err != nil {
 		return Finding{}, db.MapError(err)
 	}
@@ -114,6 +123,12 @@ func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 	}
 	if resolved.Valid {
 		f.ResolvedAt = &resolved.Time
+	}
+	if f.Status != StatusMuted {
+		f.MuteKind, f.MuteRuleID, f.MutedReason, f.MutedBy = "", "", "", ""
+	} else if mutedUntil.Valid {
+		until := mutedUntil.Time.UTC()
+		f.MutedUntil = &until
 	}
 	return f, nil
 }

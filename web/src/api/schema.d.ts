@@ -1319,6 +1319,13 @@ export interface components {
             /** Format: date-time */
             last_seen: string;
             location: string;
+            /** @enum {string} */
+            mute_kind?: "mute" | "risk_accepted" | "rule";
+            mute_rule_id?: string;
+            muted_by?: string;
+            muted_reason?: string;
+            /** Format: date-time */
+            muted_until?: string;
             provider: string;
             raw_ocsf: unknown;
             region: string;
@@ -1484,6 +1491,13 @@ export interface components {
             /** Format: date-time */
             last_seen: string;
             location: string;
+            /** @enum {string} */
+            mute_kind?: "mute" | "risk_accepted" | "rule";
+            mute_rule_id?: string;
+            muted_by?: string;
+            muted_reason?: string;
+            /** Format: date-time */
+            muted_until?: string;
             provider: string;
             region: string;
             remediation: string;
