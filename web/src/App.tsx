@@ -18,6 +18,7 @@ import { ImportPage } from "./pages/ImportPage";
 import { VulnerabilitiesPage } from "./pages/VulnerabilitiesPage";
 import { CloudAccountsPage } from "./pages/CloudAccountsPage";
 import { ScanRunPage } from "./pages/ScanRunPage";
+import { ComplianceArea } from "./pages/CompliancePage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -27,6 +28,7 @@ const built: Record<string, JSX.Element> = {
   "/import": <ImportPage />,
   "/vulnerabilities": <VulnerabilitiesPage />,
   "/cloud-accounts": <CloudAccountsPage />,
+  "/compliance": <ComplianceArea />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;
@@ -144,6 +146,7 @@ function Shell() {
           <Route path="/account" element={<AccountPage />} />
           <Route path="/admin" element={<AdminPage />} />
           <Route path="/scans/:id" element={<ScanRunPage />} />
+          <Route path="/compliance/*" element={<ComplianceArea />} />
           {areas
             .filter((a) => a.path !== "/status" && a.path !== "/admin")
             .map((a) => (
