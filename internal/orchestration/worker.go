@@ -415,7 +415,7 @@ func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, par
 			// The compliance sync is queued in the transaction that records
 			// the SubJob's findings: one exists exactly when the other does.
 			if tx, ok := q.Querier.(*sql.Tx); ok && s.ComplianceSync != nil && status == StatusCompleted {
-				if err := s.ComplianceSync(ctx, tx, sj.TeamID, part.ImportResult.Checks); err != nil {
+				if err := s.ComplianceSync(ctx, tx, sj.TeamID, part.Checks); err != nil {
 					return err
 				}
 			}

@@ -26,8 +26,8 @@ import (
 // Jobs of other hosts are left to River's rescuer, which needs no guess.
 func RescueOrphans(ctx context.Context, reg *db.Registry, client *Client) (int, error) {
 	host, err := os.Hostname()
-	if err != nil || host == "" {
-		return 0, nil
+	if err != nil {
+		return 0, fmt.Errorf("hostname: %w", err)
 	}
 	self := DefaultID()
 	d := reg.Get(db.Orchestration)
