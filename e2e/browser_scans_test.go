@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,17 +182,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 			return
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Server", "nginx/1.25.3")
-		fmt.Fprint(w, "ok")
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	port := fmt.Sprint(webTarget(t))
 	ctx2 := step(t, ctx)
 	if err := chromedp.Do(ctx2,
 		chromedp.Navigate(p.url+"/scans"),

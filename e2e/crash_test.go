@@ -22,16 +22,7 @@ import (
 // rescue delay, an hour, and the run blocked its account's next scans.
 func TestKillDuringScanAndImportThenRestart(t *testing.T) {
 	t.Parallel()
-	engines := []string{"sqlite"}
-	if os.Getenv("CSPM_TEST_POSTGRES_URL") != "" || os.Getenv("CI") == "true" {
-		engines = append(engines, "postgres")
-	}
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			crashScenario(t, engine)
-		})
-	}
+	eachEngine(t, crashScenario)
 }
 
 func crashScenario(t *testing.T, engine string) {

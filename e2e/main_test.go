@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -275,4 +276,38 @@ func replaceDatabase(t *testing.T, rawURL, name string) string {
 		rest = rest[:slash]
 	}
 	return rawURL[:i+3] + rest + "/" + name + query
+}
+
+// eachEngine runs scenario as a parallel subtest on SQLite and, when a test
+// PostgreSQL is configured (always under CI), on PostgreSQL.
+func eachEngine(t *testing.T, scenario func(t *testing.T, engine string)) {
+	t.Helper()
+	engines := []string{"sqlite"}
+	if os.Getenv("CSPM_TEST_POSTGRES_URL") != "" || os.Getenv("CI") == "true" {
+		engines = append(engines, "postgres")
+	}
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			scenario(t, engine)
+		})
+	}
+}
+
+// webTarget serves a page on a loopback port for a scanner to find, and
+// returns the port. A Server header lets Nmap's service detection match at
+// its first probe.
+func webTarget(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Server", "nginx/1.25.3")
+		fmt.Fprint(w, "hello")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
 }

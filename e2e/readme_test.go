@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -44,17 +41,7 @@ func TestBrowserREADMEPathRunsAnNmapScan(t *testing.T) {
 		t.Fatalf("the default data directory is not ./data of the working directory: %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Server", "nginx/1.25.3")
-		fmt.Fprint(w, "ok")
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	port := fmt.Sprint(webTarget(t))
 
 	sctx := step(t, ctx)
 	signIn(t, sctx, p.url, "admin@cspm.local", password)

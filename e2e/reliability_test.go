@@ -25,16 +25,7 @@ import (
 // answer 5xx, /readyz stays 200 throughout, and every import and run ends.
 func TestConcurrentImportsScansReadsAndMutes(t *testing.T) {
 	t.Parallel()
-	engines := []string{"sqlite"}
-	if os.Getenv("CSPM_TEST_POSTGRES_URL") != "" || os.Getenv("CI") == "true" {
-		engines = append(engines, "postgres")
-	}
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			concurrencyScenario(t, engine)
-		})
-	}
+	eachEngine(t, concurrencyScenario)
 }
 
 func concurrencyScenario(t *testing.T, engine string) {

@@ -121,18 +121,7 @@ func needTool(t *testing.T, name string) {
 func TestNetworkScanWithRealNmap(t *testing.T) {
 	t.Parallel()
 	needTool(t, "nmap")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A Server header lets nmap's service detection match at its first probe.
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Server", "nginx/1.25.3")
-		fmt.Fprint(w, "hello")
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := webTarget(t)
 
 	p, password := servePlatform(t)
 	a := newAPI(t, p.url, password)
@@ -234,16 +223,7 @@ func TestWebScanWithRealWapiti(t *testing.T) {
 // PostgreSQL.
 func TestKilledWorkerIsReplacedWithoutDuplicates(t *testing.T) {
 	t.Parallel()
-	engines := []string{"sqlite"}
-	if os.Getenv("CSPM_TEST_POSTGRES_URL") != "" || os.Getenv("CI") == "true" {
-		engines = append(engines, "postgres")
-	}
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			killedWorkerScenario(t, engine)
-		})
-	}
+	eachEngine(t, killedWorkerScenario)
 }
 
 func killedWorkerScenario(t *testing.T, engine string) {
