@@ -261,7 +261,7 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, jobs Inserter) {
 	httpapi.Register(r, huma.Operation{OperationID: "sync-compliance-engine", Method: http.MethodPost, Path: "/api/v1/compliance-engine/sync",
 		Summary: "Score the team's SCF controls from its findings now", Tags: tags,
 		Description: "The seed's AutonomousComplianceEngine sync; synchronous (a full sync takes well under the request timeout)."},
-		rbac.ComplianceManage, func(ctx context.Context, in *syncInput) (*syncOutput, error) {
+		rbac.ComplianceSync, func(ctx context.Context, in *syncInput) (*syncOutput, error) {
 			var checks []string
 			if in.Body != nil && in.Body.Checks != nil {
 				checks = in.Body.Checks

@@ -44,6 +44,11 @@ const (
 	KEVSync             Permission = "kev:sync"
 	ComplianceRead      Permission = "compliance:read"
 	ComplianceManage    Permission = "compliance:manage"
+	// ComplianceSync rescores a team's compliance now. SECURITY_MANAGER
+	// holds it without compliance:manage: they run the scans whose
+	// results it scores, but framework content and attestations are the
+	// compliance officer's.
+	ComplianceSync Permission = "compliance:sync"
 	BIARead             Permission = "bia:read"
 	BIAManage           Permission = "bia:manage"
 	KBRead              Permission = "kb:read"
@@ -76,11 +81,11 @@ var table = map[Role][]Permission{
 	Admin: All(),
 	SecurityManager: append(slices.Clone(readAll),
 		UsersRead, CloudAccountsManage, ScansRun, FindingsImport, FindingsTriage, VulnsManage,
-		ComplianceManage, BIAManage, KBManage),
+		ComplianceSync, BIAManage, KBManage),
 	SecurityAnalyst: append(slices.Clone(readAll),
 		ScansRun, FindingsImport, FindingsTriage, VulnsManage),
 	ComplianceOfficer: append(slices.Clone(readAll),
-		ComplianceManage, BIAManage, KBManage),
+		ComplianceManage, ComplianceSync, BIAManage, KBManage),
 	Auditor: append(slices.Clone(readAll), UsersRead, AuditRead),
 	Viewer:  slices.Clone(readAll),
 }
@@ -90,7 +95,7 @@ func All() []Permission {
 	all := []Permission{
 		AccountSelf, UsersRead, UsersManage, TeamManage, AuditRead, SystemRead,
 		CloudAccountsRead, CloudAccountsManage, ScansRead, ScansRun, FindingsRead, FindingsImport, FindingsTriage,
-		VulnsRead, VulnsManage, KEVSync, ComplianceRead, ComplianceManage, BIARead, BIAManage, KBRead, KBManage,
+		VulnsRead, VulnsManage, KEVSync, ComplianceRead, ComplianceManage, ComplianceSync, BIARead, BIAManage, KBRead, KBManage,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return all
