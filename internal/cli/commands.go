@@ -35,13 +35,14 @@ func setup(env Env, name string, args []string, extra func(fsBind *flagSetBindin
 	if extra != nil {
 		extra(b)
 	}
-	if err := parse(fs, args); err != nil {
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 && !b.allowArgs {
-		return nil, usagef("%s: unexpected argument %q", name, fs.Arg(0))
+	if len(positional) > 0 && !b.allowArgs {
+		return nil, usagef("%s: unexpected argument %q", name, positional[0])
 	}
-	b.args = fs.Args()
+	b.args = positional
 	cfg, err := loader.Load(env.Getenv)
 	if err != nil {
 		return nil, err
