@@ -254,6 +254,8 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: a.Orchestration})
 	river.AddWorker(w, &orchestration.ScanSchedulesWorker{Service: a.Orchestration})
 	river.AddWorker(w, &maintenanceWorker[artifactRetentionArgs]{logger: a.Logger, what: "expired artifacts deleted", run: a.expireArtifacts})
+	river.AddWorker(w, &maintenanceWorker[importReconcileArgs]{logger: a.Logger, what: "imports no job will finish marked failed",
+		run: func(ctx context.Context) (int, error) { return a.Imports.Reconcile(ctx) }})
 	river.AddWorker(w, &compliance.SyncWorker{Service: a.Compliance})
 	river.AddWorker(w, &compliance.SnapshotWorker{Service: a.Compliance,
 		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})

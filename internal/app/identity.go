@@ -144,6 +144,7 @@ func PeriodicJobs() []PeriodicJob {
 		// whether the catalog is due, so restarts do not reset the clock.
 		{Every: time.Hour, Args: vuln.EnrichmentArgs{}, RunOnStart: true},
 		{Every: time.Hour, Args: artifactRetentionArgs{}, RunOnStart: true},
+		{Every: 10 * time.Minute, Args: importReconcileArgs{}, RunOnStart: true},
 		{Every: time.Minute, Args: orchestration.ScanSchedulesArgs{}, RunOnStart: true},
 		// Hourly, for a daily snapshot: the job skips teams already synced today.
 		{Every: compliance.SnapshotEvery, Args: compliance.SnapshotArgs{}, RunOnStart: true},
@@ -160,6 +161,11 @@ func periodicJobs() []*river.PeriodicJob {
 	}
 	return out
 }
+
+// importReconcileArgs fails uploads that no live job will import.
+type importReconcileArgs struct{}
+
+func (importReconcileArgs) Kind() string { return "import_reconcile" }
 
 // artifactRetentionArgs deletes reports older than artifact_retention.
 type artifactRetentionArgs struct{}
