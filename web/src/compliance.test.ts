@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   buildTree, checkFindingsHref, controlHref, expiryFromDate, filterTree, flatten, formatScore, frameworkHref, importPath, isExpired,
-  parentUrns, scoreColor, statusColor, statusCounts, statusLabel, type FrameworkNode, type TreeNode,
+  parentUrns, scoreColor, sortEvidence, statusColor, statusCounts, statusLabel, type FrameworkNode, type TreeNode,
 } from "./compliance";
 
 function node(urn: string, parent: string, status: FrameworkNode["status"], assessable = true, name = urn.toUpperCase()): FrameworkNode {
@@ -105,7 +105,7 @@ describe("links and forms", () => {
     expect(checkFindingsHref("s3 check")).toBe("/findings?status=open,reopened&q=s3%20check");
   });
   it("escapes framework and control IDs, URNs included", () => {
-    expect(controlHref("urn:intuitem:risk:req_node:scf:gov-02")).toBe("/compliance/controls/urn%3Aintuitem%3Arisk%3Areq_node%3Ascf%3Agov-02");
+    expect(controlHref("urn:intuitem:risk:req_node:scf-2025.2.2:gov-01.1")).toBe("/compliance/controls?id=urn%3Aintuitem%3Arisk%3Areq_node%3Ascf-2025.2.2%3Agov-01.1");
     expect(frameworkHref("f1", "urn:x")).toBe("/compliance/frameworks/f1?open=urn%3Ax");
   });
   it("sends a workbook to the SCF route, anything else to the library route", () => {
@@ -119,5 +119,14 @@ describe("links and forms", () => {
     expect(isExpired({ expired: false, expires_at: "2026-05-31T23:59:59Z" }, now)).toBe(true);
     expect(isExpired({ expired: false, expires_at: "2026-06-02T00:00:00Z" }, now)).toBe(false);
     expect(expiryFromDate("2027-01-31")).toBe("2027-01-31T23:59:59Z");
+  });
+});
+
+describe("sortEvidence", () => {
+  const ev = (check_id: string, passed: number, failed: number, muted = 0) =>
+    ({ tool: "prowler", check_id, coverage: "full" as const, via: "", passed, failed, muted, manual: 0 });
+  it("lists failing checks first, most failures first, then checks with results, then the rest", () => {
+    const got = sortEvidence([ev("a", 0, 0), ev("b", 3, 0), ev("c", 1, 1), ev("d", 0, 5), ev("e", 0, 0, 2)]);
+    expect(got.map((e) => e.check_id)).toEqual(["d", "c", "b", "e", "a"]);
   });
 });

@@ -152,12 +152,22 @@ export function checkFindingsHref(checkID: string, tool?: string): string {
   return findingsHref({ q: checkID, tool: tool || undefined, status: OPEN_STATUSES });
 }
 
+// sortEvidence puts the checks that fail first, then those with any
+// result, then the ones with none, each by check ID.
+export function sortEvidence(list: CheckEvidence[]): CheckEvidence[] {
+  const rank = (e: CheckEvidence) => (e.failed > 0 ? 0 : e.passed + e.muted + e.manual > 0 ? 1 : 2);
+  return [...list].sort((a, b) => rank(a) - rank(b) || b.failed - a.failed || a.check_id.localeCompare(b.check_id));
+}
+
 export function frameworkHref(id: string, focus?: string): string {
   return `/compliance/frameworks/${encodeURIComponent(id)}` + (focus ? `?open=${encodeURIComponent(focus)}` : "");
 }
 
+// controlHref names the control in the query string: a URN or reference
+// has dots (scf-2025.2.2, GOV-01.1), and the server answers a path whose
+// last segment looks like a file name with 404 instead of the app.
 export function controlHref(urnOrRef: string): string {
-  return `/compliance/controls/${encodeURIComponent(urnOrRef)}`;
+  return `/compliance/controls?id=${encodeURIComponent(urnOrRef)}`;
 }
 
 // isExpired says whether an attestation has lapsed, by the server's flag or

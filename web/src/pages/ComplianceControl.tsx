@@ -4,7 +4,7 @@ import { Link } from "react-router-dom";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { SeverityBadge } from "../components/SeverityBadge";
 import { useAuth } from "../auth";
-import { checkFindingsHref, complianceApi, formatScore, formatWhen, frameworkHref, type ControlDetail } from "../compliance";
+import { checkFindingsHref, complianceApi, sortEvidence, formatScore, formatWhen, frameworkHref, type ControlDetail } from "../compliance";
 import { ScoreRing } from "./CompliancePage";
 import { StatusBadge } from "./ComplianceFramework";
 import { AttestationForm, AttestationTable } from "./ComplianceAttestations";
@@ -53,7 +53,7 @@ export function ComplianceControlPage({ id }: { id: string }) {
         <SimpleGrid cols={{ base: 1, md: 2 }}>
           <Field label="Description">{c.description}</Field>
           <Field label="Control question">{c.question}</Field>
-          {extra.map(([k, v]) => <Field key={k} label={k}>{typeof v === "string" ? v : JSON.stringify(v)}</Field>)}
+          {extra.map(([k, v]) => <Field key={k} label={k}>{typeof v === "string" ? v : Array.isArray(v) ? v.join(", ") : JSON.stringify(v)}</Field>)}
         </SimpleGrid>
       </Card>
 
@@ -76,7 +76,7 @@ export function ComplianceControlPage({ id }: { id: string }) {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {r.evidence.map((e) => (
+                {sortEvidence(r.evidence).map((e) => (
                   <Table.Tr key={e.tool + e.check_id} data-testid="check-row">
                     <Table.Td style={wrap}>
                       <Text size="sm" fw={500}>{e.check_id}</Text>

@@ -21,14 +21,14 @@ export function StatusBadge({ status, attested }: { status: string; attested?: b
 // Controls lists the SCF controls a requirement maps to, each a link to its detail.
 function Controls({ n, isSCF }: { n: FrameworkNode; isSCF: boolean }) {
   if (isSCF && n.assessable) {
-    return <Anchor component={Link} to={controlHref(n.urn)} size="sm" data-testid="control-link">Details</Anchor>;
+    return <Anchor component={Link} to={controlHref(n.urn)} size="sm" data-testid="control-link" data-status={n.status}>Details</Anchor>;
   }
   const cs = n.controls ?? [];
   if (cs.length === 0) return n.assessable ? <Text size="xs" c="dimmed">no SCF mapping</Text> : null;
   return (
     <Group gap={4}>
       {cs.slice(0, 12).map((c) => (
-        <Anchor key={c.urn} component={Link} to={controlHref(c.urn)} data-testid="control-link" title={`${c.name}: ${statusLabel(c.status)}, ${formatScore(c.score)} (${c.coverage}, via ${c.via})`}>
+        <Anchor key={c.urn} component={Link} to={controlHref(c.urn)} data-testid="control-link" data-status={c.status} title={`${c.name}: ${statusLabel(c.status)}, ${formatScore(c.score)} (${c.coverage}, via ${c.via})`}>
           <Badge size="sm" variant="dot" color={statusColor(c.status)} style={{ cursor: "pointer", textTransform: "none" }}>{c.ref_id}</Badge>
         </Anchor>
       ))}
@@ -69,7 +69,9 @@ export function ComplianceFrameworkPage({ id }: { id: string }) {
   const [params, setParams] = useSearchParams();
   const [f, setF] = useState<FrameworkDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const statuses = params.get("status") ? params.get("status")!.split(",") : [];
+  // Local state, mirrored to the URL: the router applies URL changes in a
+  // transition, and a second quick click would start from the stale list.
+  const [statuses, setStatusState] = useState<string[]>(() => (params.get("status") ? params.get("status")!.split(",") : []));
   const [text, setText] = useState("");
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
 
@@ -99,6 +101,7 @@ export function ComplianceFrameworkPage({ id }: { id: string }) {
 
   if (!f) return (<><Title order={2}>Framework</Title><ErrorAlert error={error} /></>);
   const setStatuses = (v: string[]) => {
+    setStatusState(v);
     const next = new URLSearchParams(params);
     if (v.length) next.set("status", v.join(","));
     else next.delete("status");

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Anchor, Badge, Button, Card, Group, RingProgress, SimpleGrid, Stack, Tabs, Text, Title, Tooltip } from "@mantine/core";
 import { LineChart } from "@mantine/charts";
-import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { useAuth } from "../auth";
 import { useAction } from "../useAction";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -19,8 +19,9 @@ import { ComplianceAttestationsPage } from "./ComplianceAttestations";
 // framework, a control, imports and attestations, under one set of tabs.
 export function ComplianceArea() {
   const rest = useParams()["*"] ?? "";
+  const [search] = useSearchParams();
   const [section, ...tail] = rest.split("/");
-  const arg = tail.length ? decodeURIComponent(tail.join("/")) : "";
+  const arg = tail.length ? decodeURIComponent(tail.join("/")) : search.get("id") ?? "";
   let page = <ComplianceOverviewPage />;
   if (section === "frameworks" && arg) page = <ComplianceFrameworkPage id={arg} />;
   else if (section === "controls" && arg) page = <ComplianceControlPage id={arg} />;
@@ -149,16 +150,18 @@ function Trend({ o }: { o: ComplianceOverview }) {
   const names = new Map(o.frameworks.map((f) => [f.id, f.name]));
   const ids = [...new Set(o.trend.flatMap((p) => Object.keys(p.frameworks ?? {})))].filter((id) => names.has(id)).slice(0, 5);
   const colors = ["blue.6", "teal.6", "grape.6", "orange.6", "cyan.6"];
+  // Series keys are f0, f1, ...: a framework's name ("NIST CSF v2.0") has
+  // dots, which the chart would read as a path into the row.
   const data = o.trend.map((p) => {
-    const row: Record<string, string | number | null> = { day: p.day.slice(5), Overall: p.overall };
-    ids.forEach((id) => (row[names.get(id)!] = p.frameworks?.[id] ?? null));
+    const row: Record<string, string | number | null> = { day: p.day.slice(5), overall: p.overall };
+    ids.forEach((id, i) => (row[`f${i}`] = p.frameworks?.[id] ?? null));
     return row;
   });
   if (data.length === 0) return <Text size="sm" c="dimmed">No scores yet: the trend starts with the first sync.</Text>;
   return (
     <LineChart h={240} dataKey="day" data={data} withLegend connectNulls curveType="linear" yAxisProps={{ domain: [0, 100] }}
       valueFormatter={(v) => formatScore(v)} data-testid="trend-chart"
-      series={[{ name: "Overall", color: "indigo.7" }, ...ids.map((id, i) => ({ name: names.get(id)!, color: colors[i] }))]} />
+      series={[{ name: "overall", label: "Overall", color: "indigo.7" }, ...ids.map((id, i) => ({ name: `f${i}`, label: names.get(id)!, color: colors[i] }))]} />
   );
 }
 
@@ -192,7 +195,7 @@ export function ComplianceOverviewPage() {
                 <ScoreRing score={overall.score} size={120} testid="overall-score" />
                 <Stack gap={4} style={{ minWidth: 0 }}>
                   <Title order={4}>Overall</Title>
-                  <Text size="sm" c="dimmed">{o.scf ? `${o.scf.name} ${o.scf.version}: weighted average of assessed controls` : "No SCF version loaded"}</Text>
+                  <Text size="sm" c="dimmed">{o.scf ? `${o.scf.name}: the weighted average of its assessed controls` : "No SCF version loaded"}</Text>
                   <StatusCounts counts={overall.counts} />
                 </Stack>
               </Group>
