@@ -294,6 +294,10 @@ func TestBrowserCompliance(t *testing.T) {
 				problems = append(problems, fmt.Sprintf("%s at %d px: %s", pg.name, width, pr))
 			}
 			save(lctx, fmt.Sprintf("%d-%s", width, pg.name))
+			// What a person sees first, at the size they see it.
+			if png, err := chromedp.Run(lctx, chromedp.CaptureScreenshot()); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%s-top.png", width, pg.name)), png, 0o644)
+			}
 		}
 	}
 	t.Logf("screenshots: %s", dir)

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { Anchor, Badge, Card, Group, ScrollArea, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, ScrollArea, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { Link } from "react-router-dom";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { SeverityBadge } from "../components/SeverityBadge";
@@ -24,19 +24,26 @@ export function ComplianceControlPage({ id }: { id: string }) {
   const { can } = useAuth();
   const [c, setC] = useState<ControlDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [allChecks, setAllChecks] = useState(false);
   const load = useCallback(() => complianceApi.control(id).then((d) => { setC(d); setError(null); }, setError), [id]);
   useEffect(() => {
     void load();
   }, [load]);
   if (!c) return (<><Title order={2}>Control</Title><ErrorAlert error={error} /></>);
   const r = c.result;
+  // Checks with results first; those the team never ran (often most of
+  // them) behind a button.
+  const sorted = sortEvidence(r.evidence);
+  const withResults = sorted.filter((e) => e.passed + e.failed + e.muted + e.manual > 0);
+  const shownChecks = allChecks || withResults.length === 0 ? sorted : withResults;
+  const quiet = withResults.length > 0 ? sorted.length - withResults.length : 0;
   const extra = Object.entries(c.extra ?? {}).filter(([, v]) => v !== "" && v !== null && v !== undefined);
   return (
     <Stack data-testid="control-detail">
       <Anchor component={Link} to={frameworkHref(c.framework_id, c.domain_urn)} size="sm">← {c.framework_name}{c.domain_name ? ` · ${c.domain_name}` : ""}</Anchor>
       <Group wrap="nowrap" align="flex-start">
         <ScoreRing score={r.score} size={96} testid="control-score" />
-        <Stack gap={4} style={{ minWidth: 0 }}>
+        <Stack gap={4} style={{ minWidth: 0, flex: 1 }}>
           <Title order={2} style={wrap} data-testid="control-title">{c.ref_id} · {c.name}</Title>
           <Group gap={6}>
             <StatusBadge status={r.status} attested={r.attested} />
@@ -76,7 +83,7 @@ export function ComplianceControlPage({ id }: { id: string }) {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {sortEvidence(r.evidence).map((e) => (
+                {shownChecks.map((e) => (
                   <Table.Tr key={e.tool + e.check_id} data-testid="check-row">
                     <Table.Td style={wrap}>
                       <Text size="sm" fw={500}>{e.check_id}</Text>
@@ -99,6 +106,11 @@ export function ComplianceControlPage({ id }: { id: string }) {
               </Table.Tbody>
             </Table>
           </ScrollArea>
+        )}
+        {quiet > 0 && (
+          <Button size="xs" variant="subtle" mt="xs" onClick={() => setAllChecks(!allChecks)} data-testid="checks-toggle">
+            {allChecks ? "Hide the checks without results" : `Show ${quiet} more mapped checks without results`}
+          </Button>
         )}
       </Card>
 

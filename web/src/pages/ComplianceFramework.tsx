@@ -117,9 +117,9 @@ export function ComplianceFrameworkPage({ id }: { id: string }) {
   return (
     <Stack>
       <Group justify="space-between" align="flex-start">
-        <Group wrap="nowrap" align="flex-start" style={{ minWidth: 0, flex: 1 }}>
+        <Group wrap="nowrap" align="flex-start" style={{ minWidth: 0, flex: "1 1 300px" }}>
           <ScoreRing score={f.score} size={96} testid="framework-detail-score" />
-          <Stack gap={4} style={{ minWidth: 0 }}>
+          <Stack gap={4} style={{ minWidth: 0, flex: 1 }}>
             <Title order={2} style={wrap} data-testid="framework-title">{f.name}</Title>
             <Group gap={4}>
               <Badge variant="outline">{f.source}</Badge>
@@ -156,7 +156,7 @@ export function ComplianceFrameworkPage({ id }: { id: string }) {
           </Group>
           {rows.length === 0 && <Text size="sm" c="dimmed" data-testid="requirements-none">No requirement matches.</Text>}
           <ScrollArea type="auto">
-            <Table miw={720} verticalSpacing={4} data-testid="requirements-table" highlightOnHover>
+            <Table miw={840} verticalSpacing={4} data-testid="requirements-table" highlightOnHover>
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>Requirement</Table.Th>

@@ -121,6 +121,23 @@ function Heatmap({ domains, scfID }: { domains: DomainScore[]; scfID?: string })
   );
 }
 
+function HeatmapLegend() {
+  const steps: [string, number | null][] = [["90–100", 95], ["75–89", 80], ["50–74", 60], ["25–49", 30], ["0–24", 0], ["not assessed", null]];
+  return (
+    <Group gap="sm" mt="xs">
+      {steps.map(([label, v]) => {
+        const [hue, shade] = scoreColor(v).split(".");
+        return (
+          <Group key={label} gap={4} wrap="nowrap">
+            <span style={{ width: 12, height: 12, borderRadius: 2, background: `var(--mantine-color-${hue}-${shade})` }} />
+            <Text size="xs" c="dimmed">{label}</Text>
+          </Group>
+        );
+      })}
+    </Group>
+  );
+}
+
 function SyncPanel({ o, onSynced }: { o: ComplianceOverview; onSynced: (r: SyncResult) => void }) {
   const { can } = useAuth();
   const { busy, error, run } = useAction();
@@ -133,7 +150,7 @@ function SyncPanel({ o, onSynced }: { o: ComplianceOverview; onSynced: (r: SyncR
           <Title order={5}>Engine sync</Title>
           <Text size="sm">Last full sync: <b data-testid="sync-last-full">{formatWhen(s.last_full_at)}</b></Text>
           <Text size="sm">Last incremental sync: {formatWhen(s.last_incremental_at)}</Text>
-          <Text size="sm" c="dimmed">Took {s.duration_ms} ms · {s.controls_touched} controls scored</Text>
+          <Text size="sm" c="dimmed">Took {s.duration_ms} ms · {s.controls_touched} {s.controls_touched === 1 ? "control" : "controls"} scored</Text>
           {due && <Text size="sm" c="orange">Content changed since the last sync; a sync is due.</Text>}
           {s.last_error && <Text size="sm" c="red">Last error: {s.last_error}</Text>}
         </Stack>
@@ -222,6 +239,7 @@ export function ComplianceOverviewPage() {
                 {o.scf && <Anchor component={Link} to={frameworkHref(o.scf.id)} size="sm">All controls</Anchor>}
               </Group>
               <Heatmap domains={o.domains} scfID={o.scf?.id} />
+              <HeatmapLegend />
             </Card>
           )}
         </>
