@@ -300,6 +300,18 @@ func TestBrowserCompliance(t *testing.T) {
 			}
 		}
 	}
+	// The official workbook, an older SCF version, lands beside SCF 2025.2.2
+	// with a diff against it.
+	upload("scf/scf-2022.2.1.xlsx")
+	wctx := step(t, ctx)
+	if got := text(t, wctx, `[data-testid="import-result"] [data-testid="import-item"]`); !strings.Contains(strings.ToLower(got), "scf workbook") {
+		t.Errorf("the workbook imports as %q", got)
+	}
+	if n, _ := chromedp.Run(wctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="import-result"] [data-testid="import-diff"]').length`)); n == 0 {
+		t.Log("the SCF workbook's import shows no diff")
+	}
+	save(wctx, "import-scf-workbook")
+
 	t.Logf("screenshots: %s", dir)
 	if len(problems) > 0 {
 		t.Errorf("horizontal overflow:\n  %s", strings.Join(problems, "\n  "))

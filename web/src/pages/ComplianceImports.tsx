@@ -25,13 +25,13 @@ function ItemRows({ it }: { it: ImportItem }) {
   return (
     <>
       <Table.Tr data-testid="import-item">
-        <Table.Td><Badge variant="light">{KIND_LABEL[it.kind] ?? it.kind}</Badge></Table.Td>
+        <Table.Td><Badge variant="light" miw="max-content">{KIND_LABEL[it.kind] ?? it.kind}</Badge></Table.Td>
         <Table.Td style={{ overflowWrap: "anywhere" }}>
           <Text size="sm" fw={500}>{it.name}</Text>
           <Text size="xs" c="dimmed">{it.urn}</Text>
         </Table.Td>
         <Table.Td>{it.version}</Table.Td>
-        <Table.Td><Badge color={OUTCOME_COLOR[it.outcome] ?? "gray"} data-testid="import-outcome">{it.outcome}</Badge></Table.Td>
+        <Table.Td><Badge color={OUTCOME_COLOR[it.outcome] ?? "gray"} miw="max-content" data-testid="import-outcome">{it.outcome}</Badge></Table.Td>
         <Table.Td ta="right">{it.nodes}</Table.Td>
         <Table.Td ta="right">{it.assessable}</Table.Td>
         <Table.Td ta="right">{it.domains}</Table.Td>

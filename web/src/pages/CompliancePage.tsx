@@ -236,7 +236,12 @@ export function ComplianceOverviewPage() {
             <Card withBorder>
               <Group justify="space-between" mb="sm">
                 <Title order={5}>SCF domains</Title>
-                {o.scf && <Anchor component={Link} to={frameworkHref(o.scf.id)} size="sm">All controls</Anchor>}
+                {o.scf && (
+                  <Group gap="md">
+                    <Anchor component={Link} to={`${frameworkHref(o.scf.id)}?status=failing,partial`} size="sm" data-testid="failing-controls-link">What fails</Anchor>
+                    <Anchor component={Link} to={frameworkHref(o.scf.id)} size="sm">All controls</Anchor>
+                  </Group>
+                )}
               </Group>
               <Heatmap domains={o.domains} scfID={o.scf?.id} />
               <HeatmapLegend />
