@@ -6,6 +6,7 @@ import { SeverityBadge } from "../components/SeverityBadge";
 import { useAuth } from "../auth";
 import { checkFindingsHref, complianceApi, sortEvidence, formatScore, formatWhen, frameworkHref, type ControlDetail } from "../compliance";
 import { ScoreRing } from "./CompliancePage";
+import { findingsHref } from "../links";
 import { StatusBadge } from "./ComplianceFramework";
 import { AttestationForm, AttestationTable } from "./ComplianceAttestations";
 
@@ -51,7 +52,14 @@ export function ComplianceControlPage({ id }: { id: string }) {
           </Group>
           <Text size="sm" c="dimmed">
             {r.passed} passed · {r.failed} failed · {r.muted} muted · {r.manual} manual resources
-            {r.last_scan_at ? ` · newest scan ${formatWhen(r.last_scan_at)}` : ""}
+            {r.last_scan_at && (
+              <>
+                {" · newest scan "}
+                {r.last_scan_id ? (
+                  <Anchor component={Link} to={findingsHref({ scan: r.last_scan_id })} size="sm" data-testid="control-newest-scan">{formatWhen(r.last_scan_at)}</Anchor>
+                ) : formatWhen(r.last_scan_at)}
+              </>
+            )}
           </Text>
           <Text size="xs" c="dimmed">Scored {formatWhen(c.updated_at)}</Text>
         </Stack>
