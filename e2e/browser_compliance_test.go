@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -311,6 +312,59 @@ func TestBrowserCompliance(t *testing.T) {
 		t.Log("the SCF workbook's import shows no diff")
 	}
 	save(wctx, "import-scf-workbook")
+
+	// A SECURITY_MANAGER may rescore but not load content or attest; a
+	// VIEWER only reads.
+	c, csrf := apiSession(t, p.url, "admin@cspm.local", password)
+	for _, u := range []struct{ email, role string }{{"manager@example.com", "SECURITY_MANAGER"}, {"viewer@example.com", "VIEWER"}} {
+		body := `{"email":"` + u.email + `","role":"` + u.role + `","password":"compliance-password-77"}`
+		req, _ := http.NewRequest("POST", p.url+"/api/v1/users", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		res, err := c.Do(req)
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("create %s: %v %v", u.role, res.StatusCode, err)
+		}
+		res.Body.Close()
+		rctx := step(t, ctx)
+		if err := chromedp.Do(rctx,
+			chromedp.EmulateViewport(1440, 900),
+			chromedp.Navigate(p.url+"/"),
+			chromedp.Click(chromedp.CSS(`[data-testid="user-menu"]`)),
+			chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign out"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+		); err != nil {
+			fail(rctx, "sign-out", err)
+		}
+		signIn(t, rctx, p.url, u.email, "compliance-password-77")
+		if err := chromedp.Do(rctx,
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+			chromedp.Navigate(p.url+"/compliance"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="framework-card"]`)),
+		); err != nil {
+			fail(rctx, "role-"+u.role, err)
+		}
+		count := func(sel string) int {
+			n, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
+			return n
+		}
+		wantSync := u.role == "SECURITY_MANAGER"
+		if got := count(`[data-testid="sync-now"]`) == 1; got != wantSync {
+			t.Errorf("%s sees Sync now: %v", u.role, got)
+		}
+		if n := count(`[data-testid="compliance-tab-imports"]`); n != 0 {
+			t.Errorf("%s sees the Imports tab", u.role)
+		}
+		if err := chromedp.Do(rctx,
+			chromedp.Navigate(p.url+"/compliance/attestations"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="attestation-row"]`)),
+		); err != nil {
+			fail(rctx, "role-attestations-"+u.role, err)
+		}
+		if n := count(`[data-testid="attestation-form"]`); n != 0 {
+			t.Errorf("%s is offered the attestation form", u.role)
+		}
+	}
 
 	t.Logf("screenshots: %s", dir)
 	if len(problems) > 0 {

@@ -154,7 +154,7 @@ function SyncPanel({ o, onSynced }: { o: ComplianceOverview; onSynced: (r: SyncR
           {due && <Text size="sm" c="orange">Content changed since the last sync; a sync is due.</Text>}
           {s.last_error && <Text size="sm" c="red">Last error: {s.last_error}</Text>}
         </Stack>
-        {can("compliance:manage") && (
+        {can("compliance:sync") && (
           <Button loading={busy} data-testid="sync-now" onClick={() => run(async () => onSynced(await complianceApi.sync()))}>Sync now</Button>
         )}
       </Group>
