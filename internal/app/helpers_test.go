@@ -65,7 +65,9 @@ func buildEnv(t *testing.T, reg *db.Registry, cfgFn func(*config.Config), worker
 	if cfgFn != nil {
 		cfgFn(cfg)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), reg, workers)
+	// Errors reach the test's log (shown when it fails); the rest is noise.
+	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
+	a, err := app.New(context.Background(), cfg, logger, reg, workers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,4 +267,12 @@ func (c *client) upload(path, filename string, data []byte) (int, []byte) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, b
+}
+
+// testLogWriter sends log lines to the test's log.
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -31,8 +31,17 @@ func rejectNUL(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxInspectedBody+1))
-		if err != nil {
+		// Read exactly the declared length, never to EOF: the server takes
+		// a body read to its end as the request's end, and begins to watch
+		// the connection, which then cancelled handlers that took seconds
+		// (a sign-in queued for the password hasher). A body of unknown or
+		// large length passes through to the operation's own limits.
+		if r.ContentLength <= 0 || r.ContentLength > maxInspectedBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
 			WriteProblem(w, r, http.StatusBadRequest, "could not read the request body")
 			return
 		}
@@ -41,7 +50,7 @@ func rejectNUL(next http.Handler) http.Handler {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), rest), rest}
-		if len(body) <= maxInspectedBody && jsonHasNUL(body) {
+		if jsonHasNUL(body) {
 			WriteProblem(w, r, http.StatusBadRequest, "text in the request may not contain a NUL character (U+0000)")
 			return
 		}
