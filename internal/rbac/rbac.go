@@ -49,10 +49,10 @@ const (
 	// results it scores, but framework content and attestations are the
 	// compliance officer's.
 	ComplianceSync Permission = "compliance:sync"
-	BIARead             Permission = "bia:read"
-	BIAManage           Permission = "bia:manage"
-	KBRead              Permission = "kb:read"
-	KBManage            Permission = "kb:manage"
+	BIARead        Permission = "bia:read"
+	BIAManage      Permission = "bia:manage"
+	KBRead         Permission = "kb:read"
+	KBManage       Permission = "kb:manage"
 )
 
 // Role is a UserRole of the seed.
