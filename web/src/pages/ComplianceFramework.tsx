@@ -146,7 +146,7 @@ export function ComplianceFrameworkPage({ id }: { id: string }) {
                 ))}
               </Group>
             </Chip.Group>
-            <TextInput size="xs" placeholder="Search reference or name" value={text} onChange={(e) => setText(e.currentTarget.value)} data-testid="requirement-search" />
+            <TextInput size="xs" w={240} placeholder="Search reference or name" value={text} onChange={(e) => setText(e.currentTarget.value)} data-testid="requirement-search" />
             {!active && (
               <Group gap={4}>
                 <Button size="xs" variant="subtle" onClick={() => setExpanded(new Set(parentUrns(roots)))}>Expand all</Button>
