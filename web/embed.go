@@ -48,7 +48,7 @@ func Handler() http.Handler {
 				files.ServeHTTP(w, r)
 				return
 			}
-			if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" {
+			if strings.HasPrefix(name, "assets/") || staticFile[path.Ext(name)] {
 				http.NotFound(w, r) // a missing file is a 404, not the app
 				return
 			}
@@ -56,6 +56,15 @@ func Handler() http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "index.html", modTime, bytes.NewReader(index))
 	})
+}
+
+// staticFile lists the endings of files a browser asks for by name. Any
+// other path is a client-side route, dots and all: a control's URN
+// (/compliance/controls/scf-2025.2.2:gov-01.1) must reload as the app.
+var staticFile = map[string]bool{
+	".js": true, ".mjs": true, ".css": true, ".map": true, ".html": true, ".json": true, ".txt": true, ".xml": true,
+	".ico": true, ".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".svg": true, ".webp": true,
+	".woff": true, ".woff2": true, ".ttf": true, ".webmanifest": true,
 }
 
 const notBuiltPage = `<!doctype html>

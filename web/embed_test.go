@@ -33,7 +33,7 @@ func TestHandler(t *testing.T) {
 		t.Errorf("index Cache-Control %q", h.Get("Cache-Control"))
 	}
 	// Client-side routes get the app, so deep links and reloads work.
-	for _, p := range []string{"/status", "/findings/123", "/login"} {
+	for _, p := range []string{"/status", "/findings/123", "/login", "/compliance/controls/urn:scf:req_node:scf-2025.2.2:gov-01.1"} {
 		if code, body, _ := serve(t, p); code != 200 || body != index {
 			t.Errorf("%s = %d, want the index page", p, code)
 		}
