@@ -101,8 +101,8 @@ describe("status and score", () => {
 
 describe("links and forms", () => {
   it("links a check to its open findings through the search the findings page reads", () => {
-    expect(checkFindingsHref("iam_root_mfa_enabled", "prowler")).toBe("/findings?status=open,reopened&tool=prowler&q=iam_root_mfa_enabled");
-    expect(checkFindingsHref("s3 check")).toBe("/findings?status=open,reopened&q=s3%20check");
+    expect(checkFindingsHref("iam_root_mfa_enabled", "prowler")).toBe("/findings?status=open,reopened&tool=prowler&check=iam_root_mfa_enabled");
+    expect(checkFindingsHref("s3 check")).toBe("/findings?status=open,reopened&check=s3%20check");
   });
   it("escapes framework and control IDs, URNs included", () => {
     expect(controlHref("urn:intuitem:risk:req_node:scf-2025.2.2:gov-01.1")).toBe("/compliance/controls?id=urn%3Aintuitem%3Arisk%3Areq_node%3Ascf-2025.2.2%3Agov-01.1");

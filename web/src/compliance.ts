@@ -146,10 +146,9 @@ export function parentUrns(roots: TreeNode[]): string[] {
   return out;
 }
 
-// checkFindingsHref links to the open findings of one check. The findings
-// page filters by free text (q matches the check ID), not by check.
+// checkFindingsHref links to the open findings of one check.
 export function checkFindingsHref(checkID: string, tool?: string): string {
-  return findingsHref({ q: checkID, tool: tool || undefined, status: OPEN_STATUSES });
+  return findingsHref({ check: checkID, tool: tool || undefined, status: OPEN_STATUSES });
 }
 
 // sortEvidence puts the checks that fail first, then those with any

@@ -1,13 +1,14 @@
 // Links into the findings list. The findings page reads its filters from
 // the query string (severity, status, tool, service, account, region,
-// scan, q; lists comma-separated), so a dashboard tile is a URL.
+// check, resource, scan, q; lists comma-separated), so a dashboard tile or
+// a compliance control's check is a URL.
 
-export type FindingsFilter = Partial<Record<"severity" | "status" | "tool" | "service" | "account" | "region" | "scan" | "q", string | string[]>>;
+export type FindingsFilter = Partial<Record<"severity" | "status" | "tool" | "service" | "account" | "region" | "check" | "resource" | "scan" | "q", string | string[]>>;
 
 // The statuses the posture overview counts as open.
 export const OPEN_STATUSES = ["open", "reopened"];
 
-const ORDER: (keyof FindingsFilter)[] = ["severity", "status", "tool", "service", "account", "region", "scan", "q"];
+const ORDER: (keyof FindingsFilter)[] = ["severity", "status", "tool", "service", "account", "region", "check", "resource", "scan", "q"];
 
 export function findingsHref(filter: FindingsFilter = {}): string {
   const parts: string[] = [];

@@ -11,7 +11,7 @@ import { muteInfo, todayISO, untilFromDate, type MuteFields } from "../mute";
 
 // Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
 const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
-const FILTERS = ["severity", "status", "tool", "service", "account", "region", "scan", "q"];
+const FILTERS = ["severity", "status", "tool", "service", "account", "region", "check", "resource", "scan", "q"];
 const STATUSES = ["open", "reopened", "resolved", "muted"];
 
 export function FindingsPage() {
