@@ -251,7 +251,9 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 			}
 		}
 	}
-	token, sess, err := s.newSession(ctx, user, p.IP, p.UserAgent, now)
+	// The session starts now, not when the attempt began: the hash took a
+	// while, and a short idle timeout would otherwise count it.
+	token, sess, err := s.newSession(ctx, user, p.IP, p.UserAgent, s.opts.Now())
 	if err != nil {
 		return LoginResult{}, err
 	}
