@@ -105,13 +105,13 @@ func parseHash(encoded string) (parsedHash, error) {
 	return parsedHash{iterations: it, salt: parts[2], key: key}, nil
 }
 
-// The weakest hash an import accepts: Django 1.4's 10,000 iterations, a
-// 16-byte key and an 8-character salt. Below that a stolen hash is nearly
-// the password itself; such users need a reset, not an import.
+// The weakest hash an import accepts: Django 1.4's 10,000 iterations and a
+// 16-byte key. Below that a stolen hash is nearly the password itself; such
+// users need a reset, not an import. (The salt only has to differ between
+// users, which its length does not tell.)
 const (
 	MinImportIterations = 10_000
 	minImportKeyBytes   = 16
-	minImportSaltChars  = 8
 )
 
 // ValidateHash checks that encoded is a hash this package can verify, and
@@ -126,8 +126,6 @@ func ValidateHash(encoded string) error {
 		return fmt.Errorf("%w: %d iterations, fewer than %d; reset this user's password instead", ErrWeakHash, h.iterations, MinImportIterations)
 	case len(h.key) < minImportKeyBytes:
 		return fmt.Errorf("%w: a %d-byte key, shorter than %d", ErrWeakHash, len(h.key), minImportKeyBytes)
-	case len(h.salt) < minImportSaltChars:
-		return fmt.Errorf("%w: a %d-character salt, shorter than %d", ErrWeakHash, len(h.salt), minImportSaltChars)
 	}
 	return nil
 }
