@@ -140,6 +140,8 @@ func (s *Service) toHTTP(err error) error {
 		return huma.Error404NotFound("not found")
 	case errors.Is(err, db.ErrConflict):
 		return huma.Error409Conflict("already exists")
+	case db.IsInvalidText(err):
+		return huma.Error400BadRequest("text in the request may not contain a NUL character (U+0000)")
 	}
 	s.opts.Logger.Error("internal error", "err", err)
 	return huma.Error500InternalServerError("internal error")

@@ -34,3 +34,11 @@ func MapError(err error) error {
 	}
 	return err
 }
+
+// IsInvalidText reports whether err is PostgreSQL refusing text it cannot
+// store: a NUL character (22021, or 22P05 for a \u0000 escape in JSON). A
+// request that carried one gets a 400, not a 500.
+func IsInvalidText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
+}

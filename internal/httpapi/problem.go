@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/offloadsecurity/cspm/internal/db"
 )
 
 // WriteProblem writes an RFC 9457 problem details reply, the one error shape
@@ -37,6 +39,11 @@ func init() {
 	huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 		if status < http.StatusInternalServerError {
 			return wrapped(ctx, status, msg, errs...)
+		}
+		for _, err := range errs {
+			if db.IsInvalidText(err) {
+				return wrapped(ctx, http.StatusBadRequest, "text in the request may not contain a NUL character (U+0000)")
+			}
 		}
 		id := ""
 		if ctx != nil {
