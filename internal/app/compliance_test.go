@@ -5,9 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -177,33 +174,6 @@ func TestComplianceSyncJob(t *testing.T) {
 			t.Errorf("sync status %+v, %v", st, err)
 		}
 	})
-}
-
-// postForm sends a multipart form with fields and, when name is set, a file.
-func (c *client) postForm(path string, fields map[string]string, name string, data []byte) (int, []byte) {
-	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	if name != "" {
-		fw, _ := mw.CreateFormFile("file", name)
-		_, _ = fw.Write(data)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", c.base+path, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
 }
 
 // An attestation through the API: its evidence is kept and served back,

@@ -247,10 +247,21 @@ func legacyHash(t *testing.T, password string) string {
 // upload posts a report as multipart form data.
 func (c *client) upload(path, filename string, data []byte) (int, []byte) {
 	c.t.Helper()
+	return c.postForm(path, nil, filename, data)
+}
+
+// postForm sends a multipart form with fields and, when name is set, a file.
+func (c *client) postForm(path string, fields map[string]string, name string, data []byte) (int, []byte) {
+	c.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", filename)
-	_, _ = fw.Write(data)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if name != "" {
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(data)
+	}
 	_ = mw.Close()
 	req, _ := http.NewRequest("POST", c.base+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())

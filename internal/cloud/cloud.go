@@ -79,7 +79,7 @@ var ErrWorkerIdentityNotAllowed = fmt.Errorf("%w: worker_identity (the platform'
 func (s *Service) checkCredentials(ctx context.Context, teamID string, c *Credentials) error {
 	switch c.Type {
 	case CredWorkerIdentity:
-		if s.WorkerIdentityAllowed == nil || !s.WorkerIdentityAllowed(ctx, teamID) {
+		if !s.workerIdentityAllowed(ctx, teamID) {
 			return ErrWorkerIdentityNotAllowed
 		}
 	case CredAssumeRole:
@@ -88,6 +88,11 @@ func (s *Service) checkCredentials(ctx context.Context, teamID string, c *Creden
 		}
 	}
 	return nil
+}
+
+// workerIdentityAllowed applies WorkerIdentityAllowed; unset allows no team.
+func (s *Service) workerIdentityAllowed(ctx context.Context, teamID string) bool {
+	return s.WorkerIdentityAllowed != nil && s.WorkerIdentityAllowed(ctx, teamID)
 }
 
 // newExternalID is a fresh external ID for an assume_role account.
@@ -358,7 +363,7 @@ func (s *Service) CredentialsOpen(ctx context.Context, teamID, accountID string)
 	if err := json.Unmarshal([]byte(plain), &c); err != nil {
 		return Account{}, Credentials{}, fmt.Errorf("credentials of account %s: not JSON", accountID)
 	}
-	if c.Type == CredWorkerIdentity && (s.WorkerIdentityAllowed == nil || !s.WorkerIdentityAllowed(ctx, teamID)) {
+	if c.Type == CredWorkerIdentity && !s.workerIdentityAllowed(ctx, teamID) {
 		// Checked again at use: the operator may have withdrawn it since.
 		return Account{}, Credentials{}, ErrWorkerIdentityNotAllowed
 	}
