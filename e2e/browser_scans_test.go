@@ -61,7 +61,11 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	trivy := scannertest.Tool(t, bin, "trivy", scannertest.Behaviour{SleepMS: 120000, Chatter: true})
 	var externalID atomic.Value
 	sts := stsServer(t, "111122223333", &externalID)
-	ctx := step(t, browser(t))
+	// Each part of this long test gets its own deadline from the browser's
+	// context, so a slow machine fails one step rather than the sum of
+	// them against one deadline.
+	base := browser(t)
+	ctx := step(t, base)
 	p, password := servePlatform(t, "CSPM_PROWLER_BIN="+prowler, "CSPM_TRIVY_BIN="+trivy,
 		"CSPM_AWS_ENDPOINT_URL="+sts.URL, "CSPM_KEV_URL=",
 		// The worker's own identity, from which the role is assumed.
@@ -144,6 +148,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	}
 
 	// A weekly schedule shows its next run.
+	ctx = step(t, base)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(p.url+"/cloud-accounts"),
 		chromedp.Click(chromedp.CSS(`[data-testid="account-schedules"]`)),
@@ -157,7 +162,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	}
 
 	// A container scan that runs until the Cancel button stops it.
-	cctx := step(t, ctx)
+	cctx := step(t, base)
 	if err := chromedp.Do(cctx,
 		chromedp.Navigate(p.url+"/scans"),
 		chromedp.Click(chromedp.CSS(`[data-testid="scan-new"]`)),
@@ -183,7 +188,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 		}
 	}
 	port := fmt.Sprint(webTarget(t))
-	ctx2 := step(t, ctx)
+	ctx2 := step(t, base)
 	if err := chromedp.Do(ctx2,
 		chromedp.Navigate(p.url+"/scans"),
 		chromedp.Click(chromedp.CSS(`[data-testid="scan-new"]`)),
