@@ -3,7 +3,9 @@ package ingest
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -68,6 +70,9 @@ func parseNuclei(r io.Reader, emit Emit) error {
 			return err
 		}
 		id := firstNonEmpty(n.TemplateID, n.TemplateOld)
+		if id == "" {
+			return errors.New("an object without template-id: not a Nuclei result")
+		}
 		matched := firstNonEmpty(n.MatchedAt, n.MatchedOld, n.Host)
 		matcher := firstNonEmpty(n.MatcherName, n.MatcherOld)
 		cves := []string(n.Info.Classification.CVEID)
@@ -129,15 +134,76 @@ type sarifResult struct {
 	Properties          map[string]any    `json:"properties"`
 }
 
-// sarifSeverity prefers GitHub's numeric security-severity, then a tool's
-// own severity property, then the SARIF level.
-func sarifSeverity(res *sarifResult, rule *sarifRule) ocsf.Severity {
+// sarifScoreKeys are the properties in which tools put a CVSS base score,
+// the newest CVSS version first: GitHub's security-severity, and OWASP
+// Dependency-Check's own.
+var sarifScoreKeys = []struct{ key, version string }{
+	{"security-severity", ""},
+	{"cvssv4_baseScore", "4.0"},
+	{"cvssv3_baseScore", "3.1"},
+	{"cvssv2_score", "2.0"},
+	{"cvss_score", ""},
+	{"cvss", ""},
+}
+
+// sarifCVSS is the CVSS score a result or its rule carries, if any.
+func sarifCVSS(res *sarifResult, rule *sarifRule) *ocsf.CVSS {
 	for _, props := range []map[string]any{res.Properties, ruleProps(rule)} {
-		if v, ok := props["security-severity"]; ok {
-			if n, err := strconv.ParseFloat(strings.TrimSpace(toString(v)), 64); err == nil {
-				return cvssSeverity(n)
+		for _, k := range sarifScoreKeys {
+			v, ok := props[k.key]
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseFloat(strings.TrimSpace(toString(v)), 64)
+			if err != nil || n <= 0 || n > 10 {
+				continue
+			}
+			c := &ocsf.CVSS{Version: k.version, BaseScore: n}
+			if vec := toString(props[strings.Replace(k.key, "baseScore", "vector", 1)]); vec != "" && k.version != "" {
+				c.VectorString = vec
+			}
+			return c
+		}
+	}
+	return nil
+}
+
+// sarifVulnIDs are the CVE and GHSA IDs a result names: as its rule ID (as
+// Dependency-Check writes them), in the rule's or the result's tags, or in
+// a property that holds one.
+func sarifVulnIDs(ruleID string, res *sarifResult, rule *sarifRule) []string {
+	var ids []string
+	ids = append(ids, vulnIDPattern.FindAllString(strings.ToUpper(ruleID), -1)...)
+	for _, props := range []map[string]any{res.Properties, ruleProps(rule)} {
+		for k, v := range props {
+			switch x := v.(type) {
+			case string:
+				if k == "tags" || strings.Contains(strings.ToLower(k), "cve") || strings.Contains(strings.ToLower(k), "ghsa") {
+					ids = append(ids, vulnIDPattern.FindAllString(strings.ToUpper(x), -1)...)
+				}
+			case []any:
+				for _, e := range x {
+					if str, ok := e.(string); ok {
+						ids = append(ids, vulnIDPattern.FindAllString(strings.ToUpper(str), -1)...)
+					}
+				}
 			}
 		}
+	}
+	return sortedUnique(ids)
+}
+
+// vulnIDPattern matches a CVE or GHSA ID (upper-cased input).
+var vulnIDPattern = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(-[0-9A-Z]{4}){3})\b`)
+
+// sarifSeverity prefers a CVSS score (GitHub's security-severity, a
+// tool's CVSS property), then a tool's own severity property, then the
+// SARIF level.
+func sarifSeverity(res *sarifResult, rule *sarifRule) ocsf.Severity {
+	if c := sarifCVSS(res, rule); c != nil {
+		return cvssSeverity(c.BaseScore)
+	}
+	for _, props := range []map[string]any{res.Properties, ruleProps(rule)} {
 		for _, k := range []string{"issue_severity", "severity", "problem.severity"} {
 			if v, ok := props[k]; ok {
 				if s := ocsf.ParseSeverity(toString(v)); s != ocsf.SeverityUnknown {
@@ -178,10 +244,15 @@ func toString(v any) string {
 // parseSARIF reads SARIF 2.1.0: one finding per result of every run.
 func parseSARIF(r io.Reader, emit Emit) error {
 	s := newJSONStream(r, "sarif")
+	known := false // runs, or the $schema or version of a log with none
 	err := s.eachKey(func(key string) error {
+		if key == "$schema" || key == "version" {
+			known = true
+		}
 		if key != "runs" {
 			return s.skip()
 		}
+		known = true
 		if err := s.expect('['); err != nil {
 			return err
 		}
@@ -194,6 +265,9 @@ func parseSARIF(r io.Reader, emit Emit) error {
 	})
 	if err != nil {
 		return err
+	}
+	if !known {
+		return s.fail(errors.New("no runs: not a SARIF log"))
 	}
 	return s.end()
 }
@@ -231,10 +305,17 @@ func parseSARIFRun(s *jsonStream, emit Emit) error {
 		if rule != nil && rule.ShortDescription.Text != "" {
 			title = rule.ShortDescription.Text
 		}
+		if ruleID == "" && res.Message.Text == "" && res.Message.ID == "" {
+			return errors.New("a result with neither ruleId nor message: not a SARIF result")
+		}
 		f := &Finding{
-			Tool: "sarif", ClassUID: ocsf.ClassDetectionFinding, CheckID: ruleID, Title: firstNonEmpty(title, ruleID),
+			Tool: "sarif", ClassUID: ocsf.ClassDetectionFinding, CheckID: firstNonEmpty(ruleID, "sarif-result"), Title: firstNonEmpty(title, ruleID, res.Message.Text),
 			Description: firstNonEmpty(res.Message.Text, res.Message.ID), Severity: sarifSeverity(res, rule), Result: ResultFail,
 			Service: driver.Name, Target: uri, ResourceUID: uri, ResourceType: "file", Location: uri + lineSuffix(line),
+			VulnIDs: sarifVulnIDs(ruleID, res, rule), CVSS: sarifCVSS(res, rule),
+		}
+		if len(f.VulnIDs) > 0 {
+			f.ClassUID = ocsf.ClassVulnerabilityFinding
 		}
 		// A tool's partial fingerprints survive code moving; without them the
 		// line number is the best stable location there is.
@@ -331,6 +412,9 @@ func parsePowerpipe(r io.Reader, emit Emit) error {
 	}
 	if err := s.end(); err != nil {
 		return err
+	}
+	if root.GroupID == "" && len(root.Groups) == 0 && len(root.Controls) == 0 {
+		return s.fail(errors.New("no group_id, groups or controls: not a Powerpipe benchmark export"))
 	}
 	var walk func(g *powerpipeGroup) error
 	walk = func(g *powerpipeGroup) error {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"sort"
 	"strconv"
@@ -9,155 +10,6 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
-
-type trivyResult struct {
-	Target          string `json:"Target"`
-	Class           string `json:"Class"`
-	Type            string `json:"Type"`
-	Vulnerabilities []struct {
-		VulnerabilityID  string   `json:"VulnerabilityID"`
-		PkgName          string   `json:"PkgName"`
-		PkgPath          string   `json:"PkgPath"`
-		InstalledVersion string   `json:"InstalledVersion"`
-		FixedVersion     string   `json:"FixedVersion"`
-		Title            string   `json:"Title"`
-		Description      string   `json:"Description"`
-		Severity         string   `json:"Severity"`
-		PrimaryURL       string   `json:"PrimaryURL"`
-		References       []string `json:"References"`
-		SeveritySource   string   `json:"SeveritySource"`
-		CweIDs           []string `json:"CweIDs"`
-		CVSS             map[string]struct {
-			V2Vector  string  `json:"V2Vector"`
-			V3Vector  string  `json:"V3Vector"`
-			V40Vector string  `json:"V40Vector"`
-			V2Score   float64 `json:"V2Score"`
-			V3Score   float64 `json:"V3Score"`
-			V40Score  float64 `json:"V40Score"`
-		} `json:"CVSS"`
-	} `json:"Vulnerabilities"`
-	Misconfigurations []struct {
-		Type       string `json:"Type"`
-		ID         string `json:"ID"`
-		AVDID      string `json:"AVDID"`
-		Title      string `json:"Title"`
-		Desc       string `json:"Description"`
-		Message    string `json:"Message"`
-		Resolution string `json:"Resolution"`
-		Severity   string `json:"Severity"`
-		Status     string `json:"Status"`
-		Cause      struct {
-			StartLine int `json:"StartLine"`
-		} `json:"CauseMetadata"`
-	} `json:"Misconfigurations"`
-	Secrets []struct {
-		RuleID    string `json:"RuleID"`
-		Category  string `json:"Category"`
-		Severity  string `json:"Severity"`
-		Title     string `json:"Title"`
-		StartLine int    `json:"StartLine"`
-	} `json:"Secrets"`
-}
-
-// parseTrivy reads Trivy's JSON report (schema 2): one finding per
-// vulnerability, misconfiguration and secret of every result.
-func parseTrivy(r io.Reader, emit Emit) error {
-	s := newJSONStream(r, "trivy")
-	artifact := ""
-	err := s.eachKey(func(key string) error {
-		switch key {
-		case "ArtifactName":
-			return s.decode(&artifact)
-		case "Results":
-			return s.eachElement(func(raw json.RawMessage) error {
-				var res trivyResult
-				if err := unmarshal(raw, &res); err != nil {
-					return err
-				}
-				return emitTrivyResult(artifact, &res, emit)
-			})
-		}
-		return s.skip()
-	})
-	if err != nil {
-		return err
-	}
-	return s.end()
-}
-
-func emitTrivyResult(artifact string, res *trivyResult, emit Emit) error {
-	target := artifact
-	if target == "" {
-		target = res.Target
-	}
-	for _, v := range res.Vulnerabilities {
-		f := &Finding{
-			Tool: "trivy", ClassUID: ocsf.ClassVulnerabilityFinding, CheckID: v.VulnerabilityID, Title: firstNonEmpty(v.Title, v.VulnerabilityID),
-			Description: v.Description, Severity: ocsf.ParseSeverity(v.Severity), Result: ResultFail,
-			Target: target, Location: res.Target, ResourceType: res.Type, Component: v.PkgName, Version: v.InstalledVersion,
-			FixedVersion: v.FixedVersion, VulnIDs: []string{v.VulnerabilityID}, CWEs: sortedUnique(v.CweIDs), References: v.References,
-		}
-		// The score of the source Trivy took the severity from, else NVD's,
-		// else any; the newest CVSS version each source gives.
-		for _, src := range append([]string{v.SeveritySource, "nvd"}, sortedKeys(v.CVSS)...) {
-			c, ok := v.CVSS[src]
-			if !ok {
-				continue
-			}
-			switch {
-			case c.V40Score > 0:
-				f.CVSS = &ocsf.CVSS{Version: "4.0", VectorString: c.V40Vector, BaseScore: c.V40Score}
-			case c.V3Score > 0:
-				f.CVSS = &ocsf.CVSS{Version: cvssVersionOf(c.V3Vector, "3.1"), VectorString: c.V3Vector, BaseScore: c.V3Score}
-			case c.V2Score > 0:
-				f.CVSS = &ocsf.CVSS{Version: "2.0", VectorString: c.V2Vector, BaseScore: c.V2Score}
-			}
-			if f.CVSS != nil {
-				break
-			}
-		}
-		if v.FixedVersion != "" {
-			f.Remediation = "Upgrade " + v.PkgName + " to " + v.FixedVersion
-		}
-		f.Fingerprint = fingerprint("trivy", v.VulnerabilityID, target, res.Target, v.PkgName, v.PkgPath, v.InstalledVersion)
-		render(f, "Trivy")
-		if err := emit(f); err != nil {
-			return err
-		}
-	}
-	for _, m := range res.Misconfigurations {
-		result := ResultFail
-		if strings.EqualFold(m.Status, "PASS") {
-			result = ResultPass
-		}
-		id := firstNonEmpty(m.AVDID, m.ID)
-		f := &Finding{
-			Tool: "trivy", ClassUID: ocsf.ClassDetectionFinding, CheckID: id, Title: m.Title,
-			Description: firstNonEmpty(m.Message, m.Desc), Severity: ocsf.ParseSeverity(m.Severity), Result: result,
-			Target: target, Location: res.Target + lineSuffix(m.Cause.StartLine), ResourceType: res.Type, Remediation: m.Resolution,
-		}
-		f.Fingerprint = fingerprint("trivy", "misconfig", id, target, res.Target, strconv.Itoa(m.Cause.StartLine))
-		render(f, "Trivy")
-		if err := emit(f); err != nil {
-			return err
-		}
-	}
-	for _, sec := range res.Secrets {
-		f := &Finding{
-			Tool: "trivy", ClassUID: ocsf.ClassDetectionFinding, CheckID: sec.RuleID, Title: sec.Title,
-			Description: sec.Category + " secret in " + res.Target + lineSuffix(sec.StartLine), Severity: ocsf.ParseSeverity(sec.Severity),
-			Result: ResultFail, Target: target, Location: res.Target + lineSuffix(sec.StartLine), ResourceType: "secret",
-			Remediation: "Remove the secret from the artifact and rotate it.",
-		}
-		// The secret's value is never part of the identity or the record.
-		f.Fingerprint = fingerprint("trivy", "secret", sec.RuleID, target, res.Target, strconv.Itoa(sec.StartLine))
-		render(f, "Trivy")
-		if err := emit(f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // cvssVersionOf reads the version from a "CVSS:3.0/..." vector.
 func cvssVersionOf(vector, fallback string) string {
@@ -193,6 +45,25 @@ func bestCVSS(scores []grypeCVSS) *ocsf.CVSS {
 	return best
 }
 
+// grypeLegacyCVSS is a score as early Grype versions wrote it.
+type grypeLegacyCVSS struct {
+	BaseScore    float64 `json:"baseScore"`
+	Vector       string  `json:"vector"`
+	VectorString string  `json:"vectorString"`
+}
+
+// legacyCVSS is the v3 score of an early Grype report, else its v2 score.
+func legacyCVSS(v3, v2 *grypeLegacyCVSS) *ocsf.CVSS {
+	if v3 != nil && v3.BaseScore > 0 {
+		vec := firstNonEmpty(v3.Vector, v3.VectorString)
+		return &ocsf.CVSS{Version: cvssVersionOf(vec, "3.0"), VectorString: vec, BaseScore: v3.BaseScore}
+	}
+	if v2 != nil && v2.BaseScore > 0 {
+		return &ocsf.CVSS{Version: "2.0", VectorString: firstNonEmpty(v2.Vector, v2.VectorString), BaseScore: v2.BaseScore}
+	}
+	return nil
+}
+
 type grypeCVSS struct {
 	Version string `json:"version"`
 	Vector  string `json:"vector"`
@@ -224,7 +95,10 @@ type grypeMatch struct {
 		Description string      `json:"description"`
 		URLs        []string    `json:"urls"`
 		CVSS        []grypeCVSS `json:"cvss"`
-		Fix         struct {
+		// Grype before the cvss list wrote one object per CVSS version.
+		CVSSV2 *grypeLegacyCVSS `json:"cvssV2"`
+		CVSSV3 *grypeLegacyCVSS `json:"cvssV3"`
+		Fix    struct {
 			Versions []string `json:"versions"`
 			State    string   `json:"state"`
 		} `json:"fix"`
@@ -253,6 +127,7 @@ func parseGrype(r io.Reader, emit Emit) error {
 	var (
 		target  string
 		pending []*Finding
+		known   bool // the matches key was seen
 	)
 	flush := func(f *Finding) error {
 		if f.Target == "" {
@@ -281,13 +156,20 @@ func parseGrype(r io.Reader, emit Emit) error {
 			}
 			return nil
 		case "matches":
+			known = true
 			return s.eachElement(func(raw json.RawMessage) error {
 				var m grypeMatch
 				if err := unmarshal(raw, &m); err != nil {
 					return err
 				}
+				if m.Vulnerability.ID == "" || m.Artifact.Name == "" {
+					return errors.New("a match without vulnerability.id or artifact.name: not a Grype match")
+				}
 				ids := []string{m.Vulnerability.ID}
 				cvss, refs := bestCVSS(m.Vulnerability.CVSS), m.Vulnerability.URLs
+				if cvss == nil {
+					cvss = legacyCVSS(m.Vulnerability.CVSSV3, m.Vulnerability.CVSSV2)
+				}
 				for _, rel := range m.Related {
 					ids = append(ids, rel.ID)
 					if cvss == nil {
@@ -321,6 +203,9 @@ func parseGrype(r io.Reader, emit Emit) error {
 	})
 	if err != nil {
 		return err
+	}
+	if !known {
+		return s.fail(errors.New("no matches: not a Grype report"))
 	}
 	for _, f := range pending {
 		if err := flush(f); err != nil {

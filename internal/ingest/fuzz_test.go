@@ -25,8 +25,11 @@ func fuzzFormat(f *testing.F, format string, seeds ...string) {
 			}
 			return nil
 		})
-		var pe *ParseError
-		if err != nil && !errors.As(err, &pe) {
+		var (
+			pe *ParseError
+			we *WrongFormatError
+		)
+		if err != nil && !errors.As(err, &pe) && !errors.As(err, &we) {
 			t.Fatalf("error is not a ParseError: %v", err)
 		}
 	})

@@ -6,12 +6,15 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -57,6 +60,11 @@ type Finding struct {
 	References   []string   // advisory URLs the tool gives
 	Remediation  string
 	RiskDetails  string
+	// VendorStatus is what the tool says the vendor decided about a
+	// vulnerability, when that makes it not open: not_affected,
+	// will_not_fix, end_of_life, fix_deferred (Trivy's Status). Empty
+	// otherwise.
+	VendorStatus string
 	// Tags are the resource's tags as sorted "key=value" (or "key") strings.
 	Tags []string
 	// Raw is the finding as OCSF JSON: the tool's own for Prowler, a
@@ -107,6 +115,27 @@ var Formats = map[string]Parser{
 	"powerpipe":    parsePowerpipe,
 }
 
+// coveringParsers are the parsers that also tell what the report covered
+// (see Report.Targets); their formats are in Formats too.
+var coveringParsers = map[string]func(r io.Reader, emit Emit, covers func(target string)) error{
+	"trivy": parseTrivyReport,
+}
+
+// expects says what each format's content looks like, for the refusal of
+// a report that was named the wrong format.
+var expects = map[string]string{
+	"prowler-ocsf": "a JSON array of OCSF findings (Prowler's json-ocsf output)",
+	"prowler-csv":  "Prowler's semicolon-separated CSV with a CHECK_ID column",
+	"trivy":        "Trivy's JSON: an object with Results (schema 2), a Kubernetes report with ClusterName, or the legacy array of results",
+	"grype":        "Grype's JSON: an object with matches",
+	"nmap":         "Nmap's XML output (-oX), a <nmaprun> document",
+	"zap":          "an OWASP ZAP XML or JSON report",
+	"nuclei":       "Nuclei's JSON lines or JSON export: objects with template-id",
+	"wapiti":       "a Wapiti XML or JSON report",
+	"sarif":        "a SARIF log: an object with runs",
+	"powerpipe":    "a Powerpipe or Steampipe benchmark export: an object with groups and controls",
+}
+
 // FormatNames lists the formats, sorted.
 func FormatNames() []string {
 	out := make([]string, 0, len(Formats))
@@ -119,6 +148,10 @@ func FormatNames() []string {
 
 // ErrUnknownFormat means the content matches no supported format.
 var ErrUnknownFormat = errors.New("unrecognized report format")
+
+// ErrEmptyReport means a report holds nothing and names no format: a clean
+// scan of an unknown tool cannot be recorded, as its scope is unknown.
+var ErrEmptyReport = errors.New("the report is empty; name its format with --format (or give the file its tool's name, such as .sarif or .jsonl) to record a clean scan")
 
 // ParseError says where in the input a parse failed.
 type ParseError struct {
@@ -133,25 +166,98 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// WrongFormatError refuses a report named as one format whose content has
+// the shape of another: parsing it would read nothing, or nonsense.
+type WrongFormatError struct {
+	Named, LooksLike string
+}
+
+func (e *WrongFormatError) Error() string {
+	return fmt.Sprintf("this looks like a %s report; --format %s expects %s", e.LooksLike, e.Named, expects[e.Named])
+}
+
 // Parse reads r as format (detected from the content when empty) and emits
 // each finding. It returns the format used.
 func Parse(r io.Reader, format string, emit Emit) (string, error) {
+	rep, err := ParseReport(r, format, "", emit)
+	return rep.Format, err
+}
+
+// Report is what a parse learned about the report as a whole.
+type Report struct {
+	Format string
+	// Targets are what the report says it scanned (Trivy's artifact, a
+	// Kubernetes cluster), even when it found nothing there: an empty
+	// report still covers them.
+	Targets []string
+}
+
+// ParseReport is Parse with the report's file name, from which the format
+// of an empty report is inferred, and what the report says about itself.
+func ParseReport(r io.Reader, format, filename string, emit Emit) (Report, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
+	head, _ := br.Peek(16 * 1024)
+	empty := len(head) < 16*1024 && len(bytes.TrimLeft(head, "\ufeff \t\r\n")) == 0
 	if format == "" {
-		head, _ := br.Peek(16 * 1024)
-		var err error
-		if format, err = Detect(head); err != nil {
-			return "", fmt.Errorf("%w: the content is none of %s; name one with --format", err, strings.Join(FormatNames(), ", "))
+		if empty {
+			if format = FormatFromName(filename); format == "" {
+				return Report{}, ErrEmptyReport
+			}
+		} else {
+			var err error
+			if format, err = Detect(head); err != nil {
+				return Report{}, fmt.Errorf("%w: the content is none of %s; name one with --format", err, strings.Join(FormatNames(), ", "))
+			}
+		}
+	} else if !empty {
+		if seen, err := Detect(head); err == nil && seen != format {
+			return Report{Format: format}, &WrongFormatError{Named: format, LooksLike: seen}
 		}
 	}
 	p, ok := Formats[format]
 	if !ok {
-		return "", fmt.Errorf("%w %q: want one of %s", ErrUnknownFormat, format, strings.Join(FormatNames(), ", "))
+		return Report{}, fmt.Errorf("%w %q: want one of %s", ErrUnknownFormat, format, strings.Join(FormatNames(), ", "))
 	}
-	return format, p(br, func(f *Finding) error {
+	rep := Report{Format: format}
+	if empty {
+		// A clean scan: nothing to parse, and a scan in the history.
+		return rep, nil
+	}
+	storable := func(f *Finding) error {
 		f.makeStorable()
 		return emit(f)
-	})
+	}
+	if pt, ok := coveringParsers[format]; ok {
+		err := pt(br, storable, func(target string) {
+			if target != "" && !slices.Contains(rep.Targets, target) {
+				rep.Targets = append(rep.Targets, target)
+			}
+		})
+		return rep, err
+	}
+	return rep, p(br, storable)
+}
+
+// FormatFromName infers a report's format from its file name alone, for a
+// report with no content to detect it from.
+func FormatFromName(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(n, ".ocsf.json"):
+		return "prowler-ocsf"
+	case strings.HasSuffix(n, ".sarif"), strings.HasSuffix(n, ".sarif.json"):
+		return "sarif"
+	case strings.HasSuffix(n, ".jsonl"):
+		return "nuclei"
+	case strings.HasSuffix(n, ".csv") && strings.Contains(n, "prowler"):
+		return "prowler-csv"
+	}
+	for f := range Formats {
+		if strings.HasSuffix(n, "."+f+".json") || strings.HasPrefix(path.Base(n), f+"-") || strings.HasPrefix(path.Base(n), f+"_") {
+			return f
+		}
+	}
+	return ""
 }
 
 // makeStorable replaces what no database column can hold in the
@@ -163,7 +269,7 @@ func Parse(r io.Reader, format string, emit Emit) (string, error) {
 func (f *Finding) makeStorable() {
 	for _, s := range []*string{&f.Fingerprint, &f.Tool, &f.CheckID, &f.Title, &f.Description, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target,
-		&f.Location, &f.Component, &f.Version, &f.FixedVersion, &f.Remediation, &f.RiskDetails, (*string)(&f.Result)} {
+		&f.Location, &f.Component, &f.Version, &f.FixedVersion, &f.VendorStatus, &f.Remediation, &f.RiskDetails, (*string)(&f.Result)} {
 		*s = storableText(*s)
 	}
 	for _, list := range [][]string{f.VulnIDs, f.CWEs, f.References, f.Tags} {
@@ -228,13 +334,16 @@ func Detect(head []byte) (string, error) {
 		switch {
 		case strings.Contains(s, `"class_uid"`) || strings.Contains(s, `"finding_info"`):
 			return "prowler-ocsf", nil
-		case strings.Contains(s, `"SchemaVersion"`) && (strings.Contains(s, `"ArtifactName"`) || strings.Contains(s, `"Results"`)):
+		case strings.Contains(s, `"SchemaVersion"`) && (strings.Contains(s, `"ArtifactName"`) || strings.Contains(s, `"Results"`)),
+			strings.Contains(s, `"ClusterName"`) && (strings.Contains(s, `"Resources"`) || strings.Contains(s, `"Vulnerabilities"`) || strings.Contains(s, `"Misconfigurations"`)),
+			// The legacy layout: a bare array of results.
+			strings.HasPrefix(s, "[") && strings.Contains(s, `"Target"`) && (strings.Contains(s, `"Vulnerabilities"`) || strings.Contains(s, `"Misconfigurations"`)):
 			return "trivy", nil
 		case strings.Contains(s, `"matches"`) && (strings.Contains(s, `"vulnerability"`) || strings.Contains(s, `"descriptor"`) || strings.Contains(s, `"source"`)):
 			return "grype", nil
 		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):
 			return "nuclei", nil
-		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`)):
+		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`) || strings.Contains(s, `"2.1.0"`)):
 			return "sarif", nil
 		case strings.Contains(s, `"@programName"`) || strings.Contains(s, `"site"`) && strings.Contains(s, `"alerts"`):
 			return "zap", nil

@@ -42,6 +42,8 @@ var expectedItems = map[string]int{
 	"prowler/dojo_example_output_gcp.ocsf.json": 3,
 	"trivy/scheme_2_many_vulns.json":            5,
 	"trivy/misconfigurations_and_secrets.json":  5,
+	"trivy/kubernetes_subset.json":              13, // 3 + 4 vulnerabilities, 1 + 5 misconfigurations; the Services had none
+	"trivy/legacy_trivy_mix.json":               7,  // 1 + 1 + 5; one composer entry names only its package
 	"grype/check_all_fields.json":               6,
 	"nmap/nmap_multiple_port.xml":               13,
 	"nmap/nmap_script_vulners.xml":              3, // one open port, two CVEs
@@ -209,12 +211,18 @@ func TestXMLEntityExpansionRefused(t *testing.T) {
 		fmt.Fprintf(&b, `<!ENTITY %s "%s">`, name, strings.Repeat("&"+prev+";", 10))
 		prev = name
 	}
-	b.WriteString(`]><nmaprun><host><address addr="&lol9;" addrtype="ipv4"/></host></nmaprun>`)
+	b.WriteString(`]>`)
+	// Each format's own root element, so that the document has its shape.
+	docs := map[string]string{
+		"nmap":   `<nmaprun><host><address addr="&lol9;" addrtype="ipv4"/></host></nmaprun>`,
+		"zap":    `<OWASPZAPReport><site name="&lol9;"></site></OWASPZAPReport>`,
+		"wapiti": `<report type="security"><generatorName>wapiti</generatorName><target>&lol9;</target></report>`,
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for _, format := range []string{"nmap", "zap", "wapiti"} {
-		_, err := Parse(strings.NewReader(b.String()), format, func(*Finding) error { return nil })
+		_, err := Parse(strings.NewReader(b.String()+docs[format]), format, func(*Finding) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "entity") {
 			t.Errorf("%s: %v, want an entity error", format, err)
 		}

@@ -129,7 +129,11 @@ type nmapElem struct {
 // CVE the vulners script reports on it.
 func parseNmap(r io.Reader, emit Emit) error {
 	s := newXMLStream(r, "nmap")
-	return s.walk(func(se xml.StartElement) error {
+	known := false
+	err := s.walk(func(se xml.StartElement) error {
+		if se.Name.Local == "nmaprun" {
+			known = true
+		}
 		if se.Name.Local != "host" {
 			return nil
 		}
@@ -188,6 +192,16 @@ func parseNmap(r io.Reader, emit Emit) error {
 		}
 		return nil
 	})
+	if err == nil && !known {
+		return notThe("nmap", "no <nmaprun> element: not an Nmap XML report")
+	}
+	return err
+}
+
+// notThe is the refusal of a document that parsed but has none of a
+// format's shape.
+func notThe(format, why string) error {
+	return &ParseError{Format: format, Where: "offset 0", Err: errors.New(why)}
 }
 
 func serviceSuffix(svc string) string {
@@ -294,9 +308,11 @@ func parseZAP(r io.Reader, emit Emit) error {
 		return parseZAPJSON(br, emit)
 	}
 	s := newXMLStream(br, "zap")
-	site := ""
-	return s.walk(func(se xml.StartElement) error {
+	site, known := "", false
+	err = s.walk(func(se xml.StartElement) error {
 		switch se.Name.Local {
+		case "OWASPZAPReport":
+			known = true
 		case "site":
 			site = attr(se, "name")
 		case "alertitem":
@@ -308,14 +324,23 @@ func parseZAP(r io.Reader, emit Emit) error {
 		}
 		return nil
 	})
+	if err == nil && !known {
+		return notThe("zap", "no <OWASPZAPReport> element: not a ZAP XML report")
+	}
+	return err
 }
 
 func parseZAPJSON(r io.Reader, emit Emit) error {
 	s := newJSONStream(r, "zap")
+	known := false
 	err := s.eachKey(func(key string) error {
+		if key == "@programName" || key == "@version" {
+			known = true
+		}
 		if key != "site" {
 			return s.skip()
 		}
+		known = true
 		return s.eachElement(func(raw json.RawMessage) error {
 			var site struct {
 				Name   string     `json:"@name"`
@@ -335,6 +360,9 @@ func parseZAPJSON(r io.Reader, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	if !known {
+		return s.fail(errors.New("no site or @programName: not a ZAP JSON report"))
+	}
 	return s.end()
 }
 
@@ -346,7 +374,21 @@ type wapitiEntry struct {
 	Info      string `xml:"info" json:"info"`
 }
 
-func wapitiSeverity(level int) ocsf.Severity {
+// wapitiSeverity maps a Wapiti level: 4 critical ... 1 low, 0 informational
+// since Wapiti 3.0.4; 1 high, 2 medium, 3 low in the reports of 3.0.3 and
+// older, whose scale ran the other way (oldScale).
+func wapitiSeverity(level int, oldScale bool) ocsf.Severity {
+	if oldScale {
+		switch level {
+		case 1:
+			return ocsf.SeverityHigh
+		case 2:
+			return ocsf.SeverityMedium
+		case 3:
+			return ocsf.SeverityLow
+		}
+		return ocsf.SeverityInformational
+	}
 	switch level {
 	case 4:
 		return ocsf.SeverityCritical
@@ -360,10 +402,31 @@ func wapitiSeverity(level int) ocsf.Severity {
 	return ocsf.SeverityInformational
 }
 
-func wapitiFinding(target, name, desc, solution string, e *wapitiEntry) *Finding {
+// wapitiOldScale tells from a report's version ("Wapiti 3.0.3") whether it
+// uses the scale of 3.0.3 and older. An unknown version is taken as new.
+func wapitiOldScale(version string) bool {
+	v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(version), "Wapiti"))
+	var parts [3]int
+	for i, p := range strings.SplitN(v, ".", 3) {
+		n, err := strconv.Atoi(strings.TrimFunc(p, func(r rune) bool { return r < '0' || r > '9' }))
+		if err != nil {
+			return false
+		}
+		parts[i] = n
+	}
+	if parts == [3]int{} {
+		return false
+	}
+	return parts[0] < 3 || parts[0] == 3 && parts[1] == 0 && parts[2] <= 3
+}
+
+func wapitiFinding(target, name, desc, solution string, e *wapitiEntry, oldScale bool) *Finding {
+	if name == "" {
+		name = "wapiti"
+	}
 	f := &Finding{
 		Tool: "wapiti", ClassUID: ocsf.ClassDetectionFinding, CheckID: name, Title: name + " at " + e.Path,
-		Description: firstNonEmpty(e.Info, desc), Severity: wapitiSeverity(e.Level), Result: ResultFail,
+		Description: firstNonEmpty(e.Info, desc), Severity: wapitiSeverity(e.Level, oldScale), Result: ResultFail,
 		Target: target, ResourceUID: target, ResourceType: "web application", Location: strings.TrimSpace(e.Method + " " + e.Path),
 		Remediation: strings.TrimSpace(solution),
 	}
@@ -389,16 +452,23 @@ func parseWapiti(r io.Reader, emit Emit) error {
 	}
 	s := newXMLStream(br, "wapiti")
 	target := ""
-	inVulns := false
-	return s.walk(func(se xml.StartElement) error {
+	inVulns, oldScale, known := false, false, false
+	err = s.walk(func(se xml.StartElement) error {
 		switch se.Name.Local {
+		case "report":
+			known = true
 		case "info":
-			if attr(se, "name") == "target" {
+			switch attr(se, "name") {
+			case "target", "generatorVersion":
 				var v string
 				if err := s.dec.DecodeElement(&v, &se); err != nil {
 					return err
 				}
-				target = strings.TrimSpace(v)
+				if attr(se, "name") == "target" {
+					target = strings.TrimSpace(v)
+				} else {
+					oldScale = wapitiOldScale(v)
+				}
 			}
 		case "vulnerabilities":
 			inVulns = true
@@ -417,13 +487,17 @@ func parseWapiti(r io.Reader, emit Emit) error {
 				return err
 			}
 			for i := range v.Entries {
-				if err := emit(wapitiFinding(target, attr(se, "name"), v.Description, v.Solution, &v.Entries[i])); err != nil {
+				if err := emit(wapitiFinding(target, attr(se, "name"), v.Description, v.Solution, &v.Entries[i], oldScale)); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	})
+	if err == nil && !known {
+		return &ParseError{Format: "wapiti", Where: "offset 0", Err: errors.New("no <report> element: not a Wapiti report")}
+	}
+	return err
 }
 
 func parseWapitiJSON(r io.Reader, emit Emit) error {
@@ -433,32 +507,35 @@ func parseWapitiJSON(r io.Reader, emit Emit) error {
 		e    wapitiEntry
 	}
 	var (
-		target string
-		held   []pending
+		target, version string
+		infos, vulns    bool // both keys were seen
+		held            []pending
 	)
 	err := s.eachKey(func(key string) error {
 		switch key {
 		case "infos":
-			var infos struct {
-				Target string `json:"target"`
+			var in struct {
+				Target  string `json:"target"`
+				Version string `json:"version"`
 			}
-			if err := s.decode(&infos); err != nil {
+			if err := s.decode(&in); err != nil {
 				return err
 			}
-			target = infos.Target
+			target, version, infos = in.Target, in.Version, true
 			return nil
 		case "vulnerabilities":
+			vulns = true
 			return s.eachKey(func(name string) error {
 				return s.eachElement(func(raw json.RawMessage) error {
 					var e wapitiEntry
 					if err := unmarshal(raw, &e); err != nil {
 						return err
 					}
-					if target == "" {
+					if !infos { // the scale and the target come with infos
 						held = append(held, pending{name, e})
 						return nil
 					}
-					return emit(wapitiFinding(target, name, "", "", &e))
+					return emit(wapitiFinding(target, name, "", "", &e, wapitiOldScale(version)))
 				})
 			})
 		}
@@ -467,8 +544,11 @@ func parseWapitiJSON(r io.Reader, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	if !vulns && !infos {
+		return s.fail(errors.New("no vulnerabilities or infos: not a Wapiti report"))
+	}
 	for i := range held {
-		if err := emit(wapitiFinding(target, held[i].name, "", "", &held[i].e)); err != nil {
+		if err := emit(wapitiFinding(target, held[i].name, "", "", &held[i].e, wapitiOldScale(version))); err != nil {
 			return err
 		}
 	}
