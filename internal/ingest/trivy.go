@@ -11,20 +11,20 @@ import (
 )
 
 type trivyVulnerability struct {
-	VulnerabilityID  string   `json:"VulnerabilityID"`
-	PkgName          string   `json:"PkgName"`
-	PkgPath          string   `json:"PkgPath"`
-	InstalledVersion string   `json:"InstalledVersion"`
-	FixedVersion     string   `json:"FixedVersion"`
-	Status           string   `json:"Status"`
-	Title            string   `json:"Title"`
-	Description      string   `json:"Description"`
-	Severity         string   `json:"Severity"`
-	PrimaryURL       string   `json:"PrimaryURL"`
-	References       []string `json:"References"`
-	SeveritySource   string   `json:"SeveritySource"`
+	VulnerabilityID  string         `json:"VulnerabilityID"`
+	PkgName          string         `json:"PkgName"`
+	PkgPath          string         `json:"PkgPath"`
+	InstalledVersion string         `json:"InstalledVersion"`
+	FixedVersion     string         `json:"FixedVersion"`
+	Status           string         `json:"Status"`
+	Title            string         `json:"Title"`
+	Description      string         `json:"Description"`
+	Severity         string         `json:"Severity"`
+	PrimaryURL       string         `json:"PrimaryURL"`
+	References       []string       `json:"References"`
+	SeveritySource   string         `json:"SeveritySource"`
 	VendorSeverity   map[string]int `json:"VendorSeverity"`
-	CweIDs           []string `json:"CweIDs"`
+	CweIDs           []string       `json:"CweIDs"`
 	CVSS             map[string]struct {
 		V2Vector  string  `json:"V2Vector"`
 		V3Vector  string  `json:"V3Vector"`
