@@ -65,6 +65,10 @@ type Finding struct {
 	// will_not_fix, end_of_life, fix_deferred (Trivy's Status). Empty
 	// otherwise.
 	VendorStatus string
+	// Suppression is the tool's own reason the finding is suppressed (a
+	// Checkov skip comment, a Security Hub workflow SUPPRESSED): such a
+	// finding is stored muted with that reason. Empty otherwise.
+	Suppression string
 	// Tags are the resource's tags as sorted "key=value" (or "key") strings.
 	Tags []string
 	// Raw is the finding as OCSF JSON: the tool's own for Prowler, a
@@ -269,7 +273,7 @@ func FormatFromName(name string) string {
 func (f *Finding) makeStorable() {
 	for _, s := range []*string{&f.Fingerprint, &f.Tool, &f.CheckID, &f.Title, &f.Description, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target,
-		&f.Location, &f.Component, &f.Version, &f.FixedVersion, &f.VendorStatus, &f.Remediation, &f.RiskDetails, (*string)(&f.Result)} {
+		&f.Location, &f.Component, &f.Version, &f.FixedVersion, &f.VendorStatus, &f.Suppression, &f.Remediation, &f.RiskDetails, (*string)(&f.Result)} {
 		*s = storableText(*s)
 	}
 	for _, list := range [][]string{f.VulnIDs, f.CWEs, f.References, f.Tags} {
