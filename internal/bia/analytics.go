@@ -1,0 +1,440 @@
+package bia
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/offloadsecurity/cspm/internal/listcache"
+	"github.com/offloadsecurity/cspm/internal/ocsf"
+)
+
+// Analytics is the team's business impact dashboard. Every figure counts
+// live (not archived) processes, each by its version in force (the approved
+// one, or the latest while none is approved), and its tier in force
+// (inherited from what depends on it).
+type Analytics struct {
+	GeneratedAt time.Time      `json:"generated_at"`
+	Processes   int            `json:"processes" doc:"Live processes."`
+	ByStatus    map[string]int `json:"by_status" doc:"Every process, archived too, by the latest version's status."`
+	ByTier      []TierCount    `json:"by_tier"`
+	Heatmap     Heatmap        `json:"heatmap"`
+	// ObjectiveGaps lists processes whose RTO exceeds their MTPD, or whose
+	// RPO exceeds their RTO without a justification, or that lack one.
+	ObjectiveGaps []ObjectiveGap `json:"objective_gaps"`
+	// WithGaps counts processes with any gap.
+	WithGaps       int       `json:"with_gaps"`
+	OverdueReviews []Overdue `json:"overdue_reviews"`
+	// Recovery: processes whose recovery was tested, and of those, the ones
+	// whose measured recovery met their RTO in force.
+	RecoveryTested      int     `json:"recovery_tested"`
+	RecoveryTestedShare float64 `json:"recovery_tested_share" doc:"0 to 1, of live processes."`
+	TargetsMet          int     `json:"targets_met"`
+	TargetsMetShare     float64 `json:"targets_met_share" doc:"0 to 1, of live processes."`
+	// RevenueAtRiskPerDay is the sum of every live process's financial loss
+	// per hour, times 24: what a day's outage of everything would cost.
+	RevenueAtRiskPerDay float64 `json:"revenue_at_risk_per_day"`
+	// Exposure ranks processes by tier, then KEV vulnerabilities, critical,
+	// high and all open failing findings on their dependencies.
+	Exposure []Exposure `json:"exposure"`
+}
+
+// TierCount is the processes of one tier.
+type TierCount struct {
+	Tier                int            `json:"tier"`
+	Name                string         `json:"name"`
+	Count               int            `json:"count"`
+	ByStatus            map[string]int `json:"by_status"`
+	RevenueAtRiskPerDay float64        `json:"revenue_at_risk_per_day"`
+}
+
+// Heatmap is the impact grid over every live process: per category and
+// horizon, the highest rating and the mean of the ratings set.
+type Heatmap struct {
+	Categories []Category `json:"categories"`
+	Horizons   []Horizon  `json:"horizons"`
+	Cells      []HeatCell `json:"cells"`
+}
+
+// HeatCell is one cell of the heatmap.
+type HeatCell struct {
+	Category string  `json:"category"`
+	Horizon  string  `json:"horizon"`
+	Max      int     `json:"max"`
+	Mean     float64 `json:"mean"`
+	Rated    int     `json:"rated" doc:"Processes that rated this cell."`
+}
+
+// ObjectiveGap is a process whose objectives are inconsistent or missing.
+type ObjectiveGap struct {
+	ProcessID string   `json:"process_id"`
+	Name      string   `json:"name"`
+	Tier      int      `json:"tier"`
+	RTOHours  *float64 `json:"rto_hours,omitempty"`
+	RPOHours  *float64 `json:"rpo_hours,omitempty"`
+	MTPDHours *float64 `json:"mtpd_hours,omitempty"`
+	Codes     []string `json:"codes"`
+}
+
+// Overdue is a process whose review is overdue.
+type Overdue struct {
+	ProcessID   string    `json:"process_id"`
+	Name        string    `json:"name"`
+	Tier        int       `json:"tier"`
+	ReviewDue   time.Time `json:"review_due"`
+	DaysOverdue int       `json:"days_overdue"`
+}
+
+// Exposure is what the scanners found on a process's dependencies: its
+// own, and those of the processes it depends on.
+type Exposure struct {
+	ProcessID    string         `json:"process_id"`
+	Name         string         `json:"name"`
+	Tier         int            `json:"tier"`
+	Status       string         `json:"status"`
+	Dependencies int            `json:"dependencies" doc:"Dependencies of the version in force."`
+	OpenFindings int            `json:"open_findings" doc:"Open failing findings on its dependencies."`
+	BySeverity   map[string]int `json:"by_severity"`
+	KEV          int            `json:"kev" doc:"Distinct KEV vulnerabilities open on its dependencies."`
+	KEVIDs       []string       `json:"kev_ids" doc:"The first 20 of them."`
+}
+
+var objectiveCodes = map[string]bool{"rto_missing": true, "rpo_missing": true, "mtpd_missing": true, "rto_exceeds_mtpd": true,
+	"rpo_exceeds_rto": true}
+
+// AnalyticsGet computes the team's analytics.
+func (s *Service) AnalyticsGet(ctx context.Context, teamID string) (Analytics, error) {
+	t, err := s.derived(ctx, teamID)
+	if err != nil {
+		return Analytics{}, err
+	}
+	now := s.now().UTC()
+	a := Analytics{GeneratedAt: now, ByStatus: map[string]int{}, ObjectiveGaps: []ObjectiveGap{}, OverdueReviews: []Overdue{},
+		Exposure: []Exposure{}}
+	for _, st := range Statuses {
+		if st != StatusSuperseded {
+			a.ByStatus[st] = 0
+		}
+	}
+	tiers := make([]TierCount, 5)
+	for i := range tiers {
+		tiers[i] = TierCount{Tier: i + 1, Name: t.settings.TierName(i + 1), ByStatus: map[string]int{}}
+	}
+	type acc struct{ max, sum, n int }
+	cells := map[[2]string]*acc{}
+	ids := t.sortedIDs()
+	for _, pid := range ids {
+		p := t.procs[pid]
+		a.ByStatus[p.Status]++
+		if !live(p) {
+			continue
+		}
+		a.Processes++
+		r := &p.inForce().Record
+		tc := &tiers[clampTier(p.Objectives.Tier)-1]
+		tc.Count++
+		tc.ByStatus[p.Status]++
+		tc.RevenueAtRiskPerDay += r.FinancialLossPerHour * 24
+		a.RevenueAtRiskPerDay += r.FinancialLossPerHour * 24
+		for _, c := range t.settings.Categories {
+			for _, h := range t.settings.Horizons {
+				if v := r.Impacts[c.Key][h.Key]; v > 0 {
+					x := cells[[2]string{c.Key, h.Key}]
+					if x == nil {
+						x = &acc{}
+						cells[[2]string{c.Key, h.Key}] = x
+					}
+					x.max, x.sum, x.n = max(x.max, v), x.sum+v, x.n+1
+				}
+			}
+		}
+		if len(p.Gaps) > 0 {
+			a.WithGaps++
+		}
+		var codes []string
+		for _, g := range p.Gaps {
+			if objectiveCodes[g.Code] {
+				codes = append(codes, g.Code)
+			}
+		}
+		if len(codes) > 0 {
+			lr := &p.Latest.Record
+			a.ObjectiveGaps = append(a.ObjectiveGaps, ObjectiveGap{ProcessID: pid, Name: lr.Name, Tier: p.Objectives.Tier,
+				RTOHours: lr.RTOHours, RPOHours: lr.RPOHours, MTPDHours: lr.MTPDHours, Codes: codes})
+		}
+		if p.ReviewOverdue {
+			a.OverdueReviews = append(a.OverdueReviews, Overdue{ProcessID: pid, Name: r.Name, Tier: p.Objectives.Tier,
+				ReviewDue: p.ReviewDue.UTC(), DaysOverdue: int(now.Sub(*p.ReviewDue) / (24 * time.Hour))})
+		}
+		if r.RecoveryTestedAt != nil {
+			a.RecoveryTested++
+			if r.MeasuredRecoveryHrs != nil && p.Objectives.RTOHours != nil && *r.MeasuredRecoveryHrs <= *p.Objectives.RTOHours {
+				a.TargetsMet++
+			}
+		}
+	}
+	if a.Processes > 0 {
+		a.RecoveryTestedShare = round4(float64(a.RecoveryTested) / float64(a.Processes))
+		a.TargetsMetShare = round4(float64(a.TargetsMet) / float64(a.Processes))
+	}
+	a.ByTier = tiers
+	a.Heatmap = Heatmap{Categories: t.settings.Categories, Horizons: t.settings.Horizons, Cells: []HeatCell{}}
+	for _, c := range t.settings.Categories {
+		for _, h := range t.settings.Horizons {
+			cell := HeatCell{Category: c.Key, Horizon: h.Key}
+			if x := cells[[2]string{c.Key, h.Key}]; x != nil {
+				cell.Max, cell.Rated, cell.Mean = x.max, x.n, round4(float64(x.sum)/float64(x.n))
+			}
+			a.Heatmap.Cells = append(a.Heatmap.Cells, cell)
+		}
+	}
+	sort.SliceStable(a.OverdueReviews, func(i, j int) bool {
+		x, y := a.OverdueReviews[i], a.OverdueReviews[j]
+		if x.Tier != y.Tier {
+			return x.Tier < y.Tier
+		}
+		return x.DaysOverdue > y.DaysOverdue
+	})
+	if a.Exposure, err = s.exposure(ctx, teamID, t, ids); err != nil {
+		return Analytics{}, err
+	}
+	return a, nil
+}
+
+func clampTier(t int) int { return min(max(t, 1), 5) }
+
+func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+func (t *team) sortedIDs() []string {
+	ids := make([]string, 0, len(t.procs))
+	for id := range t.procs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// exposureCache keeps the findings part of analytics under the data
+// versions of the findings and vulnerability stores and the dependencies
+// it matched: a pass over a million findings is done once per change.
+var exposureCache listcache.Cache[[]Exposure]
+
+// exposure counts, for every live process, the open failing findings and
+// open KEV vulnerabilities on its dependencies and on those of the
+// processes it depends on (directly or not), in one pass over the team's
+// open failing findings.
+func (s *Service) exposure(ctx context.Context, teamID string, t *team, ids []string) ([]Exposure, error) {
+	n := len(ids)
+	idx := map[string]int{}
+	for i, id := range ids {
+		idx[id] = i
+	}
+	// The processes each process stands for: itself and every live
+	// process that depends on it, directly or not.
+	dependents := t.dependents()
+	ancestors := make([][]int32, n)
+	for i, id := range ids {
+		if !live(t.procs[id]) {
+			continue
+		}
+		seen := map[string]bool{id: true}
+		queue := []string{id}
+		for len(queue) > 0 {
+			x := queue[0]
+			queue = queue[1:]
+			ancestors[i] = append(ancestors[i], int32(idx[x]))
+			for _, d := range dependents[x] {
+				if !seen[d] {
+					seen[d] = true
+					queue = append(queue, d)
+				}
+			}
+		}
+	}
+	accounts, assets, tags := map[string][]int32{}, map[string][]int32{}, map[string][]int32{}
+	var fp strings.Builder
+	for i, id := range ids {
+		p := t.procs[id]
+		if !live(p) {
+			continue
+		}
+		fmt.Fprintf(&fp, "%s\x01%v\x01", id, ancestors[i])
+		for _, d := range p.inForce().Record.Dependencies {
+			fmt.Fprintf(&fp, "%s=%s\x02", d.Kind, d.Value)
+			switch d.Kind {
+			case DepCloudAccount:
+				accounts[d.Value] = append(accounts[d.Value], int32(i))
+			case DepResource, DepNetworkHost, DepContainerImage:
+				assets[d.Value] = append(assets[d.Value], int32(i))
+			case DepTag:
+				tags[d.Value] = append(tags[d.Value], int32(i))
+			}
+		}
+	}
+	compute := func() ([]Exposure, error) {
+		return s.countExposure(ctx, teamID, t, ids, ancestors, accounts, assets, tags)
+	}
+	if s.findings == nil || s.kev == nil {
+		return compute()
+	}
+	fv, err := s.findings.FindingsVersion(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	vv, err := s.kev.VulnsVersion(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(fp.String()))
+	key := listcache.Key(teamID, fv, "bia-exposure", []any{vv, hex.EncodeToString(sum[:])})
+	cached, err := exposureCache.Get(key, compute)
+	if err != nil {
+		return nil, err
+	}
+	// Names, tiers and statuses are today's, whatever the cache holds.
+	out := make([]Exposure, 0, len(cached))
+	for _, e := range cached {
+		if p := t.procs[e.ProcessID]; p != nil {
+			e.Name, e.Tier, e.Status = p.inForce().Record.Name, p.Objectives.Tier, p.Status
+			out = append(out, e)
+		}
+	}
+	rankExposure(out)
+	return out, nil
+}
+
+func (s *Service) countExposure(ctx context.Context, teamID string, t *team, ids []string, ancestors [][]int32,
+	accounts, assets, tags map[string][]int32) ([]Exposure, error) {
+	n := len(ids)
+	open := make([]int, n)
+	sev := make([][8]int, n)
+	kev := make([]map[string]bool, n)
+	kevAssets := map[string][]string{}
+	if s.kev != nil {
+		occ, err := s.kev.OpenKEV(ctx, teamID)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range occ {
+			kevAssets[o.Asset] = append(kevAssets[o.Asset], o.VulnID)
+		}
+	}
+	stamp := make([]int, n)
+	round := 0
+	var hit []int32
+	mark := func(direct []int32) {
+		for _, d := range direct {
+			for _, a := range ancestors[d] {
+				if stamp[a] != round {
+					stamp[a] = round
+					hit = append(hit, a)
+				}
+			}
+		}
+	}
+	addKEV := func(procs []int32, vulns []string) {
+		for _, p := range procs {
+			if kev[p] == nil {
+				kev[p] = map[string]bool{}
+			}
+			for _, v := range vulns {
+				kev[p][v] = true
+			}
+		}
+	}
+	// Assets named as dependencies carry their KEV occurrences whatever
+	// the findings say.
+	for asset, direct := range assets {
+		if vulns := kevAssets[asset]; len(vulns) > 0 {
+			round++
+			hit = hit[:0]
+			mark(direct)
+			addKEV(hit, vulns)
+		}
+	}
+	if s.findings != nil && (len(accounts) > 0 || len(assets) > 0 || len(tags) > 0) {
+		err := s.findings.OpenFailing(ctx, teamID, func(f FindingRow) error {
+			round++
+			hit = hit[:0]
+			mark(accounts[f.AccountUID])
+			mark(assets[f.ResourceUID])
+			if f.Target != f.ResourceUID {
+				mark(assets[f.Target])
+			}
+			if len(tags) > 0 && f.Tags != "" {
+				for _, tag := range tagsOf(f.Tags) {
+					mark(tags[tag])
+				}
+			}
+			if len(hit) == 0 {
+				return nil
+			}
+			si := min(max(f.Severity, 0), 7)
+			for _, p := range hit {
+				open[p]++
+				sev[p][si]++
+			}
+			if v := kevAssets[f.ResourceUID]; len(v) > 0 {
+				addKEV(hit, v)
+			}
+			if v := kevAssets[f.Target]; len(v) > 0 && f.Target != f.ResourceUID {
+				addKEV(hit, v)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Exposure, 0, n)
+	for i, id := range ids {
+		p := t.procs[id]
+		if !live(p) {
+			continue
+		}
+		e := Exposure{ProcessID: id, Name: p.inForce().Record.Name, Tier: p.Objectives.Tier, Status: p.Status,
+			Dependencies: len(p.inForce().Record.Dependencies), OpenFindings: open[i], BySeverity: map[string]int{}, KEV: len(kev[i]),
+			KEVIDs: []string{}}
+		for s, c := range sev[i] {
+			if c > 0 {
+				e.BySeverity[ocsf.Severity(s).Key()] = c
+			}
+		}
+		for v := range kev[i] {
+			e.KEVIDs = append(e.KEVIDs, v)
+		}
+		sort.Strings(e.KEVIDs)
+		if len(e.KEVIDs) > 20 {
+			e.KEVIDs = e.KEVIDs[:20]
+		}
+		out = append(out, e)
+	}
+	rankExposure(out)
+	return out, nil
+}
+
+func rankExposure(out []Exposure) {
+	sort.SliceStable(out, func(i, j int) bool {
+		x, y := out[i], out[j]
+		switch {
+		case x.Tier != y.Tier:
+			return x.Tier < y.Tier
+		case x.KEV != y.KEV:
+			return x.KEV > y.KEV
+		case x.BySeverity["critical"] != y.BySeverity["critical"]:
+			return x.BySeverity["critical"] > y.BySeverity["critical"]
+		case x.BySeverity["high"] != y.BySeverity["high"]:
+			return x.BySeverity["high"] > y.BySeverity["high"]
+		case x.OpenFindings != y.OpenFindings:
+			return x.OpenFindings > y.OpenFindings
+		case x.Name != y.Name:
+			return x.Name < y.Name
+		}
+		return x.ProcessID < y.ProcessID
+	})
+}
