@@ -280,7 +280,7 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 		}
 		muteKind, ruleID, reason, by := "", "", "", ""
 		if rule := r.matchRule(f); rule != nil {
-			status, muteKind, ruleID, reason, by = StatusMuted, MuteByRule, rule.ID, rule.Reason, rule.CreatedBy
+			status, muteKind, ruleID, reason, by = StatusMuted, rule.muteKind(), rule.ID, rule.Reason, rule.CreatedBy
 			if rule.ExpiresAt != nil {
 				mutedUntil = rule.ExpiresAt.UTC()
 			}

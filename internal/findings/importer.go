@@ -81,8 +81,18 @@ type ImportParams struct {
 	// its orchestrator, and what the part did is kept under Part in the
 	// import's transaction (see ImportPartGet).
 	Part string
+	// Covers are the scopes the scan behind the report covered (a SubJob's
+	// account and region, or its target), which it covers even when the
+	// report is empty: their findings it does not list are resolved.
+	Covers []Coverage
 	// Progress, when set, is called with the items read so far, every batch.
 	Progress func(itemsRead int)
+}
+
+// Coverage is one scope a scan covered: a cloud account and region, or a
+// target (host, URL, image, repository).
+type Coverage struct {
+	AccountUID, Region, Target string
 }
 
 // ImportResult is what an import did; the JSON names are the API's and the CLI's.
@@ -94,6 +104,9 @@ type ImportResult struct {
 	FindingsUpdated   int    `json:"findings_updated"`
 	FindingsUnchanged int    `json:"findings_unchanged"`
 	FindingsResolved  int    `json:"findings_resolved"`
+	// DuplicatesFolded counts items that repeated a finding the report
+	// already held (the worst report of each finding is kept).
+	DuplicatesFolded int `json:"duplicates_folded"`
 	// Vulnerabilities is what dual ingestion recorded in the vulnerability store.
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 	// Checks are the check IDs the import reported or resolved findings of,
@@ -186,6 +199,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 	prepack.Store(true)
 	var (
 		format   string
+		covered  []string // targets the report says it scanned
 		parseErr error
 	)
 	go func() {
@@ -211,7 +225,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 				return pctx.Err()
 			}
 		}
-		format, parseErr = ingest.Parse(r, p.Format, func(f *ingest.Finding) error {
+		var report ingest.Report
+		report, parseErr = ingest.ParseReport(r, p.Format, p.Filename, func(f *ingest.Finding) error {
 			batch = append(batch, f)
 			if len(batch) < batchSize {
 				return nil
@@ -222,6 +237,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			batch = make([]*ingest.Finding, 0, batchSize)
 			return nil
 		})
+		format, covered = report.Format, report.Targets
 		if parseErr == nil && len(batch) > 0 {
 			_ = send()
 		}
@@ -247,7 +263,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp = &importRun{ahead: ahead, q: q, d: s.d, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, checks: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
+		imp = &importRun{ahead: ahead, q: q, d: s.d, conn: conn, dialect: s.d.Dialect, ctx: ctx, teamID: p.TeamID, scanID: p.ScanID, now: started, scopes: map[string]bool{}, folds: newFoldSet(), statusBefore: map[int64]priorState{}, checks: map[string]bool{}, rec: rec, res: &res, analyzeAt: 2000, prepack: &prepack}
 		if err := imp.analyzeIfStale(); err != nil {
 			drain()
 			return err
@@ -276,13 +292,21 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := imp.resolveMissing(); err != nil {
-			return err
-		}
 		res.Format, rec.Format = format, format
 		if rec.Tool == "" { // an empty report: still a scan in the history
 			rec.Tool = strings.SplitN(format, "-", 2)[0]
 			rec.ScanType = nativescans.TypeForTool(rec.Tool)
+		}
+		// What the report and its caller say it covered is covered even
+		// where it found nothing: a clean scan resolves what was there.
+		for _, t := range covered {
+			imp.scopes[(&ingest.Finding{Tool: rec.Tool, Target: t}).ScopeKey()] = true
+		}
+		for _, c := range p.Covers {
+			imp.scopes[(&ingest.Finding{Tool: rec.Tool, AccountUID: c.AccountUID, Region: c.Region, Target: c.Target}).ScopeKey()] = true
+		}
+		if err := imp.resolveMissing(); err != nil {
+			return err
 		}
 		finished := s.now().UTC()
 		rec.Status, rec.FinishedAt = nativescans.StatusCompleted, &finished
@@ -355,6 +379,9 @@ func (s *Store) recordFailure(rec *nativescans.ScanResult, cause error) {
 
 // matchRule returns the first active mute rule covering f, or nil.
 func (r *importRun) matchRule(f *ingest.Finding) *MuteRule {
+	if f.Suppression != "" || f.VendorStatus != "" {
+		return toolMute(f)
+	}
 	for i := range r.rules {
 		if r.rules[i].matches(f) {
 			return &r.rules[i]
@@ -408,6 +435,11 @@ type importRun struct {
 	scanID  string
 	now     time.Time
 	scopes  map[string]bool
+	// folds are the findings read so far, for duplicates (see foldSet),
+	// and statusBefore the status before this import of each stored
+	// finding whose status it changed.
+	folds        *foldSet
+	statusBefore map[int64]priorState
 	// checks are the check IDs the import reported or resolved findings of.
 	checks map[string]bool
 	rec    *nativescans.ScanResult
@@ -692,14 +724,15 @@ func (r *importRun) writeAll(batches <-chan parsedBatch, first func(*ingest.Find
 	return ex.wait()
 }
 
-// prepare counts a batch and deduplicates it: identical items of one
-// report are one finding, the last one wins.
+// prepare counts a batch and deduplicates it: items of one report with one
+// fingerprint are one finding, and the worst of them wins (see foldSet).
 func (r *importRun) prepare(b parsedBatch) *pendingBatch {
 	pb := &pendingBatch{parsedBatch: b, byFP: make(map[string]*ingest.Finding, len(b.findings)), order: make([]string, 0, len(b.findings))}
 	for _, f := range b.findings {
 		r.res.ItemsRead++
-		r.rec.BySeverity[f.Severity.Key()]++
-		r.rec.ByResult[string(f.Result)]++
+		if !r.countReport(f) {
+			continue // an earlier report of the same finding was as bad or worse
+		}
 		r.scopes[f.ScopeKey()] = true
 		if !r.checks[f.CheckID] {
 			r.checks[f.CheckID] = true
@@ -712,7 +745,7 @@ func (r *importRun) prepare(b parsedBatch) *pendingBatch {
 			r.sightings = append(r.sightings, vuln.Sighting{VulnID: id, Title: f.Title, Description: f.Description, Severity: f.Severity,
 				CVSS: f.CVSS, CWEs: f.CWEs, References: f.References, Asset: asset, Exposure: vuln.ExposureOf(f.Tool, f.AccountUID),
 				Component: f.Component, Location: f.Location, Version: f.Version, FixedVersion: f.FixedVersion,
-				Tool: f.Tool, ScopeKey: f.ScopeKey()})
+				Tool: f.Tool, ScopeKey: f.ScopeKey(), VendorStatus: f.VendorStatus})
 		}
 		if _, dup := pb.byFP[f.Fingerprint]; !dup {
 			pb.order = append(pb.order, f.Fingerprint)
@@ -755,7 +788,28 @@ func (r *importRun) classify(pb *pendingBatch) error {
 			pb.fresh = append(pb.fresh, f)
 			continue
 		}
+		written := old.status
+		before, rewrite := r.statusBefore[old.id]
+		if rewrite {
+			// A worse report of a finding this import already changed (a
+			// PASS of it, then a FAIL further on): judged against what it
+			// was before the import, the earlier change's count taken back.
+			r.takeBackChange(before.status, written)
+			old.status, old.contentHash = before.status, before.hash
+		}
 		status, hash, rule, unchanged := r.judge(pb, f, old)
+		if old.thisScan && status == StatusReopened {
+			// A worse report of a finding this scan created resolved: it
+			// is open, not back.
+			status = StatusOpen
+		}
+		if rewrite && unchanged {
+			// As it was before the import: counted unchanged, and written
+			// back over what the earlier report made of it.
+			r.res.FindingsUnchanged++
+			pb.changed = append(pb.changed, changedFinding{old: old, f: f, status: status, hash: hash, change: "changed", rule: rule})
+			continue
+		}
 		// Remembered so that it does not count as missing at the end.
 		r.noteReported(old)
 		// Its sighting, changed or not:
@@ -775,6 +829,9 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		if unchanged {
 			r.res.FindingsUnchanged++
 			continue
+		}
+		if status != old.status && !rewrite {
+			r.statusBefore[old.id] = priorState{old.status, old.contentHash}
 		}
 		c := changedFinding{old: old, f: f, status: status, hash: hash, change: "changed", rule: rule}
 		switch {
@@ -819,7 +876,7 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 				return err
 			}
 			if c.rule != nil && c.status != StatusMuted {
-				if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{c.old.id, c.status}}, MuteByRule, c.rule.ID, c.rule.Reason,
+				if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{c.old.id, c.status}}, c.rule.muteKind(), c.rule.ID, c.rule.Reason,
 					c.rule.CreatedBy, c.rule.ExpiresAt, r.now); err != nil {
 					return err
 				}

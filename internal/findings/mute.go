@@ -17,6 +17,9 @@ const (
 	MuteByRule       = "rule"
 	MuteByPerson     = "mute"
 	MuteRiskAccepted = "risk_accepted"
+	// MuteByTool: the report itself says the finding does not apply (a
+	// Checkov skip, a vendor's not_affected or will_not_fix status).
+	MuteByTool = "tool"
 )
 
 // MuteRule mutes the findings it matches, at ingestion and retroactively.
@@ -34,6 +37,30 @@ type MuteRule struct {
 	CreatedBy       string     `json:"created_by"`
 	CreatedAt       time.Time  `json:"created_at"`
 	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
+	// kind is how a finding it covers is muted: MuteByRule, unless it is
+	// the report's own suppression (see toolMute).
+	kind string
+}
+
+// muteKind is the mute_kind of the findings the rule mutes.
+func (r *MuteRule) muteKind() string {
+	if r.kind != "" {
+		return r.kind
+	}
+	return MuteByRule
+}
+
+// toolMute is the mute a report itself asks for a finding: its tool's
+// suppression, or a vendor status that makes the vulnerability not open.
+// Nil when it asks for none.
+func toolMute(f *ingest.Finding) *MuteRule {
+	switch {
+	case f.Suppression != "":
+		return &MuteRule{kind: MuteByTool, Reason: f.Suppression, CreatedBy: f.Tool}
+	case f.VendorStatus != "":
+		return &MuteRule{kind: MuteByTool, Reason: "vendor status " + f.VendorStatus + " (as " + f.Tool + " reports it)", CreatedBy: f.Tool}
+	}
+	return nil
 }
 
 // ErrInvalidRule is wrapped by a rule's validation errors.

@@ -51,7 +51,7 @@ type Finding struct {
 	LastScanID   string     `json:"last_scan_id"`
 	// How a muted finding was muted: by a person, as an accepted risk, or by
 	// a rule; why, by whom and until when. Empty for a finding not muted.
-	MuteKind    string     `json:"mute_kind,omitempty" enum:"mute,risk_accepted,rule"`
+	MuteKind    string     `json:"mute_kind,omitempty" enum:"mute,risk_accepted,rule,tool"`
 	MuteRuleID  string     `json:"mute_rule_id,omitempty"`
 	MutedReason string     `json:"muted_reason,omitempty"`
 	MutedBy     string     `json:"muted_by,omitempty"`

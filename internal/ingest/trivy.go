@@ -191,9 +191,12 @@ func emitTrivyRaw(raw json.RawMessage, w trivyWhere, emit Emit) error {
 // finding can carry: "" for affected (or unknown), which is open.
 func trivyVendorStatus(status string) string {
 	switch s := strings.ToLower(strings.TrimSpace(status)); s {
-	case "not_affected", "will_not_fix", "end_of_life", "fix_deferred":
+	case "not_affected", "will_not_fix":
 		return s
+	case "end_of_life": // no fix will come either
+		return "will_not_fix"
 	}
+	// affected, fixed, fix_deferred, under_investigation, unknown: open.
 	return ""
 }
 

@@ -165,8 +165,15 @@ func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempt
 	if _, err := fh.Seek(0, io.SeekStart); err != nil {
 		return s.failed(ctx, sj, attempt, maxAttempts, err, res)
 	}
+	// What the SubJob scanned is covered even by an empty report (a clean
+	// Nuclei run writes nothing): its earlier findings there are resolved.
+	cover := findings.Coverage{Target: sj.Target}
+	if run.AccountUID != "" {
+		cover = findings.Coverage{AccountUID: run.AccountUID, Region: sj.Region}
+	}
 	imp, err := s.Findings.Import(ctx, fh, findings.ImportParams{TeamID: a.TeamID, ScanID: run.ID, Part: sj.ID, Format: cmd.Format,
-		Filename: filepath.Base(report), ArtifactRef: obj.Key, CreatedBy: run.CreatedBy, Source: "scan"})
+		Filename: filepath.Base(report), ArtifactRef: obj.Key, CreatedBy: run.CreatedBy, Source: "scan",
+		Covers: []findings.Coverage{cover}})
 	if err != nil && shuttingDown(ctx) {
 		return s.interrupted(ctx, sj) // the import rolled back whole
 	}

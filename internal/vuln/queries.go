@@ -113,7 +113,7 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 		status = []string{"open"}
 	}
 	for _, s := range status {
-		if s != "open" && s != "fixed" && s != "accepted" {
+		if s != StatusOpen && s != StatusFixed && s != StatusAccepted && s != StatusNotAffected && s != StatusWillNotFix {
 			return nil, fmt.Errorf("unknown status %q", s)
 		}
 	}
@@ -430,7 +430,7 @@ type Occurrence struct {
 	Version        string     `json:"version"`
 	FixedVersion   string     `json:"fixed_version"`
 	FixAvailable   bool       `json:"fix_available"`
-	Status         string     `json:"status" enum:"open,fixed,accepted"`
+	Status         string     `json:"status" enum:"open,fixed,accepted,not_affected,will_not_fix"`
 	Severity       string     `json:"severity"`
 	RiskScore      float64    `json:"risk_score"`
 	Priority       string     `json:"priority"`

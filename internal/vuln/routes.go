@@ -18,7 +18,7 @@ import (
 
 type listInput struct {
 	GroupBy      string   `query:"group_by" enum:"vulnerability,asset," doc:"Default vulnerability."`
-	Status       []string `query:"status" doc:"Any of open, fixed, accepted; default open."`
+	Status       []string `query:"status" doc:"Any of open, fixed, accepted, not_affected, will_not_fix (the vendor's word, as the scanner reports it); default open."`
 	Severity     []string `query:"severity" doc:"Any of critical, high, medium, low, informational."`
 	Priority     []string `query:"priority" doc:"Any of P1, P2, P3, P4."`
 	InKEV        string   `query:"in_kev" enum:"true,false," doc:"Only vulnerabilities in (or not in) CISA KEV."`

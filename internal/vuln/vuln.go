@@ -6,6 +6,7 @@
 package vuln
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -35,6 +36,31 @@ type Sighting struct {
 	FixedVersion string
 	Tool         string
 	ScopeKey     string
+	// VendorStatus is what the vendor decided about this vulnerability in
+	// this component, when that makes it not open: StatusNotAffected or
+	// StatusWillNotFix. Empty: open.
+	VendorStatus string
+}
+
+// Occurrence statuses. not_affected and will_not_fix are the vendor's
+// (as the scanner reports it), and change with the next report.
+const (
+	StatusOpen        = "open"
+	StatusFixed       = "fixed"
+	StatusAccepted    = "accepted"
+	StatusNotAffected = "not_affected"
+	StatusWillNotFix  = "will_not_fix"
+)
+
+// vendorStatus is the occurrence status of a sighting's vendor status.
+func vendorStatus(s string) string {
+	switch s {
+	case "not_affected":
+		return StatusNotAffected
+	case "will_not_fix", "end_of_life":
+		return StatusWillNotFix
+	}
+	return ""
 }
 
 // How reachable an asset is, which weighs its risk score.
@@ -133,7 +159,7 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 		}
 		for _, scope := range scopes {
 			r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = 'fixed', fixed_at = $1
-				WHERE team_id = $2 AND scope_key = $3 AND status = 'open' AND last_scan_id <> $4`, now, teamID, scope, scanID)
+				WHERE team_id = $2 AND scope_key = $3 AND status IN ('open', 'not_affected', 'will_not_fix') AND last_scan_id <> $4`, now, teamID, scope, scanID)
 			if err != nil {
 				return err
 			}
@@ -194,10 +220,14 @@ func upsertOccurrence(ctx context.Context, q db.Querier, teamID, scanID, id stri
 	if exposure == "" {
 		exposure = ExposurePackage
 	}
-	r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = CASE WHEN status = 'fixed' THEN 'open' ELSE status END,
+	// The vendor's status follows the latest report; a person's acceptance
+	// stays.
+	status := vendorStatus(v.VendorStatus)
+	r, err := q.ExecContext(ctx, `UPDATE vuln_occurrences SET status = CASE WHEN status = 'accepted' THEN status
+			WHEN $12 <> '' THEN $12 ELSE 'open' END,
 		last_seen = $1, last_scan_id = $2, fixed_version = $3, severity = $4, fixed_at = NULL, exposure = $5
 		WHERE team_id = $6 AND vuln_id = $7 AND asset = $8 AND component = $9 AND location = $10 AND version = $11`,
-		now, scanID, v.FixedVersion, int(v.Severity), exposure, teamID, id, v.Asset, v.Component, v.Location, v.Version)
+		now, scanID, v.FixedVersion, int(v.Severity), exposure, teamID, id, v.Asset, v.Component, v.Location, v.Version, status)
 	if err != nil {
 		return false, err
 	}
@@ -206,8 +236,9 @@ func upsertOccurrence(ctx context.Context, q db.Querier, teamID, scanID, id stri
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO vuln_occurrences (team_id, vuln_id, asset, component, location, version,
 		fixed_version, status, severity, source_tool, scope_key, first_seen, last_seen, last_scan_id, exposure)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,'open',$8,$9,$10,$11,$11,$12,$13)`,
-		teamID, id, v.Asset, v.Component, v.Location, v.Version, v.FixedVersion, int(v.Severity), v.Tool, v.ScopeKey, now, scanID, exposure)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$14,$8,$9,$10,$11,$11,$12,$13)`,
+		teamID, id, v.Asset, v.Component, v.Location, v.Version, v.FixedVersion, int(v.Severity), v.Tool, v.ScopeKey, now, scanID, exposure,
+		cmp.Or(status, StatusOpen))
 	return true, err
 }
 

@@ -165,7 +165,7 @@ export function MuteSummary({ f }: { f: MuteFields }) {
   const m = muteInfo(f);
   if (!m) return null;
   return (
-    <Alert color={m.color} variant="light" title={m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : "Muted"}
+    <Alert color={m.color} variant="light" title={m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : m.kind === "tool" ? "Suppressed by the report" : "Muted"}
       data-testid="mute-summary">
       {m.detailed && <Stack gap={2}>
         <Text size="sm" style={wrap}>{m.reason ? `Reason: ${m.reason}` : "No reason recorded."}</Text>

@@ -95,7 +95,7 @@ export function VulnerabilitiesPage() {
           data={[{ value: "vulnerability", label: "By vulnerability" }, { value: "asset", label: "By asset" }]} />
         <MultiSelect label="Severity" data={SEVERITIES} value={get("severity")} onChange={(v) => set("severity", v)} w={220} clearable />
         <MultiSelect label="Priority" data={PRIORITIES} value={get("priority")} onChange={(v) => set("priority", v)} w={160} clearable />
-        <Select label="Status" data={["open", "accepted", "fixed"]} value={params.get("status") ?? "open"} w={120}
+        <Select label="Status" data={["open", "accepted", "fixed", "not_affected", "will_not_fix"]} value={params.get("status") ?? "open"} w={120}
           onChange={(v) => set("status", v === "open" ? null : v)} />
         <NumberInput label="EPSS at least" min={0} max={1} step={0.05} decimalScale={2} w={120} value={params.get("epss_min") ?? ""}
           onChange={(v) => set("epss_min", v === "" || v === 0 ? null : String(v))} />
