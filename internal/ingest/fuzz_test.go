@@ -52,6 +52,9 @@ func FuzzWapiti(f *testing.F) { fuzzFormat(f, "wapiti", "wapiti/example.xml") }
 func FuzzSARIF(f *testing.F) {
 	fuzzFormat(f, "sarif", "sarif/appendix_k2.sarif", "sarif/bash-report.sarif")
 }
+func FuzzASFF(f *testing.F) {
+	fuzzFormat(f, "asff", "asff/securityhub_config_many_findings.json", "asff/securityhub_inspector_ec2_cve.json")
+}
 func FuzzPowerpipe(f *testing.F) { fuzzFormat(f, "powerpipe", "sarif/appendix_k2.sarif") }
 
 // FuzzDetect: any input is either detected or refused, never a panic.

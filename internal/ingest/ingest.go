@@ -61,9 +61,8 @@ type Finding struct {
 	Remediation  string
 	RiskDetails  string
 	// VendorStatus is what the tool says the vendor decided about a
-	// vulnerability, when that makes it not open: not_affected,
-	// will_not_fix, end_of_life, fix_deferred (Trivy's Status). Empty
-	// otherwise.
+	// vulnerability, when that makes it not open: not_affected or
+	// will_not_fix (from Trivy's Status). Empty otherwise.
 	VendorStatus string
 	// Suppression is the tool's own reason the finding is suppressed (a
 	// Checkov skip comment, a Security Hub workflow SUPPRESSED): such a
@@ -117,6 +116,7 @@ var Formats = map[string]Parser{
 	"wapiti":       parseWapiti,
 	"sarif":        parseSARIF,
 	"powerpipe":    parsePowerpipe,
+	"asff":         parseASFF,
 }
 
 // coveringParsers are the parsers that also tell what the report covered
@@ -138,6 +138,7 @@ var expects = map[string]string{
 	"wapiti":       "a Wapiti XML or JSON report",
 	"sarif":        "a SARIF log: an object with runs",
 	"powerpipe":    "a Powerpipe or Steampipe benchmark export: an object with groups and controls",
+	"asff":         "AWS Security Finding Format: an object with Findings (a Security Hub export) or an array of findings with Id, ProductArn and AwsAccountId (Prowler's json-asff)",
 }
 
 // FormatNames lists the formats, sorted.
@@ -249,6 +250,8 @@ func FormatFromName(name string) string {
 	switch {
 	case strings.HasSuffix(n, ".ocsf.json"):
 		return "prowler-ocsf"
+	case strings.HasSuffix(n, ".asff.json"):
+		return "asff"
 	case strings.HasSuffix(n, ".sarif"), strings.HasSuffix(n, ".sarif.json"):
 		return "sarif"
 	case strings.HasSuffix(n, ".jsonl"):
@@ -338,6 +341,11 @@ func Detect(head []byte) (string, error) {
 		switch {
 		case strings.Contains(s, `"class_uid"`) || strings.Contains(s, `"finding_info"`):
 			return "prowler-ocsf", nil
+		// Before Trivy: ASFF has a SchemaVersion too.
+		case strings.Contains(s, `"ProductArn"`) && (strings.Contains(s, `"AwsAccountId"`) || strings.Contains(s, `"GeneratorId"`)),
+			// An empty Security Hub export.
+			strings.HasPrefix(s, "{") && strings.HasPrefix(strings.TrimLeft(s[1:], " \t\r\n"), `"Findings"`):
+			return "asff", nil
 		case strings.Contains(s, `"SchemaVersion"`) && (strings.Contains(s, `"ArtifactName"`) || strings.Contains(s, `"Results"`)),
 			strings.Contains(s, `"ClusterName"`) && (strings.Contains(s, `"Resources"`) || strings.Contains(s, `"Vulnerabilities"`) || strings.Contains(s, `"Misconfigurations"`)),
 			// The legacy layout: a bare array of results.
@@ -374,6 +382,12 @@ func rawJSON(f ocsf.Finding) json.RawMessage {
 
 // render builds the OCSF JSON of a finding parsed from a non-OCSF tool.
 func render(f *Finding, product string) {
+	f.Raw = rawJSON(ocsfOf(f, product))
+}
+
+// ocsfOf is the OCSF rendering of a finding's normalized fields, for a
+// parser that adds what only its tool has before rendering it.
+func ocsfOf(f *Finding, product string) ocsf.Finding {
 	o := ocsf.Finding{
 		ClassUID: f.ClassUID, ClassName: ocsf.ClassName(f.ClassUID), CategoryUID: ocsf.CategoryFindings,
 		TypeUID: f.ClassUID*100 + 1, ActivityID: 1,
@@ -403,7 +417,7 @@ func render(f *Finding, product string) {
 		}
 		o.Vulns = append(o.Vulns, v)
 	}
-	f.Raw = rawJSON(o)
+	return o
 }
 
 func sortedUnique(ids []string) []string {

@@ -53,6 +53,11 @@ var expectedItems = map[string]int{
 	"wapiti/wapiti3_json_local.json":            5, // CSP not set; four missing secure headers
 	"sarif/appendix_k2.sarif":                   1,
 	"sarif/bash-report.sarif":                   27,
+	// One per ASFF finding. Prowler 3.3 gave three findings (a PASS and a
+	// FAIL of one IAM user) the same Id each: 728 fingerprints.
+	"asff/prowler-output.asff.json":              731,
+	"asff/securityhub_config_many_findings.json": 3, // three FSBP controls, all PASSED
+	"asff/securityhub_inspector_ec2_cve.json":    5, // five Inspector findings of CVE-2022-3643, each its own Id
 }
 
 func samplePaths(t testing.TB) []string {
@@ -149,7 +154,8 @@ func TestFormatDetectionAndForcing(t *testing.T) {
 		"trivy/misconfigurations_and_secrets.json": "trivy", "grype/check_all_fields.json": "grype",
 		"nmap/nmap_multiple_port.xml": "nmap", "nmap/nmap_script_vulners.xml": "nmap", "zap/dvwa_baseline_dojo.xml": "zap",
 		"nuclei/multiple_v3.json": "nuclei", "wapiti/example.xml": "wapiti", "sarif/appendix_k2.sarif": "sarif",
-		"sarif/bash-report.sarif": "sarif",
+		"sarif/bash-report.sarif": "sarif", "asff/prowler-output.asff.json": "asff",
+		"asff/securityhub_config_many_findings.json": "asff", "asff/securityhub_inspector_ec2_cve.json": "asff",
 	}
 	for rel, format := range want {
 		data, _ := os.ReadFile("testdata/samples/" + rel)
@@ -175,7 +181,7 @@ func TestTruncatedAndMalformed(t *testing.T) {
 	for _, rel := range []string{
 		"prowler/example_output_aws.ocsf.json", "prowler/example_output_aws.csv", "trivy/scheme_2_many_vulns.json",
 		"grype/check_all_fields.json", "nmap/nmap_multiple_port.xml", "zap/dvwa_baseline_dojo.xml",
-		"nuclei/multiple_v3.json", "wapiti/example.xml", "sarif/bash-report.sarif",
+		"nuclei/multiple_v3.json", "wapiti/example.xml", "sarif/bash-report.sarif", "asff/securityhub_inspector_ec2_cve.json",
 	} {
 		data, _ := os.ReadFile("testdata/samples/" + rel)
 		format, _ := Detect(data)
@@ -242,7 +248,7 @@ func TestXMLEntityExpansionRefused(t *testing.T) {
 // running out of memory.
 func TestDeeplyNestedJSONRefused(t *testing.T) {
 	deep := strings.Repeat(`[`, 200000) + strings.Repeat(`]`, 200000)
-	for _, format := range []string{"prowler-ocsf", "trivy", "grype", "nuclei", "sarif", "powerpipe"} {
+	for _, format := range []string{"prowler-ocsf", "trivy", "grype", "nuclei", "sarif", "powerpipe", "asff"} {
 		if _, err := Parse(strings.NewReader(deep), format, func(*Finding) error { return nil }); err == nil {
 			t.Errorf("%s accepted 200,000 levels of nesting", format)
 		}

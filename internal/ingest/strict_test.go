@@ -66,6 +66,7 @@ func TestEmptyReports(t *testing.T) {
 		{`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[]}]}`, "sarif", ""},
 		{`{"SchemaVersion":2,"ArtifactName":"shop:1.0","ArtifactType":"container_image"}`, "", ""},
 		{`{"matches":[],"source":{"target":"shop:1.0"}}`, "grype", ""},
+		{`{"Findings":[]}`, "", ""}, {`{"Findings":[],"NextToken":null}`, "asff", ""}, {"[]", "asff", ""}, {"", "", "prowler.asff.json"},
 	} {
 		rep, items, err := parse(c.doc, c.format, c.name)
 		if err != nil || items != 0 || rep.Format == "" {
