@@ -15,6 +15,9 @@ func TestProwlerComplianceKeptInRaw(t *testing.T) {
 		"prowler/example_output_aws.ocsf.json":      5,
 		"prowler/dojo_example_output_gcp.ocsf.json": 3,
 		"prowler/example_output_aws.csv":            4,
+		"prowler/prowler3_one_vuln.json":            1,
+		// Prowler's ASFF: the findings whose RelatedRequirements name any.
+		"asff/prowler-output.asff.json": 378,
 	} {
 		data, err := os.ReadFile("testdata/samples/" + rel)
 		if err != nil {

@@ -55,7 +55,8 @@ func FuzzSARIF(f *testing.F) {
 func FuzzASFF(f *testing.F) {
 	fuzzFormat(f, "asff", "asff/securityhub_config_many_findings.json", "asff/securityhub_inspector_ec2_cve.json")
 }
-func FuzzPowerpipe(f *testing.F) { fuzzFormat(f, "powerpipe", "sarif/appendix_k2.sarif") }
+func FuzzProwlerJSON(f *testing.F) { fuzzFormat(f, "prowler-json", "prowler/prowler3_one_vuln.json") }
+func FuzzPowerpipe(f *testing.F)   { fuzzFormat(f, "powerpipe", "sarif/appendix_k2.sarif") }
 
 // FuzzDetect: any input is either detected or refused, never a panic.
 func FuzzDetect(f *testing.F) {

@@ -117,6 +117,7 @@ var Formats = map[string]Parser{
 	"sarif":        parseSARIF,
 	"powerpipe":    parsePowerpipe,
 	"asff":         parseASFF,
+	"prowler-json": parseProwlerJSON,
 }
 
 // coveringParsers are the parsers that also tell what the report covered
@@ -138,6 +139,7 @@ var expects = map[string]string{
 	"wapiti":       "a Wapiti XML or JSON report",
 	"sarif":        "a SARIF log: an object with runs",
 	"powerpipe":    "a Powerpipe or Steampipe benchmark export: an object with groups and controls",
+	"prowler-json": "Prowler 3's JSON (-M json): an array of findings with CheckID, Status and Severity",
 	"asff":         "AWS Security Finding Format: an object with Findings (a Security Hub export) or an array of findings with Id, ProductArn and AwsAccountId (Prowler's json-asff)",
 }
 
@@ -341,6 +343,8 @@ func Detect(head []byte) (string, error) {
 		switch {
 		case strings.Contains(s, `"class_uid"`) || strings.Contains(s, `"finding_info"`):
 			return "prowler-ocsf", nil
+		case strings.HasPrefix(s, "[") && strings.Contains(s, `"CheckID"`) && (strings.Contains(s, `"StatusExtended"`) || strings.Contains(s, `"FindingUniqueId"`)):
+			return "prowler-json", nil
 		// Before Trivy: ASFF has a SchemaVersion too.
 		case strings.Contains(s, `"ProductArn"`) && (strings.Contains(s, `"AwsAccountId"`) || strings.Contains(s, `"GeneratorId"`)),
 			// An empty Security Hub export.

@@ -67,6 +67,7 @@ func TestEmptyReports(t *testing.T) {
 		{`{"SchemaVersion":2,"ArtifactName":"shop:1.0","ArtifactType":"container_image"}`, "", ""},
 		{`{"matches":[],"source":{"target":"shop:1.0"}}`, "grype", ""},
 		{`{"Findings":[]}`, "", ""}, {`{"Findings":[],"NextToken":null}`, "asff", ""}, {"[]", "asff", ""}, {"", "", "prowler.asff.json"},
+		{"[]", "prowler-json", ""}, {"", "prowler-json", ""},
 	} {
 		rep, items, err := parse(c.doc, c.format, c.name)
 		if err != nil || items != 0 || rep.Format == "" {
