@@ -76,6 +76,8 @@ func TestCLIImport(t *testing.T) {
 		{[]string{"import", "--team", "Red", textFile}, 1, "unrecognized report format"},
 		{[]string{"import", "--team", "Red", "--format", "nessus", sample}, 2, `unknown format "nessus"`},
 		{[]string{"import", "--team", "Nobody", sample}, 1, `no team named "Nobody"`},
+		{[]string{"import", "--team", "Red", "--format", "grype", sample}, 1, "this looks like a trivy report; --format grype expects"},
+		{[]string{"import", "--team", "Red", "--scope", "region=eu-west-1", sample}, 2, "--scope"},
 		{[]string{"import", "--team", "Red", "--import-max-bytes", "2048", sample}, 1, "over the 2048-byte limit"},
 	} {
 		code, _, stderr := run(t, env, c.args...)
@@ -87,6 +89,14 @@ func TestCLIImport(t *testing.T) {
 	// Nothing of the failed imports became a finding: a third good import still finds 5 unchanged.
 	if r := importJSON(); r.FindingsUnchanged != 5 || r.FindingsCreated != 0 {
 		t.Fatalf("after failures = %+v", r)
+	}
+	// A clean scan of the image, as an empty Nuclei-style file with the
+	// scan's scope named, records a scan and resolves the image's findings.
+	empty := filepath.Join(dir, "clean-trivy.json")
+	_ = os.WriteFile(empty, nil, 0o600)
+	code, out, stderr := run(t, env, "import", "--team", "Red", "--format", "trivy", "--scope", "target=teamdojo:latest", empty)
+	if code != 0 || !strings.Contains(out, "0 items read") || !strings.Contains(out, "5 resolved") {
+		t.Fatalf("empty report with a scope = %d %q %q", code, out, stderr)
 	}
 }
 

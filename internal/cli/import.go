@@ -8,22 +8,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/imports"
+	"github.com/offloadsecurity/cspm/internal/ingest"
 )
 
 // runImport imports one report synchronously: `cspm import --team T
 // [--format F] [--json] FILE`. It prints the same counts as the API.
 func runImport(env Env, args []string) error {
-	var teamName, format string
+	var teamName, format, scope string
 	var asJSON bool
 	a, rest, err := openAdmin(env, "import", args, func(b *flagSetBinding) {
 		b.StringVar(&teamName, "team", "", "team NAME the findings belong to")
-		b.StringVar(&format, "format", "", "force a format instead of detecting it (prowler-ocsf, prowler-csv, trivy, grype, nmap, zap, nuclei, wapiti, sarif, powerpipe)")
+		b.StringVar(&format, "format", "", "force a format instead of detecting it ("+strings.Join(ingest.FormatNames(), ", ")+")")
+		b.StringVar(&scope, "scope", "", "what the scan covered, even if the report is empty: target=HOST|URL|IMAGE, or account=ID,region=R; its findings the report does not list are resolved")
 		b.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	})
 	if err != nil {
@@ -34,6 +37,10 @@ func runImport(env Env, args []string) error {
 		return usagef("import: want --team NAME and one FILE")
 	}
 	if err := imports.CheckFormat(format); err != nil {
+		return usagef("import: %v", err)
+	}
+	covers, err := parseScope(scope)
+	if err != nil {
 		return usagef("import: %v", err)
 	}
 	ctx, stop := env.Signals()
@@ -86,7 +93,7 @@ func runImport(env Env, args []string) error {
 		}
 	}
 	res, err := a.Findings.Import(ctx, report, findings.ImportParams{TeamID: t.ID, ScanID: scanID, Format: format,
-		Filename: filepath.Base(rest[0]), ArtifactRef: key, CreatedBy: "cli", Progress: progress})
+		Filename: filepath.Base(rest[0]), ArtifactRef: key, CreatedBy: "cli", Progress: progress, Covers: covers})
 	finishArtifact()
 	if serr := <-stored; serr != nil && err == nil {
 		err = fmt.Errorf("store the raw report: %w", serr)
@@ -100,9 +107,42 @@ func runImport(env Env, args []string) error {
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(res)
 	}
-	fmt.Fprintf(env.Stdout, "imported %s as %s (scan %s): %d items read, %d findings created, %d updated, %d unchanged, %d resolved\n",
+	fmt.Fprintf(env.Stdout, "imported %s as %s (scan %s): %d items read, %d findings created, %d updated, %d unchanged, %d resolved",
 		rest[0], res.Format, res.ScanID, res.ItemsRead, res.FindingsCreated, res.FindingsUpdated, res.FindingsUnchanged, res.FindingsResolved)
+	if res.DuplicatesFolded > 0 {
+		fmt.Fprintf(env.Stdout, "; %d duplicate items folded into their finding", res.DuplicatesFolded)
+	}
+	fmt.Fprintln(env.Stdout)
 	return nil
+}
+
+// parseScope reads --scope: target=X, or account=ID[,region=R].
+func parseScope(s string) ([]findings.Coverage, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var c findings.Coverage
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		v = strings.TrimSpace(v)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("--scope %q: want target=X or account=ID,region=R", s)
+		}
+		switch k {
+		case "target":
+			c.Target = v
+		case "account":
+			c.AccountUID = v
+		case "region":
+			c.Region = v
+		default:
+			return nil, fmt.Errorf("--scope: unknown key %q (target, account, region)", k)
+		}
+	}
+	if c.Target != "" && c.AccountUID != "" || c.Region != "" && c.AccountUID == "" {
+		return nil, fmt.Errorf("--scope %q: want target=X or account=ID,region=R", s)
+	}
+	return []findings.Coverage{c}, nil
 }
 
 func isTerminalWriter(w io.Writer) bool {
