@@ -118,6 +118,7 @@ var Formats = map[string]Parser{
 	"powerpipe":    parsePowerpipe,
 	"asff":         parseASFF,
 	"prowler-json": parseProwlerJSON,
+	"osv":          parseOSV,
 }
 
 // coveringParsers are the parsers that also tell what the report covered
@@ -140,6 +141,7 @@ var expects = map[string]string{
 	"sarif":        "a SARIF log: an object with runs",
 	"powerpipe":    "a Powerpipe or Steampipe benchmark export: an object with groups and controls",
 	"prowler-json": "Prowler 3's JSON (-M json): an array of findings with CheckID, Status and Severity",
+	"osv":          "OSV-Scanner's JSON: an object with results, each a source with packages",
 	"asff":         "AWS Security Finding Format: an object with Findings (a Security Hub export) or an array of findings with Id, ProductArn and AwsAccountId (Prowler's json-asff)",
 }
 
@@ -357,6 +359,8 @@ func Detect(head []byte) (string, error) {
 			return "trivy", nil
 		case strings.Contains(s, `"matches"`) && (strings.Contains(s, `"vulnerability"`) || strings.Contains(s, `"descriptor"`) || strings.Contains(s, `"source"`)):
 			return "grype", nil
+		case strings.Contains(s, `"results"`) && strings.Contains(s, `"packages"`) && (strings.Contains(s, `"source"`) || strings.Contains(s, `"vulnerabilities"`)):
+			return "osv", nil
 		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):
 			return "nuclei", nil
 		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`) || strings.Contains(s, `"2.1.0"`)):

@@ -68,6 +68,7 @@ func TestEmptyReports(t *testing.T) {
 		{`{"matches":[],"source":{"target":"shop:1.0"}}`, "grype", ""},
 		{`{"Findings":[]}`, "", ""}, {`{"Findings":[],"NextToken":null}`, "asff", ""}, {"[]", "asff", ""}, {"", "", "prowler.asff.json"},
 		{"[]", "prowler-json", ""}, {"", "prowler-json", ""},
+		{`{"results":[]}`, "osv", ""}, {`{"results":[],"experimental_config":{}}`, "osv", ""}, {"", "", "osv-scanner.json"},
 	} {
 		rep, items, err := parse(c.doc, c.format, c.name)
 		if err != nil || items != 0 || rep.Format == "" {
