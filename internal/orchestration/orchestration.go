@@ -166,7 +166,7 @@ func (s *Service) plan(ctx context.Context, teamID string, p *ScanParams, run *S
 		}
 		targets := sortedUnique(p.Targets)
 		for _, t := range targets {
-			if err := scanner.ValidateTarget(p.ScanType, t); err != nil {
+			if err := s.Tools.ValidateTarget(p.ScanType, t); err != nil {
 				return nil, err
 			}
 		}

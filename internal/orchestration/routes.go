@@ -27,7 +27,7 @@ type cloudScanInput struct {
 
 type scanInput struct {
 	Body struct {
-		Type    string   `json:"type" enum:"network,web,container"`
+		Type    string   `json:"type" enum:"network,web,container,code"`
 		Tool    string   `json:"tool,omitempty" doc:"nmap (network), wapiti (web), trivy or grype (container)."`
 		Tools   []string `json:"tools,omitempty" maxItems:"4" doc:"Several tools at once, instead of tool."`
 		Targets []string `json:"targets" minItems:"1" maxItems:"1000" doc:"IP addresses, CIDR blocks or hostnames; URLs; image references."`

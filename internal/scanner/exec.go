@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,10 @@ type Command struct {
 	// OKExitCodes are the exit codes that mean the tool ran (0 always does):
 	// Prowler's 3 means it found failing checks, not that it failed.
 	OKExitCodes []int
+	// NothingToScanCodes are exit codes that mean the tool found nothing
+	// to scan (OSV-Scanner's 128: no packages): a missing report is then
+	// an empty one, a clean scan.
+	NothingToScanCodes []int
 }
 
 // RunOptions bound a run.
@@ -150,14 +155,14 @@ func Run(ctx context.Context, cmd Command, opts RunOptions) (Result, error) {
 	if waitErr != nil && !errors.As(waitErr, &exitErr) {
 		return res, waitErr
 	}
-	if res.ExitCode != 0 {
-		ok := false
-		for _, code := range cmd.OKExitCodes {
-			ok = ok || code == res.ExitCode
+	if res.ExitCode != 0 && slices.Contains(cmd.NothingToScanCodes, res.ExitCode) {
+		if _, err := os.Stat(cmd.Output); errors.Is(err, os.ErrNotExist) {
+			return res, os.WriteFile(cmd.Output, nil, 0o600) // an empty report
 		}
-		if !ok {
-			return res, fmt.Errorf("%w (exit code %d)", ErrExitCode, res.ExitCode)
-		}
+		return res, nil
+	}
+	if res.ExitCode != 0 && !slices.Contains(cmd.OKExitCodes, res.ExitCode) {
+		return res, fmt.Errorf("%w (exit code %d)", ErrExitCode, res.ExitCode)
 	}
 	if st, err := os.Stat(cmd.Output); err != nil || st.Size() == 0 {
 		return res, fmt.Errorf("%w at %s", ErrNoReport, cmd.Output)

@@ -1,5 +1,5 @@
 // Package scanner runs the scanning tools: one runner per tool (Prowler,
-// Steampipe/Powerpipe, Nmap, Wapiti, Trivy, Grype) that turns a SubJob into
+// Steampipe/Powerpipe, Nmap, Wapiti, Trivy, Grype, Checkov, OSV-Scanner) that turns a SubJob into
 // an argument vector, an environment and the path of the report the tool
 // writes. Runners never build shell strings, validate every target so that
 // none can pass for an option, and hand credentials to the child only
@@ -27,6 +27,8 @@ const (
 	Wapiti    = "wapiti"
 	Trivy     = "trivy"
 	Grype     = "grype"
+	Checkov   = "checkov"
+	OSV       = "osv-scanner"
 )
 
 // ToolsFor lists the tools of a scan type.
@@ -40,6 +42,8 @@ func ToolsFor(scanType string) []string {
 		return []string{Wapiti}
 	case "container":
 		return []string{Trivy, Grype}
+	case "code":
+		return []string{Checkov, OSV}
 	}
 	return nil
 }
@@ -82,6 +86,12 @@ type Config struct {
 	WapitiBin  string
 	TrivyBin   string
 	GrypeBin   string
+	CheckovBin string
+	OSVBin     string
+	// CodeRoots are the directories under which code scans may read a
+	// repository checkout, a directory, a lockfile or an SBOM on the
+	// worker. None: code scans are off (a path is the worker's file system).
+	CodeRoots []string
 	// WapitiMaxScanTime bounds a Wapiti run, in seconds (0: Wapiti's own default).
 	WapitiMaxScanTime int
 	WapitiModules     string
@@ -136,6 +146,8 @@ func (c Config) Build(j Job) (Command, error) {
 		return c.wapiti(j)
 	case Trivy, Grype:
 		return c.container(j)
+	case Checkov, OSV:
+		return c.code(j)
 	}
 	return Command{}, fmt.Errorf("%w: unknown tool %q", ErrPermanent, j.Tool)
 }

@@ -1,5 +1,6 @@
 // Command standin plays a scanning tool in tests: built under the tool's
-// name (prowler, powerpipe, nmap, wapiti, trivy, grype), it finds where the
+// name (prowler, powerpipe, nmap, wapiti, trivy, grype, checkov,
+// osv-scanner), it finds where the
 // real tool would write its report from the same arguments, copies a real
 // sample there, and exits as told. What it does is read from a JSON file
 // beside the executable (NAME.json), because a runner hands the tool only a
@@ -87,7 +88,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "standin:", err)
 			os.Exit(98)
 		}
-		if err := os.WriteFile(out, data, 0o600); err != nil { //nolint:gosec // G703: writing where the runner says is the point
+		if out == "-" { // the tool prints its report
+			_, _ = os.Stdout.Write(data)
+		} else if err := os.WriteFile(out, data, 0o600); err != nil { //nolint:gosec // G703: writing where the runner says is the point
 			fmt.Fprintln(os.Stderr, "standin:", err)
 			os.Exit(98)
 		}
@@ -117,8 +120,10 @@ func reportPath(tool string, args []string) string {
 		return val("--export")
 	case "nmap":
 		return val("-oX")
-	case "wapiti", "trivy":
+	case "wapiti", "trivy", "osv-scanner":
 		return val("--output", "-o")
+	case "checkov":
+		return "-"
 	case "grype":
 		return val("--file")
 	case "docker":
