@@ -56,6 +56,7 @@ func FuzzASFF(f *testing.F) {
 	fuzzFormat(f, "asff", "asff/securityhub_config_many_findings.json", "asff/securityhub_inspector_ec2_cve.json")
 }
 func FuzzProwlerJSON(f *testing.F) { fuzzFormat(f, "prowler-json", "prowler/prowler3_one_vuln.json") }
+func FuzzCheckov(f *testing.F)     { fuzzFormat(f, "checkov", "checkov/checkov-report-many-vuln.json") }
 func FuzzOSV(f *testing.F)         { fuzzFormat(f, "osv", "osv/some_findings.json") }
 func FuzzPowerpipe(f *testing.F)   { fuzzFormat(f, "powerpipe", "sarif/appendix_k2.sarif") }
 

@@ -119,6 +119,7 @@ var Formats = map[string]Parser{
 	"asff":         parseASFF,
 	"prowler-json": parseProwlerJSON,
 	"osv":          parseOSV,
+	"checkov":      parseCheckov,
 }
 
 // coveringParsers are the parsers that also tell what the report covered
@@ -142,6 +143,7 @@ var expects = map[string]string{
 	"powerpipe":    "a Powerpipe or Steampipe benchmark export: an object with groups and controls",
 	"prowler-json": "Prowler 3's JSON (-M json): an array of findings with CheckID, Status and Severity",
 	"osv":          "OSV-Scanner's JSON: an object with results, each a source with packages",
+	"checkov":      "Checkov's JSON: an object with check_type and results (or a list of them)",
 	"asff":         "AWS Security Finding Format: an object with Findings (a Security Hub export) or an array of findings with Id, ProductArn and AwsAccountId (Prowler's json-asff)",
 }
 
@@ -359,6 +361,9 @@ func Detect(head []byte) (string, error) {
 			return "trivy", nil
 		case strings.Contains(s, `"matches"`) && (strings.Contains(s, `"vulnerability"`) || strings.Contains(s, `"descriptor"`) || strings.Contains(s, `"source"`)):
 			return "grype", nil
+		case strings.Contains(s, `"check_type"`) && (strings.Contains(s, `"results"`) || strings.Contains(s, `"summary"`)),
+			strings.Contains(s, `"checkov_version"`):
+			return "checkov", nil
 		case strings.Contains(s, `"results"`) && strings.Contains(s, `"packages"`) && (strings.Contains(s, `"source"`) || strings.Contains(s, `"vulnerabilities"`)):
 			return "osv", nil
 		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):

@@ -60,6 +60,8 @@ var expectedItems = map[string]int{
 	"asff/securityhub_inspector_ec2_cve.json":    5, // five Inspector findings of CVE-2022-3643, each its own Id
 	"prowler/prowler3_one_vuln.json":             1, // one FAIL
 	"osv/some_findings.json":                     1, // one package of one lockfile, one vulnerability (MAL-2023-1035, alias GHSA-8348-2q94-ffjx)
+	// Three failed checks (its summary says 2), no passed or skipped ones.
+	"checkov/checkov-report-many-vuln.json": 3,
 }
 
 func samplePaths(t testing.TB) []string {
@@ -159,6 +161,7 @@ func TestFormatDetectionAndForcing(t *testing.T) {
 		"sarif/bash-report.sarif": "sarif", "asff/prowler-output.asff.json": "asff",
 		"asff/securityhub_config_many_findings.json": "asff", "asff/securityhub_inspector_ec2_cve.json": "asff",
 		"prowler/prowler3_one_vuln.json": "prowler-json", "osv/some_findings.json": "osv",
+		"checkov/checkov-report-many-vuln.json": "checkov",
 	}
 	for rel, format := range want {
 		data, _ := os.ReadFile("testdata/samples/" + rel)
@@ -185,7 +188,7 @@ func TestTruncatedAndMalformed(t *testing.T) {
 		"prowler/example_output_aws.ocsf.json", "prowler/example_output_aws.csv", "trivy/scheme_2_many_vulns.json",
 		"grype/check_all_fields.json", "nmap/nmap_multiple_port.xml", "zap/dvwa_baseline_dojo.xml",
 		"nuclei/multiple_v3.json", "wapiti/example.xml", "sarif/bash-report.sarif", "asff/securityhub_inspector_ec2_cve.json",
-		"prowler/prowler3_one_vuln.json", "osv/some_findings.json",
+		"prowler/prowler3_one_vuln.json", "osv/some_findings.json", "checkov/checkov-report-many-vuln.json",
 	} {
 		data, _ := os.ReadFile("testdata/samples/" + rel)
 		format, _ := Detect(data)
@@ -252,7 +255,7 @@ func TestXMLEntityExpansionRefused(t *testing.T) {
 // running out of memory.
 func TestDeeplyNestedJSONRefused(t *testing.T) {
 	deep := strings.Repeat(`[`, 200000) + strings.Repeat(`]`, 200000)
-	for _, format := range []string{"prowler-ocsf", "trivy", "grype", "nuclei", "sarif", "powerpipe", "asff", "prowler-json", "osv"} {
+	for _, format := range []string{"prowler-ocsf", "trivy", "grype", "nuclei", "sarif", "powerpipe", "asff", "prowler-json", "osv", "checkov"} {
 		if _, err := Parse(strings.NewReader(deep), format, func(*Finding) error { return nil }); err == nil {
 			t.Errorf("%s accepted 200,000 levels of nesting", format)
 		}

@@ -69,6 +69,8 @@ func TestEmptyReports(t *testing.T) {
 		{`{"Findings":[]}`, "", ""}, {`{"Findings":[],"NextToken":null}`, "asff", ""}, {"[]", "asff", ""}, {"", "", "prowler.asff.json"},
 		{"[]", "prowler-json", ""}, {"", "prowler-json", ""},
 		{`{"results":[]}`, "osv", ""}, {`{"results":[],"experimental_config":{}}`, "osv", ""}, {"", "", "osv-scanner.json"},
+		{"[]", "checkov", ""}, {`{"check_type":"terraform","results":{"failed_checks":[],"passed_checks":[],"skipped_checks":[]}}`, "", ""},
+		{`{"passed":0,"failed":0,"skipped":0,"parsing_errors":0,"resource_count":0,"checkov_version":"3.2.0"}`, "", ""}, {"", "", "checkov_results.json"},
 	} {
 		rep, items, err := parse(c.doc, c.format, c.name)
 		if err != nil || items != 0 || rep.Format == "" {
