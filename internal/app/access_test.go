@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/cloud"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
@@ -125,6 +126,9 @@ var validBodies = map[string]any{
 	"PATCH /api/v1/vulnerabilities/occurrences/{id}": map[string]any{"status": "accepted", "reason": "isolation test"},
 	"PATCH /api/v1/cloud/accounts/{id}":              map[string]any{"alias": "renamed"},
 	"PUT /api/v1/scan-schedules/{id}":                map[string]any{"tools": []string{"prowler"}, "frequency": "daily", "hour": 3},
+	"PUT /api/v1/bia/{id}":                           map[string]any{"name": "renamed", "tier": 2, "revision": 1},
+	"PUT /api/v1/bia/{id}/dependencies":              map[string]any{"dependencies": []any{}, "revision": 1},
+	"POST /api/v1/bia/{id}/transitions":              map[string]any{"action": "archive", "comment": "isolation test"},
 }
 
 var accountSeq atomic.Int64
@@ -214,6 +218,13 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 			t.Fatal(err)
 		}
 		return r.ID
+	},
+	bia.TenantResource: func(t *testing.T, e *env, teamA string) string {
+		p, err := e.app.BIA.ProcessCreate(context.Background(), teamA, bia.Record{Name: "Payments", Tier: 1}, bia.Actor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
 	},
 	"token": func(t *testing.T, e *env, teamA string) string {
 		c := e.login(e.user(teamA, rbac.Viewer).Email)

@@ -23,6 +23,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/cloud"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/config"
@@ -62,6 +63,7 @@ type App struct {
 	Cloud         *cloud.Service
 	Orchestration *orchestration.Service
 	Compliance    *compliance.Service
+	BIA           *bia.Service
 	// Artifacts keeps raw reports: a local directory or an S3 bucket.
 	Artifacts artifact.Store
 
@@ -189,6 +191,7 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildAuth(ctx); err != nil {
 		return err
 	}
+	a.buildBIA()
 
 	if a.Redis != nil {
 		a.System.AddCheck("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
@@ -209,6 +212,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Orchestration.RegisterRoutes(a.Router)
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
 	a.Compliance.RegisterRoutes(a.Router, a.Queue)
+	a.BIA.RegisterRoutes(a.Router)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -258,6 +262,8 @@ func (a *App) workers() *river.Workers {
 		run: func(ctx context.Context) (int, error) { return a.Imports.Reconcile(ctx) }})
 	river.AddWorker(w, &compliance.SyncWorker{Service: a.Compliance})
 	river.AddWorker(w, &compliance.SnapshotWorker{Service: a.Compliance,
+		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})
+	river.AddWorker(w, &bia.ArchiveOverdueWorker{Service: func() *bia.Service { return a.BIA }, Grace: a.Config.BIAReviewGrace,
 		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
@@ -148,6 +149,7 @@ func PeriodicJobs() []PeriodicJob {
 		{Every: time.Minute, Args: orchestration.ScanSchedulesArgs{}, RunOnStart: true},
 		// Hourly, for a daily snapshot: the job skips teams already synced today.
 		{Every: compliance.SnapshotEvery, Args: compliance.SnapshotArgs{}, RunOnStart: true},
+		{Every: bia.ArchiveOverdueEvery, Args: bia.ArchiveOverdueArgs{}, RunOnStart: true},
 	}
 }
 

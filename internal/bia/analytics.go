@@ -210,7 +210,7 @@ func clampTier(t int) int { return min(max(t, 1), 5) }
 
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
 
-func (t *team) sortedIDs() []string {
+func (t *teamState) sortedIDs() []string {
 	ids := make([]string, 0, len(t.procs))
 	for id := range t.procs {
 		ids = append(ids, id)
@@ -228,7 +228,7 @@ var exposureCache listcache.Cache[[]Exposure]
 // open KEV vulnerabilities on its dependencies and on those of the
 // processes it depends on (directly or not), in one pass over the team's
 // open failing findings.
-func (s *Service) exposure(ctx context.Context, teamID string, t *team, ids []string) ([]Exposure, error) {
+func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids []string) ([]Exposure, error) {
 	n := len(ids)
 	idx := map[string]int{}
 	for i, id := range ids {
@@ -308,7 +308,7 @@ func (s *Service) exposure(ctx context.Context, teamID string, t *team, ids []st
 	return out, nil
 }
 
-func (s *Service) countExposure(ctx context.Context, teamID string, t *team, ids []string, ancestors [][]int32,
+func (s *Service) countExposure(ctx context.Context, teamID string, t *teamState, ids []string, ancestors [][]int32,
 	accounts, assets, tags map[string][]int32) ([]Exposure, error) {
 	n := len(ids)
 	open := make([]int, n)

@@ -108,7 +108,7 @@ func TestLifecycleAndWhoMayTakeEachStep(t *testing.T) {
 			!strings.Contains(err.Error(), "recovery time objective") {
 			t.Fatalf("submit with a gap: %v", err)
 		}
-		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 1), Revision: p.Revision}, author)
+		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 1), Revision: rev(p.Revision)}, author)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestLifecycleAndWhoMayTakeEachStep(t *testing.T) {
 			t.Fatalf("submitted: %s", p.Status)
 		}
 		// In review, the analysis is not edited.
-		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 2), Revision: p.Revision}, author); !errors.Is(err, ErrState) {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 2), Revision: rev(p.Revision)}, author); !errors.Is(err, ErrState) {
 			t.Fatalf("edit in review: %v", err)
 		}
 		// The author (a SECURITY_MANAGER) may not approve their own; an
@@ -165,7 +165,7 @@ func TestLifecycleAndWhoMayTakeEachStep(t *testing.T) {
 		if p.Status != StatusArchived {
 			t.Fatalf("archived: %s", p.Status)
 		}
-		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 1), Revision: p.Revision}, author); !errors.Is(err, ErrState) {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Payments", 1), Revision: rev(p.Revision)}, author); !errors.Is(err, ErrState) {
 			t.Errorf("edit archived: %v", err)
 		}
 		// Every step is recorded with actor and comment, and audited.
@@ -207,7 +207,7 @@ func TestApprovedIsReadOnlyAndVersioned(t *testing.T) {
 		p = step(t, b, p, ActionApprove, "", manager)
 		// A change starts version 2 as a draft; version 1 stays in force.
 		r := complete("Ledger", 1)
-		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: r, Revision: p.Revision}, officer)
+		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: r, Revision: rev(p.Revision)}, officer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,11 +247,11 @@ func TestConcurrentEditIsRefused(t *testing.T) {
 		ctx := context.Background()
 		p := mustCreate(t, b, complete("Orders", 3))
 		read := p.Revision
-		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Orders v2", 3), Revision: read}, author); err != nil {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Orders v2", 3), Revision: rev(read)}, author); err != nil {
 			t.Fatal(err)
 		}
 		// A second editor who read the same revision is refused, not applied.
-		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Orders v3", 3), Revision: read}, manager); !errors.Is(err, ErrStale) {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: complete("Orders v3", 3), Revision: rev(read)}, manager); !errors.Is(err, ErrStale) {
 			t.Fatalf("stale edit: %v", err)
 		}
 		stale := read
@@ -312,13 +312,13 @@ func TestInheritanceAndCycles(t *testing.T) {
 		// storage -> reporting would close reporting -> database -> storage -> reporting.
 		cyc := storage
 		cyc.Dependencies = []Dependency{{Kind: DepProcess, Value: repP.ID}}
-		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: cyc, Revision: got.Revision}, author); !errors.Is(err, ErrCycle) ||
+		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: cyc, Revision: rev(got.Revision)}, author); !errors.Is(err, ErrCycle) ||
 			!strings.Contains(err.Error(), "Storage -> Reporting -> Database -> Storage") {
 			t.Fatalf("cycle: %v", err)
 		}
 		self := storage
 		self.Dependencies = []Dependency{{Kind: DepProcess, Value: st.ID}}
-		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: self, Revision: got.Revision}, author); !errors.Is(err, ErrCycle) {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: self, Revision: rev(got.Revision)}, author); !errors.Is(err, ErrCycle) {
 			t.Fatalf("self dependency: %v", err)
 		}
 		// A dependency on another team's process is a dependency on nothing.
@@ -330,7 +330,7 @@ func TestInheritanceAndCycles(t *testing.T) {
 		}
 		cross := storage
 		cross.Dependencies = []Dependency{{Kind: DepProcess, Value: other.ID}}
-		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: cross, Revision: got.Revision}, author); !errors.Is(err, ErrInvalid) {
+		if _, err := b.s.ProcessUpdate(ctx, teamA, st.ID, UpdateParams{Record: cross, Revision: rev(got.Revision)}, author); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("cross-team dependency: %v", err)
 		}
 	})
@@ -360,7 +360,7 @@ func TestValidationListsGapsAndRefusesBadValues(t *testing.T) {
 		}
 		// A justification answers RPO > RTO.
 		r.RPOJustification, r.OwnerID = "nightly batch", "owner"
-		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: r, Revision: p.Revision}, author)
+		p, err := b.s.ProcessUpdate(ctx, teamA, p.ID, UpdateParams{Record: r, Revision: rev(p.Revision)}, author)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -400,7 +400,7 @@ func TestTeamIsolation(t *testing.T) {
 		if _, err := b.s.ProcessGet(ctx, teamB, p.ID); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("get: %v", err)
 		}
-		if _, err := b.s.ProcessUpdate(ctx, teamB, p.ID, UpdateParams{Record: complete("x", 1), Revision: p.Revision}, bAdmin); !errors.Is(err, db.ErrNotFound) {
+		if _, err := b.s.ProcessUpdate(ctx, teamB, p.ID, UpdateParams{Record: complete("x", 1), Revision: rev(p.Revision)}, bAdmin); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("update: %v", err)
 		}
 		if _, err := b.s.ProcessTransition(ctx, teamB, p.ID, TransitionParams{Action: ActionArchive}, bAdmin); !errors.Is(err, db.ErrNotFound) {
@@ -462,3 +462,5 @@ func TestDeleteAndArchiveOverdue(t *testing.T) {
 		}
 	})
 }
+
+func rev(n int64) *int64 { return &n }

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// team is every process of one team, latest and approved versions loaded,
+// teamState is every process of one team, latest and approved versions loaded,
 // from which inheritance, cycles and gaps are derived.
-type team struct {
+type teamState struct {
 	procs    map[string]*Process
 	settings Settings
 }
@@ -32,7 +32,7 @@ func live(p *Process) bool { return p.Status != StatusArchived }
 // on itself, and any that would close a cycle, were process id's latest
 // version to depend on next. Edges are the union of every live process's
 // latest and approved versions: whichever of them is in force, no cycle.
-func (t *team) checkDeps(id string, next []string) error {
+func (t *teamState) checkDeps(id string, next []string) error {
 	edges := map[string][]string{}
 	for pid, p := range t.procs {
 		if !live(p) || pid == id {
@@ -74,7 +74,7 @@ func approvedDeps(p *Process) []string {
 	return processDeps(&p.Approved.Record)
 }
 
-func (t *team) name(id string) string {
+func (t *teamState) name(id string) string {
 	if p := t.procs[id]; p != nil {
 		return p.Latest.Record.Name
 	}
@@ -107,7 +107,7 @@ func findPath(edges map[string][]string, from, to string) []string {
 
 // dependents maps each process to the live processes whose in-force
 // version depends on it directly.
-func (t *team) dependents() map[string][]string {
+func (t *teamState) dependents() map[string][]string {
 	out := map[string][]string{}
 	for pid, p := range t.procs {
 		if !live(p) {
@@ -126,7 +126,7 @@ func (t *team) dependents() map[string][]string {
 // derive fills every process's objectives in force (inheriting the
 // tightest RTO, RPO and MTPD and the highest tier of every process that
 // depends on it, directly or not), its review due date and its gaps.
-func (t *team) derive(now time.Time, owners map[string]bool) {
+func (t *teamState) derive(now time.Time, owners map[string]bool) {
 	deps := t.dependents()
 	for pid, p := range t.procs {
 		own := &p.inForce().Record
@@ -198,7 +198,7 @@ func hours(v float64) string {
 
 // gaps lists what is missing or inconsistent in the latest version (the
 // one being worked on), with the objectives in force.
-func (t *team) gaps(p *Process, owners map[string]bool) []Gap {
+func (t *teamState) gaps(p *Process, owners map[string]bool) []Gap {
 	r := &p.Latest.Record
 	out := []Gap{}
 	add := func(code, msg string) { out = append(out, Gap{Code: code, Message: msg}) }

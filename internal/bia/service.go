@@ -76,8 +76,11 @@ func (s *Service) ProcessCreate(ctx context.Context, teamID string, r Record, a 
 // change was made on; a stale one is refused with ErrStale.
 type UpdateParams struct {
 	Record   Record
-	Revision int64
+	Revision *int64
 }
+
+// ErrPrecondition: an edit that does not say which revision it changes (428).
+var ErrPrecondition = errors.New("an edit must name the revision it changes (If-Match or revision)")
 
 // ProcessUpdate changes the analysis. A draft (or a returned version, which
 // goes back to draft) is changed in place; an approved one is read-only, so
@@ -88,6 +91,9 @@ func (s *Service) ProcessUpdate(ctx context.Context, teamID, processID string, u
 	// Another team's process is not found, whatever the record says.
 	if err := s.exists(ctx, teamID, processID); err != nil {
 		return Process{}, err
+	}
+	if up.Revision == nil {
+		return Process{}, ErrPrecondition
 	}
 	if err := s.prepare(ctx, teamID, &r); err != nil {
 		return Process{}, err
@@ -103,7 +109,7 @@ func (s *Service) ProcessUpdate(ctx context.Context, teamID, processID string, u
 		if p == nil {
 			return db.ErrNotFound
 		}
-		if p.Revision != up.Revision {
+		if p.Revision != *up.Revision {
 			return ErrStale
 		}
 		if err := t.checkDeps(processID, processDeps(&r)); err != nil {
@@ -138,7 +144,7 @@ func (s *Service) ProcessUpdate(ctx context.Context, teamID, processID string, u
 		default:
 			return fmt.Errorf("%w: the analysis is %s", ErrState, v.Status)
 		}
-		return bumpProcess(ctx, q, teamID, p, &up.Revision, now)
+		return bumpProcess(ctx, q, teamID, p, up.Revision, now)
 	})
 	if err != nil {
 		return Process{}, err

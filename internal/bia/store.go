@@ -36,12 +36,12 @@ func scanVersion(sc interface{ Scan(...any) error }, extra ...any) (Version, err
 }
 
 // loadTeam reads every process of the team with its latest and approved versions.
-func (s *Service) loadTeam(ctx context.Context, q db.Querier, teamID string) (*team, error) {
+func (s *Service) loadTeam(ctx context.Context, q db.Querier, teamID string) (*teamState, error) {
 	st, err := settingsIn(ctx, q, teamID)
 	if err != nil {
 		return nil, err
 	}
-	t := &team{procs: map[string]*Process{}, settings: st}
+	t := &teamState{procs: map[string]*Process{}, settings: st}
 	rows, err := q.QueryContext(ctx, `SELECT `+versionCols+`, p.latest_version, p.approved_version, p.revision, p.created_by,
 		p.created_at, p.updated_at
 		FROM bia_processes p JOIN bia_versions v ON v.process_id = p.id AND (v.version = p.latest_version OR v.version = p.approved_version)
@@ -80,7 +80,7 @@ func (s *Service) loadTeam(ctx context.Context, q db.Querier, teamID string) (*t
 
 // owners returns the enabled users of the team among the owners named, or
 // nil when the service has no user lookup.
-func (s *Service) owners(ctx context.Context, teamID string, t *team) (map[string]bool, error) {
+func (s *Service) owners(ctx context.Context, teamID string, t *teamState) (map[string]bool, error) {
 	if s.users == nil {
 		return nil, nil
 	}
@@ -101,8 +101,8 @@ func (s *Service) owners(ctx context.Context, teamID string, t *team) (map[strin
 }
 
 // derived loads the team and derives objectives and gaps, in a read.
-func (s *Service) derived(ctx context.Context, teamID string) (*team, error) {
-	var t *team
+func (s *Service) derived(ctx context.Context, teamID string) (*teamState, error) {
+	var t *teamState
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var err error
 		t, err = s.loadTeam(ctx, q, teamID)

@@ -88,6 +88,9 @@ type Config struct {
 	ArtifactS3SecretKey string
 	// ArtifactRetention is how long scan reports are kept; 0 keeps them.
 	ArtifactRetention time.Duration
+	// BIAReviewGrace is how long a business impact analysis may stay
+	// overdue for review before the hourly job archives it.
+	BIAReviewGrace time.Duration
 	// Scans: how long a tool may run, how long it may stay silent, how
 	// often a failing SubJob is tried, how many runs of each tool one
 	// worker process works at once, and where SubJobs run.

@@ -185,6 +185,8 @@ func Settings() []Setting {
 		}(),
 		durationOrZeroSetting("artifact_retention", "CSPM_ARTIFACT_RETENTION", "8760h",
 			"how long scan reports are kept before the daily cleanup deletes them; 0 keeps them forever", func(c *Config) *time.Duration { return &c.ArtifactRetention }),
+		durationSetting("bia_review_grace", "CSPM_BIA_REVIEW_GRACE", "720h",
+			"how long a business impact analysis may stay overdue for review before it is archived", func(c *Config) *time.Duration { return &c.BIAReviewGrace }),
 		durationSetting("scan_timeout", "CSPM_SCAN_TIMEOUT", "4h",
 			"how long one SubJob's tool may run before it is killed", func(c *Config) *time.Duration { return &c.ScanTimeout }),
 		durationSetting("scan_stall_timeout", "CSPM_SCAN_STALL_TIMEOUT", "30m",

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/auth"
+	"github.com/offloadsecurity/cspm/internal/bia"
+	"github.com/offloadsecurity/cspm/internal/db"
+)
+
+// teamUsers answers the BIA service's question about owners from the user store.
+type teamUsers struct{ users *auth.UserStore }
+
+// TeamUser reports whether userID is an enabled user of the team.
+func (u teamUsers) TeamUser(ctx context.Context, teamID, userID string) (string, bool, error) {
+	usr, err := u.users.UserGet(ctx, teamID, userID)
+	if errors.Is(err, db.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return usr.Email, !usr.Disabled, nil
+}
+
+// buildBIA builds business impact analysis; it needs the user store (owners).
+func (a *App) buildBIA() {
+	a.BIA = bia.New(a.Registry, bia.Options{Users: teamUsers{a.Auth.Users()}, Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger,
+		Findings: bia.NewStoreSources(a.Registry), KEV: bia.NewStoreSources(a.Registry)})
+}
