@@ -30,6 +30,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/queue"
+	"github.com/offloadsecurity/cspm/internal/scanner"
 	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
 	"github.com/offloadsecurity/cspm/internal/secrets"
 )
@@ -90,6 +91,10 @@ func (b *bundle) tool(t *testing.T, name string, beh scannertest.Behaviour) {
 		b.svc.Tools.GrypeBin = p
 	case "wapiti":
 		b.svc.Tools.WapitiBin = p
+	case "checkov":
+		b.svc.Tools.CheckovBin = p
+	case "osv-scanner":
+		b.svc.Tools.OSVBin = p
 	}
 }
 
@@ -135,7 +140,7 @@ func (b *bundle) startWorkers(t *testing.T) *queue.Client {
 	river.AddWorker(w, &orchestration.ExecuteCloudScanWorker{Service: b.svc})
 	river.AddWorker(w, &orchestration.ExecuteScanWorker{Service: b.svc})
 	queues := map[string]int{}
-	for _, tool := range []string{"prowler", "steampipe", "nmap", "wapiti", "trivy", "grype"} {
+	for _, tool := range scanner.AllTools {
 		queues[orchestration.ToolQueue(tool)] = 2
 	}
 	client, err := queue.New(b.reg, queue.Options{Workers: w, Queues: queues, Logger: b.svc.Logger, Concurrency: 2})
@@ -830,6 +835,46 @@ func TestSubJobQueuesAComplianceSync(t *testing.T) {
 		defer mu.Unlock()
 		if len(calls) != 1 || len(calls[0]) == 0 || !slices.IsSorted(calls[0]) {
 			t.Fatalf("compliance syncs queued: %v", calls)
+		}
+	})
+}
+
+// A code scan: Checkov and OSV-Scanner over a checkout under the code scan
+// root, one SubJob each, their findings imported under the checkout's path;
+// a path outside the root is refused before anything is queued.
+func TestCodeScan(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		root := t.TempDir()
+		repo := filepath.Join(root, "shop")
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b.svc.Tools.CodeRoots = []string{root}
+		b.tool(t, "checkov", scannertest.Behaviour{Sample: scannertest.Sample(t, "checkov/checkov-report-many-vuln.json"), ExitCode: 1})
+		b.tool(t, "osv-scanner", scannertest.Behaviour{Sample: scannertest.Sample(t, "osv/some_findings.json"), ExitCode: 1})
+		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "code", Tools: []string{"checkov"},
+			Targets: []string{t.TempDir()}}); err == nil {
+			t.Fatal("a code scan outside the roots was accepted")
+		}
+		run, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "code", Tools: []string{"checkov", "osv-scanner"},
+			Targets: []string{repo}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitDone(t, teamA, run.ID)
+		if done.Status != "completed" || len(done.SubJobs) != 2 {
+			t.Fatalf("code scan %s with %d SubJobs", done.Status, len(done.SubJobs))
+		}
+		for _, sj := range done.SubJobs {
+			if sj.Status != "completed" || sj.FindingsCreated == 0 {
+				t.Errorf("%s SubJob: %s, %d findings", sj.Tool, sj.Status, sj.FindingsCreated)
+			}
+		}
+		if n := findingsOf(t, b, teamA, run.ID).Total; n == 0 {
+			t.Fatal("no findings from the code scan")
 		}
 	})
 }

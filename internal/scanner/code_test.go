@@ -79,7 +79,7 @@ func TestCodeRunners(t *testing.T) {
 		t.Fatalf("report after nothing to scan: %v %v", st, err)
 	}
 	// Checkov's report is what it prints.
-	ck.Path = scannertest.Tool(t, bin, "checkov", scannertest.Behaviour{ExitCode: 1, Sample: scannertest.Sample(t, "trivy/legacy_trivy_mix.json")})
+	ck.Path = scannertest.Tool(t, bin, "checkov", scannertest.Behaviour{ExitCode: 1, Sample: scannertest.Sample(t, "checkov/checkov-report-many-vuln.json")})
 	if _, err := scanner.Run(context.Background(), ck, scanner.RunOptions{}); err != nil {
 		t.Fatalf("checkov with failed checks: %v", err)
 	}

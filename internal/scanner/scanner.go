@@ -31,6 +31,9 @@ const (
 	OSV       = "osv-scanner"
 )
 
+// AllTools lists every tool a SubJob can run: each has its own queue.
+var AllTools = []string{Prowler, Steampipe, Nmap, Wapiti, Trivy, Grype, Checkov, OSV}
+
 // ToolsFor lists the tools of a scan type.
 func ToolsFor(scanType string) []string {
 	switch scanType {

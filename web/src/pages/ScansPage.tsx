@@ -12,14 +12,16 @@ const TOOLS: Record<string, { value: string; label: string }[]> = {
   network: [{ value: "nmap", label: "Nmap" }],
   web: [{ value: "wapiti", label: "Wapiti" }],
   container: [{ value: "trivy", label: "Trivy" }, { value: "grype", label: "Grype" }],
+  code: [{ value: "checkov", label: "Checkov (infrastructure as code)" }, { value: "osv-scanner", label: "OSV-Scanner (dependencies)" }],
 };
 const TARGET_HINT: Record<string, string> = {
   network: "IP addresses, CIDR blocks (at most /16) or hostnames, one per line",
   web: "URLs (http or https), one per line",
   container: "Image references (registry/repository:tag), one per line",
+  code: "Paths on the worker under a configured code scan root: a checkout, a directory, a lockfile or an SBOM, one per line",
 };
 
-// NewScanForm starts a network, web or container scan; cloud scans start
+// NewScanForm starts a network, web, container or code scan; cloud scans start
 // from the cloud accounts page.
 function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
   const [type, setType] = useState("network");
@@ -36,7 +38,7 @@ function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
   return (
     <Stack>
       <ErrorAlert error={error} />
-      <SegmentedControl value={type} data={["network", "web", "container"]} data-testid="scan-type"
+      <SegmentedControl value={type} data={["network", "web", "container", "code"]} data-testid="scan-type"
         onChange={(v) => { setType(v); setTool(TOOLS[v][0].value); }} />
       <Select label="Tool" data={TOOLS[type]} value={tool} onChange={(v) => setTool(v ?? TOOLS[type][0].value)} allowDeselect={false} />
       <Textarea label="Targets" description={TARGET_HINT[type]} autosize minRows={3} value={targets}
@@ -169,7 +171,7 @@ export function ScansPage() {
           <RunsTable runs={runs} />
         </Tabs.Panel>
       </Tabs>
-      <Modal opened={starting} onClose={() => { setStarting(false); if (params.get("new")) setParams(tab === "runs" ? { tab: "runs" } : {}); }} title="New network, web or container scan" size="lg">
+      <Modal opened={starting} onClose={() => { setStarting(false); if (params.get("new")) setParams(tab === "runs" ? { tab: "runs" } : {}); }} title="New network, web, container or code scan" size="lg">
         <Text size="sm" c="dimmed" mb="sm">Cloud accounts are scanned from <Anchor component={Link} to="/cloud-accounts">Cloud accounts</Anchor>.</Text>
         <NewScanForm onStarted={(id) => navigate(`/scans/${id}`)} />
       </Modal>
