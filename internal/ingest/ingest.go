@@ -361,15 +361,16 @@ func Detect(head []byte) (string, error) {
 			return "trivy", nil
 		case strings.Contains(s, `"matches"`) && (strings.Contains(s, `"vulnerability"`) || strings.Contains(s, `"descriptor"`) || strings.Contains(s, `"source"`)):
 			return "grype", nil
+		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):
+			return "nuclei", nil
+		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`) || strings.Contains(s, `"2.1.0"`)):
+			return "sarif", nil
+		// After SARIF: a SARIF log of Checkov or OSV-Scanner is SARIF.
 		case strings.Contains(s, `"check_type"`) && (strings.Contains(s, `"results"`) || strings.Contains(s, `"summary"`)),
 			strings.Contains(s, `"checkov_version"`):
 			return "checkov", nil
 		case strings.Contains(s, `"results"`) && strings.Contains(s, `"packages"`) && (strings.Contains(s, `"source"`) || strings.Contains(s, `"vulnerabilities"`)):
 			return "osv", nil
-		case strings.Contains(s, `"template-id"`) || strings.Contains(s, `"templateID"`) || strings.Contains(s, `"matched-at"`):
-			return "nuclei", nil
-		case strings.Contains(s, `"runs"`) && (strings.Contains(s, "sarif") || strings.Contains(s, `"tool"`) || strings.Contains(s, `"2.1.0"`)):
-			return "sarif", nil
 		case strings.Contains(s, `"@programName"`) || strings.Contains(s, `"site"`) && strings.Contains(s, `"alerts"`):
 			return "zap", nil
 		case strings.Contains(s, `"vulnerabilities"`) && strings.Contains(s, `"infos"`),
