@@ -212,6 +212,173 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bia": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's BIA register, most critical first */
+        get: operations["list-bia"];
+        put?: never;
+        /** Start a business impact analysis (a draft, version 1) */
+        post: operations["create-bia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Processes per tier and status, impact heatmap, objective gaps, overdue reviews, revenue at risk, and the findings on each process's dependencies */
+        get: operations["get-bia-analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The BIA register as CSV or XLSX */
+        get: operations["export-bia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's tier names, impact categories and horizons */
+        get: operations["get-bia-settings"];
+        /** Set the team's tier names, impact categories and horizons */
+        put: operations["set-bia-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One analysis: latest version, version in force, objectives, gaps */
+        get: operations["get-bia"];
+        /**
+         * Change an analysis
+         * @description A draft changes in place (a returned one goes back to draft); an approved analysis is read-only, so the change starts a new draft version while the approved one stays in force. Send the ETag read as If-Match (412 when stale) or the revision read in the body (409 when stale); 428 without either.
+         */
+        put: operations["update-bia"];
+        post?: never;
+        /** Delete an analysis never approved and that nothing depends on */
+        delete: operations["delete-bia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/{id}/dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An analysis's dependencies, what depends on it, and the findings on them */
+        get: operations["get-bia-dependencies"];
+        /**
+         * Replace an analysis's dependencies
+         * @description A change of the analysis like any other (see update-bia): an approved one gets a new draft version.
+         */
+        put: operations["set-bia-dependencies"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/{id}/transitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a lifecycle step: submit, approve, return, revise or archive
+         * @description submit: draft to in_review (refused while blocking gaps remain). approve: in_review to approved, by a SECURITY_MANAGER or COMPLIANCE_OFFICER who wrote no part of the version (403 otherwise). return: in_review to returned, with a comment. revise: returned to draft. archive: to archived, by an ADMIN. Every step is recorded with its actor and comment, and audited.
+         */
+        post: operations["transition-bia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of an analysis and its transitions */
+        get: operations["list-bia-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bia/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of an analysis */
+        get: operations["get-bia-version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cloud/accounts": {
         parameters: {
             query?: never;
@@ -1101,6 +1268,42 @@ export interface components {
                 [key: string]: string;
             };
         };
+        Analytics: {
+            /** @description Every process, archived too, by the latest version's status. */
+            by_status: {
+                [key: string]: number;
+            };
+            by_tier: components["schemas"]["TierCount"][];
+            exposure: components["schemas"]["Exposure"][];
+            /** Format: date-time */
+            generated_at: string;
+            heatmap: components["schemas"]["Heatmap"];
+            objective_gaps: components["schemas"]["ObjectiveGap"][];
+            overdue_reviews: components["schemas"]["Overdue"][];
+            /**
+             * Format: int64
+             * @description Live processes.
+             */
+            processes: number;
+            /** Format: int64 */
+            recovery_tested: number;
+            /**
+             * Format: double
+             * @description 0 to 1, of live processes.
+             */
+            recovery_tested_share: number;
+            /** Format: double */
+            revenue_at_risk_per_day: number;
+            /** Format: int64 */
+            targets_met: number;
+            /**
+             * Format: double
+             * @description 0 to 1, of live processes.
+             */
+            targets_met_share: number;
+            /** Format: int64 */
+            with_gaps: number;
+        };
         AssetSummary: {
             asset: string;
             /** @enum {string} */
@@ -1159,6 +1362,95 @@ export interface components {
              * @description Pass as before= for the next page.
              */
             next_before?: number;
+        };
+        BiaDependenciesInputBody: {
+            dependencies: components["schemas"]["Dependency"][];
+            /** Format: int64 */
+            revision?: number;
+        };
+        BiaDependenciesOutputBody: {
+            depended_on_by: components["schemas"]["InheritedFrom"][];
+            dependencies: components["schemas"]["Dependency"][];
+            /** @description Open failing findings and KEV vulnerabilities on them. */
+            exposure?: components["schemas"]["Exposure"];
+            in_force: components["schemas"]["Dependency"][];
+            objectives: components["schemas"]["Objectives"];
+            /** @description Names of the processes named, by ID. */
+            processes: {
+                [key: string]: string;
+            };
+        };
+        BiaListOutputBody: {
+            processes: components["schemas"]["Process"][];
+            settings: components["schemas"]["Settings"];
+        };
+        BiaTransitionInputBody: {
+            /** @enum {string} */
+            action: "submit" | "approve" | "return" | "revise" | "archive";
+            comment?: string;
+            /** Format: int64 */
+            revision?: number;
+        };
+        BiaUpdateInputBody: {
+            dependencies?: components["schemas"]["Dependency"][];
+            description?: string;
+            /** Format: double */
+            financial_loss_per_hour?: number;
+            impacts?: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description Set by each approval.
+             */
+            readonly last_reviewed_at?: string;
+            /** Format: double */
+            measured_recovery_hours?: number;
+            minimum_service_level?: string;
+            /**
+             * Format: double
+             * @description Maximum tolerable period of disruption.
+             */
+            mtpd_hours?: number;
+            name: string;
+            owner_id?: string;
+            /** Format: date-time */
+            recovery_tested_at?: string;
+            /** Format: date-time */
+            review_date?: string;
+            /**
+             * Format: int64
+             * @description 0 means 12.
+             */
+            review_interval_months?: number;
+            /**
+             * Format: int64
+             * @description The revision read, when If-Match is not sent.
+             */
+            revision?: number;
+            /**
+             * Format: double
+             * @description Recovery point objective.
+             */
+            rpo_hours?: number;
+            rpo_justification?: string;
+            /**
+             * Format: double
+             * @description Recovery time objective.
+             */
+            rto_hours?: number;
+            /** Format: int64 */
+            tier: number;
+        };
+        BiaVersionsOutputBody: {
+            transitions: components["schemas"]["Transition"][];
+            versions: components["schemas"]["Version"][];
+        };
+        Category: {
+            key: string;
+            label: string;
         };
         CheckEvidence: {
             check_id: string;
@@ -1300,6 +1592,13 @@ export interface components {
              */
             schema_version: number;
         };
+        Dependency: {
+            /** @enum {string} */
+            kind: "cloud_account" | "resource" | "tag" | "network_host" | "container_image" | "vendor" | "person" | "process";
+            note?: string;
+            /** @description Account ID, resource UID or ARN, tag key=value, host, image, vendor, person or process ID. */
+            value: string;
+        };
         Detail: {
             account_uid: string;
             check_id: string;
@@ -1320,7 +1619,7 @@ export interface components {
             last_seen: string;
             location: string;
             /** @enum {string} */
-            mute_kind?: "mute" | "risk_accepted" | "rule";
+            mute_kind?: "mute" | "risk_accepted" | "rule" | "tool";
             mute_rule_id?: string;
             muted_by?: string;
             muted_reason?: string;
@@ -1443,6 +1742,33 @@ export interface components {
             team_id: string;
             user_agent: string;
         };
+        Exposure: {
+            by_severity: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int64
+             * @description Dependencies of the version in force.
+             */
+            dependencies: number;
+            /**
+             * Format: int64
+             * @description Distinct KEV vulnerabilities open on its dependencies.
+             */
+            kev: number;
+            /** @description The first 20 of them. */
+            kev_ids: string[];
+            name: string;
+            /**
+             * Format: int64
+             * @description Open failing findings on its dependencies.
+             */
+            open_findings: number;
+            process_id: string;
+            status: string;
+            /** Format: int64 */
+            tier: number;
+        };
         Facets: {
             account: {
                 [key: string]: number;
@@ -1492,7 +1818,7 @@ export interface components {
             last_seen: string;
             location: string;
             /** @enum {string} */
-            mute_kind?: "mute" | "risk_accepted" | "rule";
+            mute_kind?: "mute" | "risk_accepted" | "rule" | "tool";
             mute_rule_id?: string;
             muted_by?: string;
             muted_reason?: string;
@@ -1636,6 +1962,29 @@ export interface components {
         FrameworksOutputBody: {
             frameworks: components["schemas"]["FrameworkSummary"][];
         };
+        Gap: {
+            /** @enum {string} */
+            code: "rto_missing" | "rpo_missing" | "mtpd_missing" | "rto_exceeds_mtpd" | "rpo_exceeds_rto" | "owner_missing" | "owner_not_in_team" | "impacts_unrated" | "review_overdue" | "inherited_rto_tighter" | "inherited_rpo_tighter" | "inherited_mtpd_tighter" | "inherited_tier_higher";
+            message: string;
+        };
+        HeatCell: {
+            category: string;
+            horizon: string;
+            /** Format: int64 */
+            max: number;
+            /** Format: double */
+            mean: number;
+            /**
+             * Format: int64
+             * @description Processes that rated this cell.
+             */
+            rated: number;
+        };
+        Heatmap: {
+            categories: components["schemas"]["Category"][];
+            cells: components["schemas"]["HeatCell"][];
+            horizons: components["schemas"]["Horizon"][];
+        };
         HistoryEntry: {
             /** Format: date-time */
             at: string;
@@ -1644,6 +1993,12 @@ export interface components {
             from_status: string;
             scan_id: string;
             to_status: string;
+        };
+        Horizon: {
+            /** Format: double */
+            hours: number;
+            key: string;
+            label: string;
         };
         ImportItem: {
             /**
@@ -1701,6 +2056,10 @@ export interface components {
             go_version: string;
             /** @description Release version, or the module version for development builds. */
             version: string;
+        };
+        InheritedFrom: {
+            name: string;
+            process_id: string;
         };
         KEVJournalEntry: {
             catalog_version: string;
@@ -1848,6 +2207,32 @@ export interface components {
             tag?: string;
             tool?: string;
         };
+        ObjectiveGap: {
+            codes: string[];
+            /** Format: double */
+            mtpd_hours?: number;
+            name: string;
+            process_id: string;
+            /** Format: double */
+            rpo_hours?: number;
+            /** Format: double */
+            rto_hours?: number;
+            /** Format: int64 */
+            tier: number;
+        };
+        Objectives: {
+            inherited_from?: {
+                [key: string]: components["schemas"]["InheritedFrom"];
+            };
+            /** Format: double */
+            mtpd_hours?: number;
+            /** Format: double */
+            rpo_hours?: number;
+            /** Format: double */
+            rto_hours?: number;
+            /** Format: int64 */
+            tier: number;
+        };
         Occurrence: {
             accepted_by?: string;
             accepted_reason?: string;
@@ -1877,9 +2262,19 @@ export interface components {
             sla_due: string | null;
             source_tool: string;
             /** @enum {string} */
-            status: "open" | "fixed" | "accepted";
+            status: "open" | "fixed" | "accepted" | "not_affected" | "will_not_fix";
             version: string;
             vuln_id: string;
+        };
+        Overdue: {
+            /** Format: int64 */
+            days_overdue: number;
+            name: string;
+            process_id: string;
+            /** Format: date-time */
+            review_due: string;
+            /** Format: int64 */
+            tier: number;
         };
         Overview: {
             by_status: {
@@ -1911,6 +2306,38 @@ export interface components {
             /** @description Shown only now; the user's sessions were ended. */
             one_time_password: string;
         };
+        Process: {
+            /** @description The version in force, when it is not the latest. */
+            approved?: components["schemas"]["Version"];
+            /**
+             * Format: int64
+             * @description The approved version in force; 0: none.
+             */
+            approved_version?: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            depended_on_by: components["schemas"]["InheritedFrom"][];
+            gaps: components["schemas"]["Gap"][];
+            id: string;
+            latest: components["schemas"]["Version"];
+            /** Format: int64 */
+            latest_version: number;
+            /** @description Tier and objectives in force, with what they inherit from dependent processes. */
+            objectives: components["schemas"]["Objectives"];
+            /** Format: date-time */
+            review_due?: string;
+            review_overdue: boolean;
+            /**
+             * Format: int64
+             * @description Send back as If-Match (or revision) to edit; a stale one is refused.
+             */
+            revision: number;
+            /** @description The latest version's status. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         QueueInfo: {
             /** @description Why the queue is not reachable. */
             error?: string;
@@ -1934,6 +2361,54 @@ export interface components {
             river_schema_version: number;
             /** @description Whether this process runs workers (false for serve --no-workers). */
             workers_in_process: boolean;
+        };
+        Record: {
+            dependencies?: components["schemas"]["Dependency"][];
+            description?: string;
+            /** Format: double */
+            financial_loss_per_hour?: number;
+            impacts?: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /**
+             * Format: date-time
+             * @description Set by each approval.
+             */
+            readonly last_reviewed_at?: string;
+            /** Format: double */
+            measured_recovery_hours?: number;
+            minimum_service_level?: string;
+            /**
+             * Format: double
+             * @description Maximum tolerable period of disruption.
+             */
+            mtpd_hours?: number;
+            name: string;
+            owner_id?: string;
+            /** Format: date-time */
+            recovery_tested_at?: string;
+            /** Format: date-time */
+            review_date?: string;
+            /**
+             * Format: int64
+             * @description 0 means 12.
+             */
+            review_interval_months?: number;
+            /**
+             * Format: double
+             * @description Recovery point objective.
+             */
+            rpo_hours?: number;
+            rpo_justification?: string;
+            /**
+             * Format: double
+             * @description Recovery time objective.
+             */
+            rto_hours?: number;
+            /** Format: int64 */
+            tier: number;
         };
         RequirementRef: {
             /** @enum {string} */
@@ -2006,7 +2481,7 @@ export interface components {
             /** @description Several tools at once, instead of tool. */
             tools?: string[];
             /** @enum {string} */
-            type: "network" | "web" | "container";
+            type: "network" | "web" | "container" | "code";
         };
         ScanResult: {
             account_uid: string;
@@ -2175,6 +2650,12 @@ export interface components {
             current?: string;
             sessions: components["schemas"]["Session"][];
         };
+        Settings: {
+            categories: components["schemas"]["Category"][];
+            horizons: components["schemas"]["Horizon"][];
+            /** @description Names of tiers 1 to 5. */
+            tier_names: string[];
+        };
         Status: {
             databases: components["schemas"]["DatabaseInfo"][];
             /**
@@ -2305,6 +2786,18 @@ export interface components {
             detail: string;
             ok: boolean;
         };
+        TierCount: {
+            by_status: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            count: number;
+            name: string;
+            /** Format: double */
+            revenue_at_risk_per_day: number;
+            /** Format: int64 */
+            tier: number;
+        };
         TokenCreateInputBody: {
             /**
              * Format: int64
@@ -2320,6 +2813,19 @@ export interface components {
         };
         TokensOutputBody: {
             tokens: components["schemas"]["APIToken"][];
+        };
+        Transition: {
+            action: string;
+            actor_email: string;
+            actor_id: string;
+            /** Format: date-time */
+            at: string;
+            comment: string;
+            from_status: string;
+            id: string;
+            to_status: string;
+            /** Format: int64 */
+            version: number;
         };
         TrendPoint: {
             /** @description YYYY-MM-DD (UTC) */
@@ -2366,6 +2872,25 @@ export interface components {
         };
         UsersOutputBody: {
             users: components["schemas"]["User"][];
+        };
+        Version: {
+            /** Format: date-time */
+            approved_at?: string;
+            approved_by?: string;
+            author_email: string;
+            author_id: string;
+            comment?: string;
+            /** Format: date-time */
+            created_at: string;
+            process_id: string;
+            record: components["schemas"]["Record"];
+            /** @enum {string} */
+            status: "draft" | "in_review" | "returned" | "approved" | "superseded" | "archived";
+            submitted_by?: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
         };
         VulnerabilityDetail: {
             /** Format: double */
@@ -2846,6 +3371,470 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-bia": {
+        parameters: {
+            query?: {
+                /** @description Only these statuses. */
+                status?: ("draft" | "in_review" | "returned" | "approved" | "archived")[];
+                /** @description Only these tiers (in force). */
+                tier?: number[];
+                /** @description Substring of the name. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BiaListOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-bia": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Record"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Process"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-bia-analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Analytics"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "export-bia": {
+        parameters: {
+            query?: {
+                format?: "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    "Content-Type"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-bia-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-bia-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Settings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-bia": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Process"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-bia": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag read; or send revision in the body. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BiaUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Process"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-bia": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-bia-dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BiaDependenciesOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-bia-dependencies": {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BiaDependenciesInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BiaDependenciesOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "transition-bia": {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BiaTransitionInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Process"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-bia-versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BiaVersionsOutputBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-bia-version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description Version number. */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
             };
             /** @description Error */
             default: {
@@ -3795,7 +4784,7 @@ export interface operations {
     "upload-import": {
         parameters: {
             query?: {
-                /** @description force a format: grype, nmap, nuclei, powerpipe, prowler-csv, prowler-ocsf, sarif, trivy, wapiti, zap */
+                /** @description force a format: asff, checkov, grype, nmap, nuclei, osv, powerpipe, prowler-csv, prowler-json, prowler-ocsf, sarif, trivy, wapiti, zap */
                 format?: string;
             };
             header?: never;
@@ -4716,7 +5705,7 @@ export interface operations {
             query?: {
                 /** @description Default vulnerability. */
                 group_by?: "vulnerability" | "asset" | "";
-                /** @description Any of open, fixed, accepted; default open. */
+                /** @description Any of open, fixed, accepted, not_affected, will_not_fix (the vendor's word, as the scanner reports it); default open. */
                 status?: string[];
                 /** @description Any of critical, high, medium, low, informational. */
                 severity?: string[];
