@@ -384,15 +384,26 @@ func (a *App) buildOrchestration(artifacts artifact.Store) error {
 	o.Tools = scanner.Config{ProwlerBin: c.ProwlerBin, ProwlerDockerImage: c.ProwlerDockerImage, DockerBin: c.DockerBin,
 		ProwlerHostOutputDir: c.ProwlerHostOutputDir, WorkRoot: work, SteampipeBin: c.PowerpipeBin, NmapBin: c.NmapBin,
 		WapitiBin: c.WapitiBin, TrivyBin: c.TrivyBin, GrypeBin: c.GrypeBin, WapitiMaxScanTime: c.WapitiMaxScanTime,
-		WapitiModules: c.WapitiModules}
+		WapitiModules: c.WapitiModules, CheckovBin: c.CheckovBin, OSVBin: c.OSVScannerBin, CodeRoots: splitList(c.CodeScanRoots)}
 	a.Orchestration = o
 	return nil
+}
+
+// splitList reads a comma-separated setting.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // scanQueues is a River queue per tool, each as wide as the tool's concurrency.
 func scanQueues(c *config.Config) map[string]int {
 	out := map[string]int{}
-	for _, t := range []string{scanner.Prowler, scanner.Steampipe, scanner.Nmap, scanner.Wapiti, scanner.Trivy, scanner.Grype} {
+	for _, t := range scanner.AllTools {
 		n := c.ScanConcurrency[t]
 		if n <= 0 {
 			n = 2

@@ -112,7 +112,12 @@ type Config struct {
 	WapitiBin            string
 	TrivyBin             string
 	GrypeBin             string
-	WapitiMaxScanTime    int
+	CheckovBin           string
+	OSVScannerBin        string
+	// CodeScanRoots are the directories (comma-separated) under which code
+	// scans may read paths on the worker; empty turns code scans off.
+	CodeScanRoots     string
+	WapitiMaxScanTime int
 	WapitiModules        string
 	// WorkerIdentityTeams names the teams that may use worker_identity.
 	WorkerIdentityTeams string
