@@ -118,7 +118,7 @@ type Config struct {
 	// scans may read paths on the worker; empty turns code scans off.
 	CodeScanRoots     string
 	WapitiMaxScanTime int
-	WapitiModules        string
+	WapitiModules     string
 	// WorkerIdentityTeams names the teams that may use worker_identity.
 	WorkerIdentityTeams string
 	// Connection tests' endpoints.
