@@ -155,6 +155,9 @@ func checkovRoot(c *checkovCheck) string {
 	if abs == "" || c.FilePath == "" || strings.Contains(rel, "/../") {
 		return ""
 	}
+	if abs == c.FilePath { // checkov --file: the file is what was scanned
+		return abs
+	}
 	if root, ok := strings.CutSuffix(abs, rel); ok {
 		return firstNonEmpty(root, "/")
 	}

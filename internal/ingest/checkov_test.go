@@ -39,6 +39,12 @@ func TestCheckovChecksSkipsAndScope(t *testing.T) {
 	if k := got[4]; k.Service != "kubernetes" || k.Severity != ocsf.SeverityHigh || k.Target != "/work/repo/infra" || k.Fingerprint == f.Fingerprint {
 		t.Errorf("kubernetes: %+v", k)
 	}
+	// checkov --file names the file itself.
+	one := parseAll(t, `{"check_type":"terraform","results":{"failed_checks":[{"check_id":"CKV_AWS_18","file_path":"/srv/code/s3.tf",
+		"file_abs_path":"/srv/code/s3.tf","resource":"aws_s3_bucket.logs"}]}}`, "checkov")
+	if one[0].Target != "/srv/code/s3.tf" || one[0].Location != "/srv/code/s3.tf" {
+		t.Errorf("one file: %+v", one[0])
+	}
 	for _, bad := range []string{`{"results":{"failed_checks":[{"check_name":"no id"}]}}`, `{"check_type":"terraform","results":{"failed_checks":[3]}}`,
 		`[{"summary":{}}]`, `{"check_type":"terraform","results":[]}`} {
 		if _, err := Parse(strings.NewReader(bad), "checkov", func(*Finding) error { return nil }); err == nil {
