@@ -121,7 +121,7 @@ func prowlerJSONCompliance(raw json.RawMessage) (map[string][]string, error) {
 		Control      []string `json:"Control"`
 	}
 	if err := unmarshal(raw, &list); err != nil {
-		return nil, errors.New("Compliance is neither an object of framework to requirements nor a list of frameworks")
+		return nil, errors.New("the Compliance field is neither an object of framework to requirements nor a list of frameworks")
 	}
 	m = map[string][]string{}
 	for _, c := range list {
