@@ -103,7 +103,7 @@ func TestAnalyticsOnAFixedDataSet(t *testing.T) {
 		co = step(t, b, co, ActionApprove, "", manager)
 		reporting := Record{Name: "Reporting", OwnerID: "owner", Tier: 4, RTOHours: hrs(48), RPOHours: hrs(1), MTPDHours: hrs(24),
 			FinancialLossPerHour: 100, RecoveryTestedAt: &tested, MeasuredRecoveryHrs: hrs(60),
-			Impacts: map[string]map[string]int{"financial": {"1h": 1}, "operational": {"24h": 5}},
+			Impacts:      map[string]map[string]int{"financial": {"1h": 1}, "operational": {"24h": 5}},
 			Dependencies: []Dependency{{Kind: DepContainerImage, Value: "registry/app:1"}, {Kind: DepNetworkHost, Value: "10.0.0.5"}}}
 		rep := mustCreate(t, b, reporting)
 		old := mustCreate(t, b, Record{Name: "Old", OwnerID: "owner", Tier: 2, FinancialLossPerHour: 5000,
