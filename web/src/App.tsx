@@ -19,6 +19,7 @@ import { VulnerabilitiesPage } from "./pages/VulnerabilitiesPage";
 import { CloudAccountsPage } from "./pages/CloudAccountsPage";
 import { ScanRunPage } from "./pages/ScanRunPage";
 import { ComplianceArea } from "./pages/CompliancePage";
+import { BIAArea } from "./pages/BIAPage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -29,6 +30,7 @@ const built: Record<string, JSX.Element> = {
   "/vulnerabilities": <VulnerabilitiesPage />,
   "/cloud-accounts": <CloudAccountsPage />,
   "/compliance": <ComplianceArea />,
+  "/bia": <BIAArea />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;
@@ -147,6 +149,7 @@ function Shell() {
           <Route path="/admin" element={<AdminPage />} />
           <Route path="/scans/:id" element={<ScanRunPage />} />
           <Route path="/compliance/*" element={<ComplianceArea />} />
+          <Route path="/bia/*" element={<BIAArea />} />
           {areas
             .filter((a) => a.path !== "/status" && a.path !== "/admin")
             .map((a) => (
