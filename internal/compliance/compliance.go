@@ -65,6 +65,8 @@ type Service struct {
 	now       func() time.Time
 	// Engine scores teams; it shares the service's database.
 	Engine *Engine
+	// learned are the checks whose findings' own compliance map was read.
+	learned learnedChecks
 	// MaxEvidenceBytes bounds an attestation's evidence file.
 	MaxEvidenceBytes int64
 }

@@ -79,6 +79,21 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 		}
 	}
 	res := SyncResult{TeamID: teamID, Full: checks == nil}
+	// Fresh counts: every check on a full sync, else only the checks that
+	// changed; the other checks of the touched controls come from the
+	// counts the last syncs stored.
+	var fresh []findings.CheckResult
+	if e.s.findings != nil {
+		var err error
+		if fresh, err = e.s.findings.CheckResults(ctx, teamID, checks); err != nil {
+			return res, fmt.Errorf("check results: %w", err)
+		}
+	}
+	// Checks no sync has seen bring their findings' own compliance map;
+	// a failure to read it leaves the sync to the maps already known.
+	if _, err := e.s.learnFindingMaps(ctx, teamID, newChecks(checks, fresh)); err != nil && e.s.logger != nil {
+		e.s.logger.Warn("compliance: reading the findings' compliance maps failed", "team_id", teamID, "err", err)
+	}
 	g, err := e.cache.get(ctx, e.s.d)
 	if err != nil {
 		return res, err
@@ -134,16 +149,7 @@ func (e *Engine) sync(ctx context.Context, teamID string, checks, controls []str
 			}
 		}
 	}
-	// Fresh counts: every check on a full sync, else only the checks that
-	// changed; the other checks of the touched controls come from the
-	// counts the last syncs stored.
 	results := map[string]*findings.CheckResult{}
-	var fresh []findings.CheckResult
-	if e.s.findings != nil {
-		if fresh, err = e.s.findings.CheckResults(ctx, teamID, checks); err != nil {
-			return res, fmt.Errorf("check results: %w", err)
-		}
-	}
 	if checks != nil && len(needed) > 0 {
 		stored, err := e.storedCheckResults(ctx, teamID, needed)
 		if err != nil {
@@ -420,4 +426,19 @@ func (s *Service) SyncStatusGet(ctx context.Context, teamID string) (SyncStatus,
 		return err
 	})
 	return st, err
+}
+
+// newChecks are the Prowler checks a sync is about: the changed ones of an
+// incremental sync, every one with results on a full sync.
+func newChecks(changed []string, fresh []findings.CheckResult) []string {
+	if changed != nil {
+		return changed
+	}
+	out := make([]string, 0, len(fresh))
+	for _, r := range fresh {
+		if r.Tool == "prowler" {
+			out = append(out, r.CheckID)
+		}
+	}
+	return out
 }

@@ -108,6 +108,15 @@ func prowlerKey(fam string, q prowlerRequire) string {
 	return key
 }
 
+// RequirementKey normalizes a requirement reference of a family as a
+// check map writes it, and tells whether the key names a whole requirement
+// (Prowler's NIST CSF "oc_1" does not: its category is in the name, which a
+// finding's compliance map does not carry).
+func RequirementKey(fam, ref string) (string, bool) {
+	key := NormalizeRef(fam, ref)
+	return key, key != "" && complete(fam, key)
+}
+
 // complete tells whether a key names a whole requirement of its family; it
 // is only decidable, and only needed, for NIST CSF.
 func complete(fam, key string) bool {
