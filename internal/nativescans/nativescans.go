@@ -30,6 +30,12 @@ const (
 
 // TypeForTool is the scan type a tool's reports belong to.
 func TypeForTool(tool string) ScanType {
+	switch {
+	case tool == "securityhub", strings.HasPrefix(tool, "aws-"):
+		// ASFF findings of Security Hub's controls and of AWS's own
+		// products (Inspector, GuardDuty, Config...).
+		return TypeCloud
+	}
 	switch tool {
 	case "prowler", "powerpipe", "steampipe":
 		return TypeCloud
