@@ -111,6 +111,24 @@ func TestEmptyReportsResolveTheirScope(t *testing.T) {
 		if err != nil || res.FindingsResolved == 0 || res.FindingsResolved > first.FindingsCreated {
 			t.Fatalf("empty nuclei of %s: %+v, %v", host, res, err)
 		}
+		// Every kind of empty report, with the scope its scan covered,
+		// resolves that scope's findings: an empty array of Prowler OCSF
+		// (an account and region), a SARIF log with no runs (a file).
+		prowler := importBytes(t, st, team, sample(t, "prowler/example_output_aws.ocsf.json"))
+		l, _ = st.FindingList(ctx, findings.ListParams{TeamID: team, Tool: []string{"prowler"}, Limit: 1})
+		acct, region := l.Findings[0].AccountUID, l.Findings[0].Region
+		res, err = st.Import(ctx, strings.NewReader("[]"), findings.ImportParams{TeamID: team, Format: "prowler-ocsf",
+			Covers: []findings.Coverage{{AccountUID: acct, Region: region}}})
+		if err != nil || res.FindingsResolved == 0 || res.FindingsResolved > prowler.FindingsCreated {
+			t.Fatalf("empty prowler report of %s/%s: %+v, %v", acct, region, res, err)
+		}
+		importBytes(t, st, team, sample(t, "sarif/appendix_k2.sarif"))
+		l, _ = st.FindingList(ctx, findings.ListParams{TeamID: team, Tool: []string{"sarif"}, Limit: 1})
+		res, err = st.Import(ctx, strings.NewReader(`{"version":"2.1.0","runs":[]}`), findings.ImportParams{TeamID: team, Filename: "scan.sarif",
+			Covers: []findings.Coverage{{Target: l.Findings[0].Target}}})
+		if err != nil || res.FindingsResolved != 1 || res.Format != "sarif" {
+			t.Fatalf("empty SARIF log: %+v, %v", res, err)
+		}
 		// An empty file of no known format is refused, and recorded failed.
 		if _, err := st.Import(ctx, bytes.NewReader(nil), findings.ImportParams{TeamID: team, Filename: "report.json"}); err == nil ||
 			!strings.Contains(err.Error(), "--format") {
