@@ -2,12 +2,8 @@ package bia
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/listcache"
@@ -229,17 +225,54 @@ var exposureCache listcache.Cache[[]Exposure]
 // processes it depends on (directly or not), in one pass over the team's
 // open failing findings.
 func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids []string) ([]Exposure, error) {
-	n := len(ids)
+	compute := func() ([]Exposure, error) {
+		ancestors, accounts, assets, tags := t.selectors(ids)
+		return s.countExposure(ctx, teamID, t, ids, ancestors, accounts, assets, tags)
+	}
+	if s.findings == nil || s.kev == nil || s.noCache || t.key == "" {
+		return compute()
+	}
+	fv, err := s.findings.FindingsVersion(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	vv, err := s.kev.VulnsVersion(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	// The state key covers every version's dependencies, so every selector.
+	key := listcache.Key(teamID, fv, "bia-exposure", []any{vv, t.key})
+	cached, err := exposureCache.Get(key, compute)
+	if err != nil {
+		return nil, err
+	}
+	// Names, tiers and statuses are today's, whatever the cache holds.
+	out := make([]Exposure, 0, len(cached))
+	for _, e := range cached {
+		if p := t.procs[e.ProcessID]; p != nil {
+			e.Name, e.Tier, e.Status = p.inForce().Record.Name, p.Objectives.Tier, p.Status
+			out = append(out, e)
+		}
+	}
+	rankExposure(out)
+	return out, nil
+}
+
+// selectors indexes the live processes' dependencies: each process stands
+// for itself and every live process that depends on it, directly or not
+// (ancestors); accounts, assets (resource UIDs, hosts, images) and tags map
+// to the processes that name them.
+func (t *teamState) selectors(ids []string) (ancestors [][]int32, accounts, assets, tags map[string][]int32) {
 	idx := map[string]int{}
 	for i, id := range ids {
 		idx[id] = i
 	}
-	// The processes each process stands for: itself and every live
-	// process that depends on it, directly or not.
 	dependents := t.dependents()
-	ancestors := make([][]int32, n)
+	ancestors = make([][]int32, len(ids))
+	accounts, assets, tags = map[string][]int32{}, map[string][]int32{}, map[string][]int32{}
 	for i, id := range ids {
-		if !live(t.procs[id]) {
+		p := t.procs[id]
+		if !live(p) {
 			continue
 		}
 		seen := map[string]bool{id: true}
@@ -255,17 +288,7 @@ func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids
 				}
 			}
 		}
-	}
-	accounts, assets, tags := map[string][]int32{}, map[string][]int32{}, map[string][]int32{}
-	var fp strings.Builder
-	for i, id := range ids {
-		p := t.procs[id]
-		if !live(p) {
-			continue
-		}
-		fmt.Fprintf(&fp, "%s\x01%v\x01", id, ancestors[i])
 		for _, d := range p.inForce().Record.Dependencies {
-			fmt.Fprintf(&fp, "%s=%s\x02", d.Kind, d.Value)
 			switch d.Kind {
 			case DepCloudAccount:
 				accounts[d.Value] = append(accounts[d.Value], int32(i))
@@ -276,36 +299,7 @@ func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids
 			}
 		}
 	}
-	compute := func() ([]Exposure, error) {
-		return s.countExposure(ctx, teamID, t, ids, ancestors, accounts, assets, tags)
-	}
-	if s.findings == nil || s.kev == nil {
-		return compute()
-	}
-	fv, err := s.findings.FindingsVersion(ctx, teamID)
-	if err != nil {
-		return nil, err
-	}
-	vv, err := s.kev.VulnsVersion(ctx, teamID)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256([]byte(fp.String()))
-	key := listcache.Key(teamID, fv, "bia-exposure", []any{vv, hex.EncodeToString(sum[:])})
-	cached, err := exposureCache.Get(key, compute)
-	if err != nil {
-		return nil, err
-	}
-	// Names, tiers and statuses are today's, whatever the cache holds.
-	out := make([]Exposure, 0, len(cached))
-	for _, e := range cached {
-		if p := t.procs[e.ProcessID]; p != nil {
-			e.Name, e.Tier, e.Status = p.inForce().Record.Name, p.Objectives.Tier, p.Status
-			out = append(out, e)
-		}
-	}
-	rankExposure(out)
-	return out, nil
+	return ancestors, accounts, assets, tags
 }
 
 func (s *Service) countExposure(ctx context.Context, teamID string, t *teamState, ids []string, ancestors [][]int32,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/offloadsecurity/cspm/internal/audit"
@@ -94,6 +95,9 @@ type Service struct {
 	// Sources resolve dependencies to findings and vulnerabilities.
 	findings FindingSource
 	kev      KEVSource
+	noCache  bool
+	// loaded keeps, per team, the analyses last read and their state key.
+	loaded sync.Map
 }
 
 // Options are the service's dependencies. Users, Audit, Findings and KEV
@@ -105,6 +109,9 @@ type Options struct {
 	Now      func() time.Time
 	Findings FindingSource
 	KEV      KEVSource
+	// NoExposureCache computes the findings part of every analytics call
+	// afresh: for benchmarks of the pass itself.
+	NoExposureCache bool
 }
 
 // New returns the service on reg's platform database.
@@ -116,7 +123,7 @@ func New(reg *db.Registry, o Options) *Service {
 		o.Now = time.Now
 	}
 	return &Service{d: reg.Get(db.Platform), users: o.Users, audit: o.Audit, logger: o.Logger, now: o.Now,
-		findings: o.Findings, kev: o.KEV}
+		findings: o.Findings, kev: o.KEV, noCache: o.NoExposureCache}
 }
 
 // record writes an audit event when the service has a log.

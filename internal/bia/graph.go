@@ -12,6 +12,8 @@ import (
 type teamState struct {
 	procs    map[string]*Process
 	settings Settings
+	// key is the stateKey the processes were read under.
+	key string
 }
 
 // processDeps lists the process IDs a version depends on.

@@ -50,7 +50,7 @@ func (s *Service) ProcessCreate(ctx context.Context, teamID string, r Record, a 
 	now := s.now().UTC()
 	pid := id.New()
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		t, err := s.loadTeam(ctx, q, teamID)
+		t, err := s.team(ctx, q, teamID)
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (s *Service) ProcessUpdate(ctx context.Context, teamID, processID string, u
 	now := s.now().UTC()
 	var newVersion bool
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		t, err := s.loadTeam(ctx, q, teamID)
+		t, err := s.team(ctx, q, teamID)
 		if err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (s *Service) ProcessUpdate(ctx context.Context, teamID, processID string, u
 // other process depends on; an approved one is archived instead, and kept.
 func (s *Service) ProcessDelete(ctx context.Context, teamID, processID string, a Actor) error {
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		t, err := s.loadTeam(ctx, q, teamID)
+		t, err := s.team(ctx, q, teamID)
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (s *Service) ProcessTransition(ctx context.Context, teamID, processID strin
 	now := s.now().UTC()
 	var tr Transition
 	err = s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		t, err := s.loadTeam(ctx, q, teamID)
+		t, err := s.team(ctx, q, teamID)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,10 @@ package bia
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,6 +36,49 @@ func scanVersion(sc interface{ Scan(...any) error }, extra ...any) (Version, err
 	v.ApprovedAt, v.CreatedAt, v.UpdatedAt = approvedAt.Ptr(), created.Time.UTC(), updated.Time.UTC()
 	v.contributors = strings.Fields(contrib)
 	return v, nil
+}
+
+// stateKey identifies the state of the team's analyses: every write to a
+// process bumps its revision, and a process created or deleted changes the
+// set of IDs. A team whose key has not changed is read from memory (the
+// decoding of a thousand versions is most of the cost of a read).
+func stateKey(ctx context.Context, q db.Querier, teamID string) (string, error) {
+	h := sha256.New()
+	rows, err := q.QueryContext(ctx, `SELECT id, revision FROM bia_processes WHERE team_id = $1 ORDER BY id`, teamID)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var rev int64
+		if err := rows.Scan(&id, &rev); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s:%d\n", id, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	var data string
+	if err := q.QueryRowContext(ctx, `SELECT data FROM bia_settings WHERE team_id = $1`, teamID).Scan(&data); err != nil &&
+		!errors.Is(db.MapError(err), db.ErrNotFound) {
+		return "", err
+	}
+	h.Write([]byte(data))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// clone copies the processes (not their versions' records, which nothing
+// changes once read), so that deriving one request's view leaves the
+// cached state as it was.
+func (t *teamState) clone() *teamState {
+	out := &teamState{procs: make(map[string]*Process, len(t.procs)), settings: t.settings, key: t.key}
+	for id, p := range t.procs {
+		cp := *p
+		out.procs[id] = &cp
+	}
+	return out
 }
 
 // loadTeam reads every process of the team with its latest and approved versions.
@@ -78,6 +124,26 @@ func (s *Service) loadTeam(ctx context.Context, q db.Querier, teamID string) (*t
 	return t, rows.Err()
 }
 
+// team returns the team's analyses as q sees them: from memory when their
+// state key is the one last read, else read and remembered. The caller
+// gets its own copy to derive or change.
+func (s *Service) team(ctx context.Context, q db.Querier, teamID string) (*teamState, error) {
+	key, err := stateKey(ctx, q, teamID)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := s.loaded.Load(teamID); ok && c.(*teamState).key == key {
+		return c.(*teamState).clone(), nil
+	}
+	t, err := s.loadTeam(ctx, q, teamID)
+	if err != nil {
+		return nil, err
+	}
+	t.key = key
+	s.loaded.Store(teamID, t.clone())
+	return t, nil
+}
+
 // owners returns the enabled users of the team among the owners named, or
 // nil when the service has no user lookup.
 func (s *Service) owners(ctx context.Context, teamID string, t *teamState) (map[string]bool, error) {
@@ -105,7 +171,7 @@ func (s *Service) derived(ctx context.Context, teamID string) (*teamState, error
 	var t *teamState
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var err error
-		t, err = s.loadTeam(ctx, q, teamID)
+		t, err = s.team(ctx, q, teamID)
 		return err
 	})
 	if err != nil {
