@@ -38,6 +38,12 @@ describe("muteSentence", () => {
     expect(muteSentence(muteInfo({ status: "muted", mute_kind: "rule", muted_until: "2026-01-02T00:00:00Z" }, now)!, day))
       .toBe("Muted by a mute rule (expired 2026-01-02)");
   });
+  it("names a mute the report asked for", () => {
+    const m = muteInfo({ status: "muted", mute_kind: "tool", muted_by: "trivy", muted_reason: "vendor status not_affected (as trivy reports it)" }, now)!;
+    expect(m.kind).toBe("tool");
+    expect(m.label).toBe("suppressed");
+    expect(muteSentence(m, day)).toBe("Suppressed by trivy: vendor status not_affected (as trivy reports it)");
+  });
 });
 
 describe("untilFromDate", () => {

@@ -13,7 +13,7 @@ export interface MuteFields {
 }
 
 export interface MuteInfo {
-  kind: "mute" | "risk_accepted" | "rule";
+  kind: "mute" | "risk_accepted" | "rule" | "tool";
   label: string; // what the status badge says
   color: string;
   reason: string;
@@ -29,12 +29,15 @@ const KINDS: Record<MuteInfo["kind"], { label: string; color: string }> = {
   mute: { label: "muted", color: "gray" },
   risk_accepted: { label: "risk accepted", color: "violet" },
   rule: { label: "muted by rule", color: "gray" },
+  // The report itself: a vendor's not_affected, a Checkov skip.
+  tool: { label: "suppressed", color: "gray" },
 };
 
 // muteInfo returns the mute of a finding, or null when it is not muted.
 export function muteInfo(f: MuteFields, now: Date = new Date()): MuteInfo | null {
   if (f.status !== "muted") return null;
-  const kind: MuteInfo["kind"] = f.mute_kind === "risk_accepted" ? "risk_accepted" : f.mute_kind === "rule" ? "rule" : "mute";
+  const kind: MuteInfo["kind"] =
+    f.mute_kind === "risk_accepted" || f.mute_kind === "rule" || f.mute_kind === "tool" ? f.mute_kind : "mute";
   const until = f.muted_until ? new Date(f.muted_until) : null;
   const valid = until && !Number.isNaN(until.getTime()) ? until : null;
   return {
@@ -51,6 +54,10 @@ export function muteInfo(f: MuteFields, now: Date = new Date()): MuteInfo | null
 // muteSentence says the mute in one line: "Risk accepted by a@b.c until
 // 31 Dec 2026: legacy system, replaced in Q1".
 export function muteSentence(m: MuteInfo, formatDate: (d: Date) => string = (d) => d.toLocaleDateString()): string {
+  if (m.kind === "tool") {
+    // The report's own word (a vendor status, a skip comment), for good.
+    return `Suppressed by ${m.by || "the report"}` + (m.reason ? `: ${m.reason}` : "");
+  }
   let s = m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : "Muted";
   if (!m.detailed) return s;
   if (m.by) s += ` by ${m.by}`;
