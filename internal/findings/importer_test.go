@@ -47,7 +47,7 @@ func TestImportSamplesTwice(t *testing.T) {
 			"prowler/example_output_aws.ocsf.json": {5, 5}, "prowler/dojo_example_output_gcp.ocsf.json": {3, 3},
 			"trivy/scheme_2_many_vulns.json": {5, 5}, "grype/check_all_fields.json": {6, 5}, "nmap/nmap_script_vulners.xml": {3, 3},
 			"zap/dvwa_baseline_dojo.xml": {19, 18}, "nuclei/multiple_v3.json": {6, 6}, "wapiti/example.xml": {5, 5},
-			"sarif/bash-report.sarif": {27, 12},
+			"sarif/bash-report.sarif":      {27, 12},
 			"trivy/kubernetes_subset.json": {13, 13}, "trivy/legacy_trivy_mix.json": {7, 7},
 			"asff/prowler-output.asff.json": {731, 728}, "asff/securityhub_config_many_findings.json": {3, 3},
 			"asff/securityhub_inspector_ec2_cve.json": {5, 5}, "checkov/checkov-report-many-vuln.json": {3, 3},
