@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,13 +107,20 @@ func Run(ctx context.Context, cmd Command, opts RunOptions) (Result, error) {
 	if cmd.ReportOnStdout {
 		f, err := os.OpenFile(cmd.Output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
-			return Result{}, err
+			return Result{}, fmt.Errorf("%w: %w: %w", ErrPermanent, ErrOutput, err)
 		}
 		stdoutFile = f
 		defer f.Close()
 		c.Stdout = &countingWriter{w: f, n: &written}
 	} else {
 		c.Stdout = &countingWriter{w: io.Discard, n: &written}
+	}
+	if cmd.Dir != "" {
+		// A missing directory fails the start like a missing executable
+		// would (fork/exec PATH: no such file or directory): tell them apart.
+		if st, err := os.Stat(cmd.Dir); err != nil || !st.IsDir() {
+			return Result{}, fmt.Errorf("%w: %w: the work directory %s cannot be entered", ErrPermanent, ErrOutput, cmd.Dir)
+		}
 	}
 	if err := c.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
@@ -168,6 +176,48 @@ func Run(ctx context.Context, cmd Command, opts RunOptions) (Result, error) {
 		return res, fmt.Errorf("%w at %s", ErrNoReport, cmd.Output)
 	}
 	return res, nil
+}
+
+// Probe runs a short command of a tool (its --version) with the same
+// discipline as Run: an argument vector, the tool's own small environment,
+// a process group of its own that is killed whole at the timeout. It
+// returns what the tool printed (standard output, then standard error; at
+// most 8 KB).
+func Probe(ctx context.Context, path string, args []string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, path, args...)
+	c.Env = baseEnv()
+	if c.Env == nil {
+		c.Env = []string{}
+	}
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	c.WaitDelay = time.Second
+	stdout, stderr := &tailBuffer{max: 8 << 10}, &tailBuffer{max: 8 << 10}
+	c.Stdout, c.Stderr = stdout, stderr
+	err := c.Run()
+	out := strings.TrimSpace(stdout.String() + "\n" + stderr.String())
+	switch {
+	case ctx.Err() != nil:
+		return out, fmt.Errorf("%s %s did not answer within %s", filepath.Base(path), strings.Join(args, " "), timeout)
+	case err != nil:
+		last := lastLine(out)
+		if last != "" {
+			return out, fmt.Errorf("%s %s: %w: %s", filepath.Base(path), strings.Join(args, " "), err, last)
+		}
+		return out, fmt.Errorf("%s %s: %w", filepath.Base(path), strings.Join(args, " "), err)
+	}
+	return out, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 200 {
+		l = l[:200]
+	}
+	return l
 }
 
 // watch calls the heartbeat and ends a stalled run.

@@ -405,15 +405,13 @@ func (c Config) container(j Job) (Command, error) {
 }
 
 // IsCredentialError reports whether a tool's standard error says the
-// credentials were refused: a run that retrying cannot fix.
+// credentials were refused: a run that retrying cannot fix. A DNS or
+// connection failure is never one, even when the tool also prints an
+// authentication error it met because it could not reach the provider.
 func IsCredentialError(stderr string) bool {
-	for _, marker := range credentialMarkers {
-		if strings.Contains(stderr, marker) {
-			return true
-		}
-	}
-	return false
+	return Classify("", nil, stderr).Kind == "credentials refused"
 }
 
 var credentialMarkers = []string{"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure", "UnrecognizedClientException",
-	"ExpiredToken", "invalid_grant", "invalid_client", "AADSTS7000215", "AADSTS700016", "AADSTS90002"}
+	"ExpiredToken", "invalid_grant", "invalid_client", "AADSTS7000215", "AADSTS700016", "AADSTS90002",
+	"InvalidAccessKeyId", "AADSTS7000222", "The security token included in the request is invalid"}

@@ -25,6 +25,10 @@ type Behaviour struct {
 	Record      string `json:"record"`
 	StartedFile string `json:"started_file"`
 	FailTimes   int    `json:"fail_times"`
+	FailStderr  string `json:"fail_stderr"`
+	// Version is what `--version` prints; VersionExitCode its exit code.
+	Version         string `json:"version"`
+	VersionExitCode int    `json:"version_exit_code"`
 }
 
 // Run is one recorded run of a stand-in.

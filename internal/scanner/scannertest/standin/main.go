@@ -36,6 +36,13 @@ type Behaviour struct {
 	StartedFile string `json:"started_file"`
 	// FailTimes makes the first N runs fail with exit code 1 (counted in the record file).
 	FailTimes int `json:"fail_times"`
+	// FailStderr is what those failing runs print (default: a throttling message).
+	FailStderr string `json:"fail_stderr"`
+	// Version is what `--version` prints (default "standin 1.2.3"); a
+	// version call is answered before anything else and is not recorded.
+	Version string `json:"version"`
+	// VersionExitCode is the exit code of `--version`.
+	VersionExitCode int `json:"version_exit_code"`
 }
 
 func main() {
@@ -48,6 +55,14 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "standin: no behaviour file:", err)
 		os.Exit(97)
+	}
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		v := b.Version
+		if v == "" {
+			v = "standin 1.2.3"
+		}
+		fmt.Println(v)
+		os.Exit(b.VersionExitCode)
 	}
 	runs := 0
 	if b.Record != "" {
@@ -79,7 +94,11 @@ func main() {
 		}
 	}
 	if runs < b.FailTimes {
-		fmt.Fprintln(os.Stderr, "standin: transient failure (throttled)")
+		msg := b.FailStderr
+		if msg == "" {
+			msg = "standin: transient failure (throttled)"
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 	if out := reportPath(filepath.Base(exe), os.Args[1:]); out != "" && b.Sample != "" {
