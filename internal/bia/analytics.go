@@ -318,71 +318,120 @@ func (s *Service) countExposure(ctx context.Context, teamID string, t *teamState
 			kevAssets[o.Asset] = append(kevAssets[o.Asset], o.VulnID)
 		}
 	}
+	// Findings are counted per signature, the set of processes whose own
+	// dependencies a finding meets (a resource's account, tags and UID
+	// decide it, so a million findings make a few thousand signatures);
+	// each signature then adds its counts once to every process it stands
+	// for (ancestors), so a finding met twice still counts once.
+	type agg struct {
+		direct []int32
+		sev    [8]int
+		kev    map[string]bool
+	}
+	sigs := map[string]*agg{}
 	stamp := make([]int, n)
 	round := 0
-	var hit []int32
-	mark := func(direct []int32) {
-		for _, d := range direct {
-			for _, a := range ancestors[d] {
-				if stamp[a] != round {
-					stamp[a] = round
-					hit = append(hit, a)
-				}
+	var direct []int32
+	var buf []byte
+	add := func(d []int32) {
+		for _, x := range d {
+			if stamp[x] != round {
+				stamp[x] = round
+				direct = append(direct, x)
 			}
 		}
 	}
-	addKEV := func(procs []int32, vulns []string) {
-		for _, p := range procs {
-			if kev[p] == nil {
-				kev[p] = map[string]bool{}
-			}
-			for _, v := range vulns {
-				kev[p][v] = true
-			}
+	signature := func() *agg {
+		sort.Slice(direct, func(i, j int) bool { return direct[i] < direct[j] })
+		buf = buf[:0]
+		for _, x := range direct {
+			buf = append(buf, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
+		}
+		a := sigs[string(buf)]
+		if a == nil {
+			a = &agg{direct: append([]int32(nil), direct...)}
+			sigs[string(buf)] = a
+		}
+		return a
+	}
+	addKEV := func(a *agg, vulns []string) {
+		if a.kev == nil {
+			a.kev = map[string]bool{}
+		}
+		for _, v := range vulns {
+			a.kev[v] = true
 		}
 	}
 	// Assets named as dependencies carry their KEV occurrences whatever
 	// the findings say.
-	for asset, direct := range assets {
+	for asset, d := range assets {
 		if vulns := kevAssets[asset]; len(vulns) > 0 {
 			round++
-			hit = hit[:0]
-			mark(direct)
-			addKEV(hit, vulns)
+			direct = direct[:0]
+			add(d)
+			addKEV(signature(), vulns)
 		}
 	}
 	if s.findings != nil && (len(accounts) > 0 || len(assets) > 0 || len(tags) > 0) {
 		err := s.findings.OpenFailing(ctx, teamID, func(f FindingRow) error {
 			round++
-			hit = hit[:0]
-			mark(accounts[f.AccountUID])
-			mark(assets[f.ResourceUID])
+			direct = direct[:0]
+			add(accounts[f.AccountUID])
+			add(assets[f.ResourceUID])
 			if f.Target != f.ResourceUID {
-				mark(assets[f.Target])
+				add(assets[f.Target])
 			}
 			if len(tags) > 0 && f.Tags != "" {
 				for _, tag := range tagsOf(f.Tags) {
-					mark(tags[tag])
+					add(tags[tag])
 				}
 			}
-			if len(hit) == 0 {
+			if len(direct) == 0 {
 				return nil
 			}
-			si := min(max(f.Severity, 0), 7)
-			for _, p := range hit {
-				open[p]++
-				sev[p][si]++
-			}
+			a := signature()
+			a.sev[min(max(f.Severity, 0), 7)]++
 			if v := kevAssets[f.ResourceUID]; len(v) > 0 {
-				addKEV(hit, v)
+				addKEV(a, v)
 			}
 			if v := kevAssets[f.Target]; len(v) > 0 && f.Target != f.ResourceUID {
-				addKEV(hit, v)
+				addKEV(a, v)
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
+		}
+	}
+	var union []int32
+	for _, a := range sigs {
+		round++
+		union = union[:0]
+		for _, d := range a.direct {
+			for _, x := range ancestors[d] {
+				if stamp[x] != round {
+					stamp[x] = round
+					union = append(union, x)
+				}
+			}
+		}
+		total := 0
+		for _, c := range a.sev {
+			total += c
+		}
+		for _, x := range union {
+			open[x] += total
+			for i, c := range a.sev {
+				sev[x][i] += c
+			}
+			if len(a.kev) > 0 {
+				if kev[x] == nil {
+					kev[x] = map[string]bool{}
+				}
+				for v := range a.kev {
+					kev[x][v] = true
+				}
+			}
 		}
 	}
 	out := make([]Exposure, 0, n)
