@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -64,7 +65,14 @@ type Service struct {
 	WorkRoot string
 	// WorkerID names this process in SubJob rows.
 	WorkerID string
-	now      func() time.Time
+	// CheckTools refuses a scan whose tool this process cannot find
+	// (scanner.Locate): set when the process runs the workers, whose
+	// machine is then the one that matters. A process without workers
+	// (serve --no-workers) cannot see the workers' machines: it queues
+	// scans unchecked and warns once in its log.
+	CheckTools bool
+	warnOnce   sync.Once
+	now        func() time.Time
 	// nativeScans writes the unified history.
 	nativeScans *db.DB
 }
@@ -93,6 +101,24 @@ type ScanParams struct {
 // ErrInvalid wraps a request that cannot be planned (the API answers 422).
 var ErrInvalid = cloud.ErrInvalid
 
+// ToolMissingError refuses a scan whose tool is not installed where the
+// scan would run (the API answers 422 and names the tool, its setting and
+// how to install it).
+type ToolMissingError struct{ Tool scanner.ToolStatus }
+
+func (e *ToolMissingError) Error() string {
+	t := e.Tool
+	return fmt.Sprintf("%s is not installed on this worker (%s): install it (%s) or set %s (%s) to its executable",
+		t.Label, t.Problem, t.Install, t.Setting, t.Env)
+}
+
+// Unwrap makes a missing tool an invalid request.
+func (e *ToolMissingError) Unwrap() error { return ErrInvalid }
+
+// ErrConnectionFailed refuses a cloud scan of an account whose last
+// connection test failed.
+var ErrConnectionFailed = errors.New("the account's last connection test failed")
+
 func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
 }
@@ -120,11 +146,18 @@ func (s *Service) plan(ctx context.Context, teamID string, p *ScanParams, run *S
 		}
 		seen[t] = true
 	}
+	if err := s.checkTools(p.Tools); err != nil {
+		return nil, err
+	}
 	run.Tools = p.Tools
 	if p.ScanType == "cloud" {
 		acct, err := s.Cloud.AccountGet(ctx, teamID, p.AccountID)
 		if err != nil {
 			return nil, err // ErrNotFound: another team's account is no account
+		}
+		if acct.LastTest != nil && !acct.LastTest.OK {
+			return nil, fmt.Errorf("%w: %w (%s): fix the credentials or the network and test the connection again",
+				ErrInvalid, ErrConnectionFailed, acct.LastTest.Detail)
 		}
 		run.AccountID, run.AccountUID, run.Provider = acct.ID, acct.AccountUID, acct.Provider
 		regions := p.Regions
@@ -181,6 +214,25 @@ func (s *Service) plan(ctx context.Context, teamID string, p *ScanParams, run *S
 		return nil, invalid("the scan would have %d SubJobs; at most %d", len(subs), s.Limits.MaxSubJobs)
 	}
 	return subs, nil
+}
+
+// checkTools refuses tools this process cannot find, when it runs the workers.
+func (s *Service) checkTools(tools []string) error {
+	if !s.CheckTools {
+		s.warnOnce.Do(func() {
+			if s.Logger != nil {
+				s.Logger.Warn("this process runs no workers: scans are queued without checking that the workers have their tools; " +
+					"run 'cspm doctor' on each worker machine")
+			}
+		})
+		return nil
+	}
+	for _, t := range tools {
+		if st := scanner.Locate(s.Tools, t); !st.Found {
+			return &ToolMissingError{Tool: st}
+		}
+	}
+	return nil
 }
 
 func sortedUnique(in []string) []string {

@@ -84,9 +84,14 @@ type scheduleIDInput struct {
 }
 
 func toHTTP(err error) error {
+	var missing *ToolMissingError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &missing):
+		return huma.Error422UnprocessableEntity(err.Error(), &huma.ErrorDetail{Location: "body.tools", Value: missing.Tool.Name,
+			Message: fmt.Sprintf("%s is not installed; set %s (%s) or install it: %s", missing.Tool.Name, missing.Tool.Setting,
+				missing.Tool.Env, missing.Tool.Install)})
 	case errors.Is(err, db.ErrNotFound):
 		return huma.Error404NotFound("not found")
 	case errors.Is(err, ErrInvalid):

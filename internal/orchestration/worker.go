@@ -179,7 +179,7 @@ func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempt
 	}
 	if err != nil {
 		// A report the parser refuses will be refused again.
-		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("%w: import the %s report: %w", scanner.ErrPermanent, sj.Tool, err), res)
+		return s.failed(ctx, sj, attempt, maxAttempts, fmt.Errorf("%w: %w: import the %s report: %w", scanner.ErrPermanent, scanner.ErrReportRefused, sj.Tool, err), res)
 	}
 	part, _, err := s.Findings.ImportPartGet(ctx, a.TeamID, sj.ID)
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Service) runTool(ctx context.Context, run ScanRun, sj SubJob) (string, 
 	job.WorkDir = filepath.Join(s.WorkRoot, sj.ID)
 	_ = os.RemoveAll(job.WorkDir) // what an earlier, interrupted attempt left
 	if err := os.MkdirAll(job.WorkDir, 0o700); err != nil {
-		return "", scanner.Command{}, scanner.Result{}, err
+		return "", scanner.Command{}, scanner.Result{}, fmt.Errorf("%w: %w: %w", scanner.ErrPermanent, scanner.ErrOutput, err)
 	}
 	cmd, err := s.Tools.Build(job)
 	if err != nil {
@@ -362,15 +362,15 @@ func (s *Service) setArtifact(ctx context.Context, sj SubJob, key string, size i
 	})
 }
 
-// failed records a failed attempt. Errors that will not pass (bad
-// credentials, a bad target, a missing tool, a report the parser refuses)
-// fail the SubJob at once; others are retried by River with backoff until
-// the last attempt.
+// failed records a failed attempt. The failure is classed
+// (scanner.Classify, from the error and the tool's standard error):
+// permanent ones (a missing executable, a report file that cannot be
+// written, a bad target, refused credentials, a report the parser refuses)
+// fail the SubJob at once; transient ones (timeouts, DNS and connection
+// failures, throttling, server errors) are retried by River with backoff
+// until the last attempt. The SubJob's error starts with the class and the
+// cause in plain words.
 func (s *Service) failed(ctx context.Context, sj SubJob, attempt, maxAttempts int, runErr error, res scanner.Result) error {
-	msg := runErr.Error()
-	if res.StderrTail != "" {
-		msg += ": " + lastLines(res.StderrTail, 20)
-	}
 	var code *int
 	if res.ExitCode >= 0 && res.Duration > 0 {
 		c := res.ExitCode
@@ -379,8 +379,15 @@ func (s *Service) failed(ctx context.Context, sj SubJob, attempt, maxAttempts in
 	if errors.Is(runErr, errCancelled) {
 		return s.finish(ctx, sj, StatusCancelled, "cancelled while running", nil, code)
 	}
-	permanent := errors.Is(runErr, scanner.ErrPermanent) || scanner.IsCredentialError(res.StderrTail)
-	if permanent || attempt >= maxAttempts {
+	f := scanner.Classify(sj.Tool, runErr, res.StderrTail)
+	msg := f.Label() + "; " + runErr.Error()
+	if res.StderrTail != "" {
+		msg += ": " + lastLines(res.StderrTail, 20)
+	}
+	if !f.Retry() || attempt >= maxAttempts {
+		if f.Retry() {
+			msg = fmt.Sprintf("failed after %d attempts: %s", attempt, msg)
+		}
 		if err := s.finish(ctx, sj, StatusFailed, msg, nil, code); err != nil {
 			return err
 		}

@@ -148,6 +148,20 @@ func (inv *Inventory) Check(ctx context.Context, c Config) []ToolStatus {
 // Tool reports one tool. Prowler with prowler_docker_image is found when
 // docker is.
 func (inv *Inventory) Tool(ctx context.Context, c Config, tool string) ToolStatus {
+	st := inv.locate(c, tool)
+	if st.Found && st.Via == "" {
+		st.Version, st.Problem = inv.version(ctx, st.Path)
+	}
+	return st
+}
+
+// Locate reports whether a tool's executable is there, without running it
+// for its version: the check before a scan is queued.
+func Locate(c Config, tool string) ToolStatus {
+	return (&Inventory{}).locate(c, tool)
+}
+
+func (inv *Inventory) locate(c Config, tool string) ToolStatus {
 	info := InfoFor(tool)
 	st := ToolStatus{Name: tool, Label: info.Label, ScanTypes: info.ScanTypes, Executable: info.Executable, Setting: info.Setting,
 		Env: info.Env, Configured: c.configured(tool), Install: info.Install}
@@ -155,22 +169,16 @@ func (inv *Inventory) Tool(ctx context.Context, c Config, tool string) ToolStatu
 		st.ScanTypes = []string{}
 	}
 	if tool == Prowler && c.ProwlerDockerImage != "" {
-		st.Via = c.ProwlerDockerImage
-		d := inv.Tool(ctx, c, Docker)
-		st.Found, st.Path = d.Found, d.Path
+		d := inv.locate(c, Docker)
+		st.Via, st.Found, st.Path = c.ProwlerDockerImage, d.Found, d.Path
 		if !d.Found {
 			st.Problem = "prowler_docker_image runs Prowler through docker, and " + d.Problem
 			st.Install = d.Install
 		}
 		return st
 	}
-	path, problem := resolve(st.Configured, info.Executable, info.Setting)
-	if problem != "" {
-		st.Problem = problem
-		return st
-	}
-	st.Found, st.Path = true, path
-	st.Version, st.Problem = inv.version(ctx, path)
+	st.Path, st.Problem = resolve(st.Configured, info.Executable, info.Setting)
+	st.Found = st.Problem == ""
 	return st
 }
 

@@ -29,10 +29,10 @@ func statusOf(t *testing.T, list []scanner.ToolStatus, name string) scanner.Tool
 // not on PATH.
 func TestInventory(t *testing.T) {
 	bin := t.TempDir()
-	t.Setenv("PATH", t.TempDir()) // nothing on PATH
 	record := filepath.Join(t.TempDir(), "runs.jsonl")
 	nmap := scannertest.Tool(t, bin, "nmap", scannertest.Behaviour{Version: "Nmap version 7.94SVN ( https://nmap.org )\nPlatform: x86_64", Record: record})
 	broken := scannertest.Tool(t, bin, "trivy", scannertest.Behaviour{VersionExitCode: 2, Version: "fatal: no cache"})
+	t.Setenv("PATH", t.TempDir()) // nothing on PATH (once the stand-in is built)
 	cfg := scanner.Config{NmapBin: nmap, TrivyBin: broken, GrypeBin: filepath.Join(bin, "no-such-grype")}
 	inv := scanner.NewInventory()
 	list := inv.Check(context.Background(), cfg)
