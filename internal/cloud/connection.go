@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,6 +68,32 @@ func (s *Service) TestConnection(ctx context.Context, teamID, accountID string) 
 	return res, s.TestResultSet(ctx, teamID, accountID, res)
 }
 
+// unreachable says why err is a failure to reach the provider (a DNS
+// failure, a refused or reset connection, a timeout), or "" when the
+// provider answered: a network failure is never reported as refused
+// credentials.
+func unreachable(err error) string {
+	if err == nil {
+		return ""
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	var ne net.Error
+	switch {
+	case errors.As(err, &dns):
+		return "DNS resolution of " + dns.Name + " failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case errors.As(err, &op):
+		return "the connection failed"
+	}
+	return ""
+}
+
 func redactAll(s string, secrets []string) string {
 	for _, sec := range secrets {
 		if len(sec) >= 4 {
@@ -115,6 +143,9 @@ func (s *Service) testAWS(ctx context.Context, acct Account, c Credentials) (str
 		}))
 	}
 	out, err := sts.NewFromConfig(cfg, endpoint).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if why := unreachable(err); why != "" {
+		return "", fmt.Errorf("cannot reach AWS STS (%s); the credentials were not checked: %w", why, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("AWS refused the credentials: %w", err)
 	}
@@ -141,6 +172,9 @@ func (s *Service) testGCP(ctx context.Context, c Credentials) (string, error) {
 	conf.TokenURL = allowed
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
 	if _, err := conf.TokenSource(ctx).Token(); err != nil {
+		if why := unreachable(err); why != "" {
+			return "", fmt.Errorf("cannot reach Google's token endpoint (%s); the key was not checked: %w", why, err)
+		}
 		return "", fmt.Errorf("google refused the service account: %w", err)
 	}
 	return "authenticated as " + conf.Email, nil
@@ -163,6 +197,9 @@ func (s *Service) testAzure(ctx context.Context, c Credentials) (string, error) 
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.httpClient().Do(req)
 	if err != nil {
+		if why := unreachable(err); why != "" {
+			return "", fmt.Errorf("cannot reach Microsoft Entra ID (%s): %w", why, err)
+		}
 		return "", fmt.Errorf("cannot reach Microsoft Entra ID: %w", err)
 	}
 	defer resp.Body.Close()
