@@ -66,6 +66,9 @@ type App struct {
 	BIA           *bia.Service
 	// Artifacts keeps raw reports: a local directory or an S3 bucket.
 	Artifacts artifact.Store
+	// Tools finds the scanning tools and reads their versions (the status
+	// page and cspm doctor).
+	Tools *scanner.Inventory
 
 	box        *secrets.Box
 	runWorkers bool
@@ -187,6 +190,8 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.System = system.New(a.Registry, a.runWorkers, a.Logger)
 	a.Metrics.Registry.MustRegister(a.System.QueueCollector())
+	a.System.Tools = func(ctx context.Context) []scanner.ToolStatus { return a.Tools.Check(ctx, a.Orchestration.Tools) }
+	a.System.ShowTools = func(ctx context.Context) bool { return auth.PrincipalFrom(ctx) != nil }
 
 	if err := a.buildAuth(ctx); err != nil {
 		return err
@@ -379,6 +384,10 @@ func (a *App) buildOrchestration(artifacts artifact.Store) error {
 		return fmt.Errorf("scan work directory: %w", err)
 	}
 	o := orchestration.New(a.Registry)
+	// A process that runs the workers refuses scans whose tool it lacks;
+	// one without workers cannot see the workers' machines.
+	o.CheckTools = a.runWorkers
+	a.Tools = scanner.NewInventory()
 	o.Cloud, o.Findings, o.Artifacts, o.Logger, o.WorkRoot, o.WorkerID = a.Cloud, a.Findings, artifacts, a.Logger, work, queue.DefaultID()
 	o.Limits.Timeout, o.Limits.StallTimeout, o.Limits.MaxAttempts = c.ScanTimeout, c.ScanStallTimeout, c.ScanMaxAttempts
 	o.Tools = scanner.Config{ProwlerBin: c.ProwlerBin, ProwlerDockerImage: c.ProwlerDockerImage, DockerBin: c.DockerBin,

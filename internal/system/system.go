@@ -17,6 +17,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
+	"github.com/offloadsecurity/cspm/internal/scanner"
 	"github.com/offloadsecurity/cspm/internal/version"
 )
 
@@ -28,6 +29,11 @@ type Service struct {
 	logger           *slog.Logger
 	draining         atomic.Bool
 	checks           map[string]func(context.Context) error
+	// Tools, when set, lists the scanning tools on this process's machine
+	// (the scanner inventory); ShowTools says whether a request may see
+	// them (signed-in callers: paths and versions describe the machine).
+	Tools     func(context.Context) []scanner.ToolStatus
+	ShowTools func(context.Context) bool
 }
 
 // AddCheck adds a dependency to readiness, such as Redis.
@@ -64,12 +70,13 @@ type QueueInfo struct {
 
 // Status is the answer of GET /api/v1/system/status.
 type Status struct {
-	Version       version.Info   `json:"version"`
-	Engine        string         `json:"engine" enum:"sqlite,postgres,mixed" doc:"Database engine of the install."`
-	Databases     []DatabaseInfo `json:"databases"`
-	Queue         QueueInfo      `json:"queue"`
-	StartedAt     time.Time      `json:"started_at"`
-	UptimeSeconds float64        `json:"uptime_seconds"`
+	Version       version.Info         `json:"version"`
+	Engine        string               `json:"engine" enum:"sqlite,postgres,mixed" doc:"Database engine of the install."`
+	Databases     []DatabaseInfo       `json:"databases"`
+	Queue         QueueInfo            `json:"queue"`
+	StartedAt     time.Time            `json:"started_at"`
+	UptimeSeconds float64              `json:"uptime_seconds"`
+	Tools         []scanner.ToolStatus `json:"tools,omitempty" doc:"The scanning tools on this process's machine: found or not, path, version, the setting that names each, how to install it. Signed-in callers only. When this process runs no workers (queue.workers_in_process false), the workers' machines may differ: run cspm doctor there."`
 }
 
 // StatusOutput wraps Status for huma.
@@ -104,6 +111,9 @@ func (s *Service) Status(ctx context.Context) Status {
 	}
 	if v, err := queue.Version(ctx, s.registry); err == nil {
 		st.Queue.RiverSchemaVersion = v
+	}
+	if s.Tools != nil && s.ShowTools != nil && s.ShowTools(ctx) {
+		st.Tools = s.Tools(ctx)
 	}
 	return st
 }
@@ -169,9 +179,10 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, metrics *httpapi.Metrics) {
 		OperationID: "get-system-status",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/system/status",
-		Summary:     "Version, database engine and queue health",
-		Description: "What the status page shows: the build, the engine and schema version of each logical database, and the job queue's backlog.",
-		Tags:        []string{"System"},
+		Summary:     "Version, database engine, queue health and scanning tools",
+		Description: "What the status page shows: the build, the engine and schema version of each logical database, the job queue's backlog, " +
+			"and, for signed-in callers, the scanning tools this process finds (versions are read at most once a minute).",
+		Tags: []string{"System"},
 	}, rbac.Public, func(ctx context.Context, _ *struct{}) (*StatusOutput, error) {
 		return &StatusOutput{Body: s.Status(ctx)}, nil
 	})

@@ -1035,8 +1035,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Version, database engine and queue health
-         * @description What the status page shows: the build, the engine and schema version of each logical database, and the job queue's backlog.
+         * Version, database engine, queue health and scanning tools
+         * @description What the status page shows: the build, the engine and schema version of each logical database, the job queue's backlog, and, for signed-in callers, the scanning tools this process finds (versions are read at most once a minute).
          */
         get: operations["get-system-status"];
         put?: never;
@@ -2666,6 +2666,8 @@ export interface components {
             queue: components["schemas"]["QueueInfo"];
             /** Format: date-time */
             started_at: string;
+            /** @description The scanning tools on this process's machine: found or not, path, version, the setting that names each, how to install it. Signed-in callers only. When this process runs no workers (queue.workers_in_process false), the workers' machines may differ: run cspm doctor there. */
+            tools?: components["schemas"]["ToolStatus"][];
             /** Format: double */
             uptime_seconds: number;
             version: components["schemas"]["Info"];
@@ -2813,6 +2815,32 @@ export interface components {
         };
         TokensOutputBody: {
             tokens: components["schemas"]["APIToken"][];
+        };
+        ToolStatus: {
+            /** @description The setting's value, when set. */
+            configured?: string;
+            /** @description The setting's environment variable. */
+            env: string;
+            /** @description The executable looked for on PATH when the setting is empty. */
+            executable: string;
+            found: boolean;
+            /** @description How to install it. */
+            install: string;
+            label: string;
+            /** @description The tool's name in scan requests (or docker). */
+            name: string;
+            /** @description The executable that runs. */
+            path?: string;
+            /** @description Why the tool was not found, or why its version could not be read. */
+            problem?: string;
+            /** @description The scan types it runs. */
+            scan_types: string[];
+            /** @description The configuration key that names the executable. */
+            setting: string;
+            /** @description What the tool's --version printed (its first line with a version number). */
+            version?: string;
+            /** @description Prowler with prowler_docker_image: the image it runs in through docker. */
+            via?: string;
         };
         Transition: {
             action: string;
