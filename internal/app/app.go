@@ -369,14 +369,7 @@ func (a *App) stopWorkers() {
 // buildOrchestration builds the scan orchestrator and its runners.
 func (a *App) buildOrchestration(artifacts artifact.Store) error {
 	c := a.Config
-	work := c.ScanWorkDir
-	if work == "" {
-		work = filepath.Join(c.DataDir, "scan-work")
-	}
-	// Absolute, because a tool runs with its working directory set to its
-	// SubJob's directory and is told where to write by the same path: a
-	// relative one (the default ./data) would name a directory below itself.
-	work, err := filepath.Abs(work)
+	work, err := ScanWorkDir(c)
 	if err != nil {
 		return fmt.Errorf("scan work directory: %w", err)
 	}
@@ -390,12 +383,30 @@ func (a *App) buildOrchestration(artifacts artifact.Store) error {
 	a.Tools = scanner.NewInventory()
 	o.Cloud, o.Findings, o.Artifacts, o.Logger, o.WorkRoot, o.WorkerID = a.Cloud, a.Findings, artifacts, a.Logger, work, queue.DefaultID()
 	o.Limits.Timeout, o.Limits.StallTimeout, o.Limits.MaxAttempts = c.ScanTimeout, c.ScanStallTimeout, c.ScanMaxAttempts
-	o.Tools = scanner.Config{ProwlerBin: c.ProwlerBin, ProwlerDockerImage: c.ProwlerDockerImage, DockerBin: c.DockerBin,
+	o.Tools = ScannerConfig(c, work)
+	a.Orchestration = o
+	return nil
+}
+
+// ScanWorkDir is where SubJobs run: scan_work_dir, or data_dir/scan-work.
+// Absolute, because a tool runs with its working directory set to its
+// SubJob's directory and is told where to write by the same path: a
+// relative one (the default ./data) would name a directory below itself.
+func ScanWorkDir(c *config.Config) (string, error) {
+	work := c.ScanWorkDir
+	if work == "" {
+		work = filepath.Join(c.DataDir, "scan-work")
+	}
+	return filepath.Abs(work)
+}
+
+// ScannerConfig is what the runners (and the tool inventory) need of the
+// configuration; work is ScanWorkDir's answer.
+func ScannerConfig(c *config.Config, work string) scanner.Config {
+	return scanner.Config{ProwlerBin: c.ProwlerBin, ProwlerDockerImage: c.ProwlerDockerImage, DockerBin: c.DockerBin,
 		ProwlerHostOutputDir: c.ProwlerHostOutputDir, WorkRoot: work, SteampipeBin: c.PowerpipeBin, NmapBin: c.NmapBin,
 		WapitiBin: c.WapitiBin, TrivyBin: c.TrivyBin, GrypeBin: c.GrypeBin, WapitiMaxScanTime: c.WapitiMaxScanTime,
 		WapitiModules: c.WapitiModules, CheckovBin: c.CheckovBin, OSVBin: c.OSVScannerBin, CodeRoots: splitList(c.CodeScanRoots)}
-	a.Orchestration = o
-	return nil
 }
 
 // splitList reads a comma-separated setting.

@@ -49,6 +49,7 @@ func init() {
 		"worker":  {"run background workers only, to scale out job processing", runWorker},
 		"migrate": {"apply or inspect database migrations: migrate up | migrate status", runMigrate},
 		"config":  {"print the effective configuration, secrets redacted", runConfig},
+		"doctor":  {"check this machine: data directory, databases, Redis and the scanning tools (found, path, version, how to install): doctor [--json] [--require TOOLS]", runDoctor},
 		"version": {"print the version", runVersion},
 		"queue":   {"check the job queue end to end: queue probe", runQueue},
 		"team":    {"manage teams: team create NAME", runTeam},

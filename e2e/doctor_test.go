@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
+)
+
+type doctorOut struct {
+	OK     bool `json:"ok"`
+	Checks []struct {
+		Name, Status, Detail string
+	} `json:"checks"`
+	Tools []struct {
+		Name     string `json:"name"`
+		Found    bool   `json:"found"`
+		Path     string `json:"path"`
+		Version  string `json:"version"`
+		Setting  string `json:"setting"`
+		Install  string `json:"install"`
+		Required bool   `json:"required"`
+		Status   string `json:"status"`
+	} `json:"tools"`
+}
+
+// cspm doctor lists the scanners (found or not, path, version, setting,
+// how to install), checks the data directory, the databases and Redis, and
+// exits 1 when something required is missing: a database or Redis it
+// cannot reach, a scanner its setting names that is not there, or one
+// --require names.
+func TestDoctor(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		bin := t.TempDir()
+		nmap := scannertest.Tool(t, bin, "nmap", scannertest.Behaviour{Version: "Nmap version 7.94SVN ( https://nmap.org )"})
+		dataDir := filepath.Join(t.TempDir(), "data")
+		env := []string{"CSPM_DATA_DIR=" + dataDir, "CSPM_NMAP_BIN=" + nmap, "PATH=" + bin}
+		if engine == "postgres" {
+			env = append(env, "CSPM_DATABASE_URL="+freshPostgresDatabase(t))
+		}
+
+		code, stdout, stderr := run(t, env, "doctor", "--json")
+		if code != 0 {
+			t.Fatalf("doctor = %d\n%s\n%s", code, stdout, stderr)
+		}
+		var rep doctorOut
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		checks := map[string]string{}
+		for _, c := range rep.Checks {
+			checks[c.Name] = c.Status
+		}
+		if !rep.OK || checks["data directory"] != "ok" || checks["database"] == "failed" || checks["redis"] != "skipped" || checks["scan work directory"] != "ok" {
+			t.Fatalf("checks %+v", rep.Checks)
+		}
+		if engine == "sqlite" {
+			if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+				t.Fatal("doctor created the data directory")
+			}
+		}
+		tools := map[string]int{}
+		for i, tool := range rep.Tools {
+			tools[tool.Name] = i
+		}
+		if len(rep.Tools) != 8 {
+			t.Fatalf("%d tools", len(rep.Tools))
+		}
+		n := rep.Tools[tools["nmap"]]
+		if !n.Found || n.Path != nmap || n.Version != "Nmap version 7.94SVN ( https://nmap.org )" || n.Setting != "nmap_bin" || !n.Required || n.Status != "ok" {
+			t.Fatalf("nmap %+v", n)
+		}
+		g := rep.Tools[tools["grype"]]
+		if g.Found || g.Required || g.Status != "warning" || g.Install == "" {
+			t.Fatalf("grype %+v", g)
+		}
+
+		// Human-readable: each scanner with its setting, and how to install what is missing.
+		code, stdout, _ = run(t, env, "doctor")
+		for _, want := range []string{"nmap", "Nmap version 7.94SVN", nmap, "grype_bin (CSPM_GRYPE_BIN)", "pipx install checkov", "Everything required is in place."} {
+			if code != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("doctor = %d without %q:\n%s", code, want, stdout)
+			}
+		}
+
+		// A scanner its setting names that is not there, one --require
+		// names, and a Redis it cannot reach: exit 1, one line naming them.
+		bad := append(env, "CSPM_TRIVY_BIN="+filepath.Join(bin, "no-trivy"), "CSPM_REDIS_URL=redis://127.0.0.1:1/0")
+		code, stdout, stderr = run(t, bad, "doctor", "--require", "grype")
+		if code != 1 || strings.TrimSpace(stderr) != "cspm: doctor: redis, trivy, grype failed" {
+			t.Fatalf("doctor with missing parts = %d, stderr %q\n%s", code, stderr, stdout)
+		}
+		if !strings.Contains(stdout, "no-trivy (trivy_bin) does not exist") || strings.Contains(stdout, "Everything required is in place.") {
+			t.Fatalf("stdout:\n%s", stdout)
+		}
+		if code, _, stderr = run(t, env, "doctor", "--require", "nessus"); code != 2 || !strings.Contains(stderr, "unknown tool") {
+			t.Fatalf("--require nessus = %d %q", code, stderr)
+		}
+	})
+}
