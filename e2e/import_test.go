@@ -77,7 +77,7 @@ func TestCLIImport(t *testing.T) {
 		{[]string{"import", "--team", "Red", "--format", "nessus", sample}, 2, `unknown format "nessus"`},
 		{[]string{"import", "--team", "Nobody", sample}, 1, `no team named "Nobody"`},
 		{[]string{"import", "--team", "Red", "--format", "grype", sample}, 1, "this looks like a trivy report; --format grype expects"},
-		{[]string{"import", "--team", "Red", "--scope", "region=eu-west-1", sample}, 2, "--scope"},
+		{[]string{"import", "--team", "Red", "--scope", "region=eu-west-1", sample}, 2, `scope "region=eu-west-1"`},
 		{[]string{"import", "--team", "Red", "--import-max-bytes", "2048", sample}, 1, "over the 2048-byte limit"},
 	} {
 		code, _, stderr := run(t, env, c.args...)

@@ -21,7 +21,7 @@ func TestImportArtifactRetention(t *testing.T) {
 		e := newEnv(t, reg, nil)
 		ctx := context.Background()
 		tm := e.team("a")
-		rec, err := e.app.Imports.Upload(ctx, tm.ID, "", "a@example.com", "report.json", "nuclei", strings.NewReader("[]"))
+		rec, err := e.app.Imports.Upload(ctx, tm.ID, "", "a@example.com", "report.json", "nuclei", nil, strings.NewReader("[]"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func init() {
 		"version": {"print the version", runVersion},
 		"queue":   {"check the job queue end to end: queue probe", runQueue},
 		"team":    {"manage teams: team create NAME", runTeam},
-		"import":  {"import a scanner report: import --team NAME [--format F] [--json] FILE", runImport},
+		"import":  {"import a scanner report: import --team NAME [--format F] [--scope S] [--json] FILE, or to a remote platform: import --server URL --token T [--format F] [--scope S] [--fail-on critical,high,kev] [--json] FILE", runImport},
 		"user":    {"manage users: user create | user import FILE", runUser},
 		"kev":     {"CISA KEV catalog: kev sync [--url U | --file F] [--json] | kev status", runKEV},
 		"epss":    {"FIRST EPSS scores: epss import [--json] FILE", runEPSS},
@@ -98,6 +98,10 @@ func Main(args []string, env Env) int {
 	var ue errUsage
 	if errors.As(err, &ue) {
 		return 2
+	}
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
 	}
 	return 1
 }

@@ -19,8 +19,12 @@ import (
 )
 
 // runImport imports one report synchronously: `cspm import --team T
-// [--format F] [--json] FILE`. It prints the same counts as the API.
+// [--format F] [--scope S] [--json] FILE`. It prints the same counts as the
+// API. With --server it uploads to a remote platform instead (remote_import.go).
 func runImport(env Env, args []string) error {
+	if wantsRemote(args) {
+		return runRemoteImport(env, args)
+	}
 	var teamName, format, scope string
 	var asJSON bool
 	a, rest, err := openAdmin(env, "import", args, func(b *flagSetBinding) {
@@ -39,7 +43,7 @@ func runImport(env Env, args []string) error {
 	if err := imports.CheckFormat(format); err != nil {
 		return usagef("import: %v", err)
 	}
-	covers, err := parseScope(scope)
+	covers, err := findings.ParseCoverage(scope)
 	if err != nil {
 		return usagef("import: %v", err)
 	}
@@ -114,35 +118,6 @@ func runImport(env Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
-}
-
-// parseScope reads --scope: target=X, or account=ID[,region=R].
-func parseScope(s string) ([]findings.Coverage, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var c findings.Coverage
-	for part := range strings.SplitSeq(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		v = strings.TrimSpace(v)
-		if !ok || v == "" {
-			return nil, fmt.Errorf("--scope %q: want target=X or account=ID,region=R", s)
-		}
-		switch k {
-		case "target":
-			c.Target = v
-		case "account":
-			c.AccountUID = v
-		case "region":
-			c.Region = v
-		default:
-			return nil, fmt.Errorf("--scope: unknown key %q (target, account, region)", k)
-		}
-	}
-	if c.Target != "" && c.AccountUID != "" || c.Region != "" && c.AccountUID == "" {
-		return nil, fmt.Errorf("--scope %q: want target=X or account=ID,region=R", s)
-	}
-	return []findings.Coverage{c}, nil
 }
 
 func isTerminalWriter(w io.Writer) bool {

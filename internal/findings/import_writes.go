@@ -285,6 +285,9 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 				mutedUntil = rule.ExpiresAt.UTC()
 			}
 		}
+		if status == StatusOpen {
+			r.res.OpenedBySeverity[f.Severity.Key()]++
+		}
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,
 			f.Component, f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, 0, f.ScopeKey(),

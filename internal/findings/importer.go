@@ -92,7 +92,9 @@ type ImportParams struct {
 // Coverage is one scope a scan covered: a cloud account and region, or a
 // target (host, URL, image, repository).
 type Coverage struct {
-	AccountUID, Region, Target string
+	AccountUID string `json:"account_uid,omitempty"`
+	Region     string `json:"region,omitempty"`
+	Target     string `json:"target,omitempty"`
 }
 
 // ImportResult is what an import did; the JSON names are the API's and the CLI's.
@@ -107,6 +109,9 @@ type ImportResult struct {
 	// DuplicatesFolded counts items that repeated a finding the report
 	// already held (the worst report of each finding is kept).
 	DuplicatesFolded int `json:"duplicates_folded"`
+	// OpenedBySeverity counts the findings this import created or reopened
+	// as open failures (not muted), by severity: a pipeline's gate.
+	OpenedBySeverity map[string]int `json:"opened_by_severity"`
 	// Vulnerabilities is what dual ingestion recorded in the vulnerability store.
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
 	// Checks are the check IDs the import reported or resolved findings of,
@@ -183,7 +188,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		Filename: p.Filename, ArtifactRef: p.ArtifactRef, StartedAt: started, CreatedBy: p.CreatedBy,
 		BySeverity: map[string]int{}, ByResult: map[string]int{},
 	}
-	res := ImportResult{ScanID: p.ScanID}
+	for _, c := range p.Covers { // the scope the import closes, shown in the history
+		rec.Target, rec.AccountUID = c.Target, c.AccountUID
+	}
+	res := ImportResult{ScanID: p.ScanID, OpenedBySeverity: map[string]int{}}
 	// Parsing runs on its own goroutine, a couple of batches ahead of the
 	// database writes: on two cores an import then takes about as long as the
 	// slower of the two instead of their sum.
@@ -312,6 +320,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		rec.Status, rec.FinishedAt = nativescans.StatusCompleted, &finished
 		rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated = res.ItemsRead, res.FindingsCreated, res.FindingsUpdated
 		rec.FindingsUnchanged, rec.FindingsResolved = res.FindingsUnchanged, res.FindingsResolved
+		rec.OpenedBySeverity, rec.DuplicatesFolded = res.OpenedBySeverity, res.DuplicatesFolded
 		if err := dataVersions.Bump(ctx, q, p.TeamID); err != nil {
 			return err
 		}
@@ -329,6 +338,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			}
 		} else {
 			res.Vulnerabilities = &vr
+			if vr.KEVOpened > 0 && p.Part == "" {
+				s.recordKEVOpened(ctx, p.TeamID, p.ScanID, vr.KEVOpened)
+			}
 		}
 	}
 	if err != nil {
@@ -354,6 +366,18 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		slices.Sort(res.Checks)
 	}
 	return res, nil
+}
+
+// recordKEVOpened adds to an import's record the KEV occurrences it
+// opened, which dual ingestion learns after the findings commit.
+func (s *Store) recordKEVOpened(ctx context.Context, teamID, scanID string, n int) {
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, `UPDATE scan_results SET kev_opened = $1 WHERE team_id = $2 AND id = $3`, n, teamID, scanID)
+		return err
+	})
+	if err != nil && s.Logger != nil {
+		s.Logger.Error("record the KEV occurrences an import opened", "scan_id", scanID, "err", err)
+	}
 }
 
 // recordFailure keeps a failed import in the history, outside the rolled-back
@@ -841,6 +865,9 @@ func (r *importRun) classify(pb *pendingBatch) error {
 		case status == StatusReopened && old.status == StatusResolved:
 			c.change = "reopened"
 			r.res.FindingsUpdated++
+			if rule == nil {
+				r.res.OpenedBySeverity[f.Severity.Key()]++
+			}
 		default:
 			r.res.FindingsUpdated++
 		}

@@ -78,7 +78,7 @@ func artifactKey(teamID, scanID, filename string) string {
 
 // Upload stores the report and queues its import. It returns the queued
 // entry of the scan history.
-func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filename, format string, body io.Reader) (nativescans.ScanResult, error) {
+func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filename, format string, covers []findings.Coverage, body io.Reader) (nativescans.ScanResult, error) {
 	if err := CheckFormat(format); err != nil {
 		return nativescans.ScanResult{}, err
 	}
@@ -96,13 +96,16 @@ func (s *Service) Upload(ctx context.Context, teamID, actorID, actorEmail, filen
 		Status: nativescans.StatusQueued, Format: format, Filename: filename, ArtifactRef: obj.Key,
 		StartedAt: time.Now().UTC(), CreatedBy: actorEmail,
 	}
+	for _, c := range covers { // the scope the import closes, shown on its page
+		rec.Target, rec.AccountUID = c.Target, c.AccountUID
+	}
 	if err := s.Registry.Get(db.NativeScans).InTeam(ctx, teamID, func(q db.Querier) error {
 		return nativescans.MirrorToUnifiedScanResults(ctx, q, &rec)
 	}); err != nil {
 		return nativescans.ScanResult{}, err
 	}
 	if _, err := s.Queue.Insert(ctx, ImportReportArgs{TeamID: teamID, ScanID: scanID, ArtifactKey: obj.Key, Format: format,
-		Filename: filename, CreatedBy: actorEmail}, nil); err != nil {
+		Filename: filename, CreatedBy: actorEmail, Covers: covers}, nil); err != nil {
 		return nativescans.ScanResult{}, fmt.Errorf("queue the import: %w", err)
 	}
 	_ = s.Audit.Record(ctx, audit.Event{TeamID: teamID, ActorID: actorID, ActorEmail: actorEmail, Action: "import.uploaded",
@@ -118,6 +121,9 @@ type ImportReportArgs struct {
 	Format      string `json:"format"`
 	Filename    string `json:"filename"`
 	CreatedBy   string `json:"created_by"`
+	// Covers is the scope the uploader named (?scope=): its findings the
+	// report does not list are resolved, even when it is empty.
+	Covers []findings.Coverage `json:"covers,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -147,7 +153,7 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 	_ = w.Service.ProgressSet(ctx, a.TeamID, a.ScanID, 0) // started: the history shows it running
 	progress, stopProgress := w.Service.progressWriter(ctx, a.TeamID, a.ScanID)
 	res, err := w.Service.Findings.Import(ctx, rc, findings.ImportParams{TeamID: a.TeamID, ScanID: a.ScanID, Format: a.Format,
-		Filename: a.Filename, ArtifactRef: a.ArtifactKey, CreatedBy: a.CreatedBy, Progress: progress})
+		Filename: a.Filename, ArtifactRef: a.ArtifactKey, CreatedBy: a.CreatedBy, Progress: progress, Covers: a.Covers})
 	stopProgress()
 	ev := audit.Event{TeamID: a.TeamID, ActorEmail: a.CreatedBy, Action: "import.completed", TargetType: "scan", TargetID: a.ScanID}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/artifact"
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/ingest"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
@@ -34,7 +35,8 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, scans *nativescans.Service) 
 		Summary: "Upload a scanner report to import", Tags: []string{"Findings"},
 		Description: "Streams the multipart part named file (up to import_max_bytes) to the artifact store and queues its import; " +
 			"poll GET /api/v1/imports/{id}. The format is detected from the content unless ?format= names one.",
-		Parameters: []*huma.Param{httpapi.QueryParam("format", "force a format: "+strings.Join(ingest.FormatNames(), ", "))},
+		Parameters: []*huma.Param{httpapi.QueryParam("format", "force a format: "+strings.Join(ingest.FormatNames(), ", ")),
+			httpapi.QueryParam("scope", "what the scan behind the report covered, even when the report is empty: target=HOST|URL|IMAGE|PATH, or account=ID,region=R; its findings the report does not list are resolved")},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"multipart/form-data": {Schema: &huma.Schema{
 			Type: "object", Required: []string{"file"},
 			Properties: map[string]*huma.Schema{"file": {Type: "string", Format: "binary", Description: "the report"}}}}}},
@@ -79,6 +81,11 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	covers, err := findings.ParseCoverage(r.URL.Query().Get("scope"))
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	// Room for the multipart framing around the file.
 	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBytes+64<<10)
 	mr, err := r.MultipartReader()
@@ -104,7 +111,7 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 		if name == "" {
 			name = "report"
 		}
-		rec, err := s.Upload(r.Context(), p.TeamID(), p.User.ID, p.User.Email, name, format, part)
+		rec, err := s.Upload(r.Context(), p.TeamID(), p.User.ID, p.User.Email, name, format, covers, part)
 		if err != nil {
 			s.uploadError(w, r, err)
 			return

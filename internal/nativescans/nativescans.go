@@ -79,7 +79,14 @@ type ScanResult struct {
 	FindingsResolved  int            `json:"findings_resolved"`
 	BySeverity        map[string]int `json:"by_severity"`
 	ByResult          map[string]int `json:"by_result"`
-	Error             string         `json:"error,omitempty"`
+	// OpenedBySeverity counts the findings the import created or reopened
+	// as open failures, by severity; KEVOpened the occurrences of KEV
+	// vulnerabilities it opened; DuplicatesFolded the report's repeated
+	// items.
+	OpenedBySeverity map[string]int `json:"opened_by_severity"`
+	KEVOpened        int            `json:"kev_opened"`
+	DuplicatesFolded int            `json:"duplicates_folded"`
+	Error            string         `json:"error,omitempty"`
 	CreatedBy         string         `json:"created_by,omitempty"`
 	// SourceVersion is the mirrored ScanRun's version (0 for an import): an
 	// older version never overwrites a newer one.
@@ -88,7 +95,7 @@ type ScanResult struct {
 
 const columns = `id, team_id, scan_type, tool, source, target, account_uid, status, format, filename, artifact_ref,
 	started_at, finished_at, items_read, findings_created, findings_updated, findings_unchanged, findings_resolved,
-	by_severity, by_result, error, created_by`
+	by_severity, by_result, error, created_by, opened_by_severity, kev_opened, duplicates_folded`
 
 // MirrorToUnifiedScanResults is the seed's mirror_to_unified_scan_results:
 // it writes rec (insert or replace by ID) with q, so that an import records
@@ -98,23 +105,26 @@ const columns = `id, team_id, scan_type, tool, source, target, account_uid, stat
 func MirrorToUnifiedScanResults(ctx context.Context, q db.Querier, rec *ScanResult) error {
 	sev, _ := json.Marshal(nonNil(rec.BySeverity))
 	res, _ := json.Marshal(nonNil(rec.ByResult))
+	opened, _ := json.Marshal(nonNil(rec.OpenedBySeverity))
 	var finished any
 	if rec.FinishedAt != nil {
 		finished = rec.FinishedAt.UTC()
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO scan_results (`+columns+`, source_version)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$24,$25,$26,$23)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, target = excluded.target, account_uid = excluded.account_uid,
 		  format = excluded.format, artifact_ref = excluded.artifact_ref, finished_at = excluded.finished_at,
 		  items_read = excluded.items_read, findings_created = excluded.findings_created,
 		  findings_updated = excluded.findings_updated, findings_unchanged = excluded.findings_unchanged,
 		  findings_resolved = excluded.findings_resolved, by_severity = excluded.by_severity,
 		  by_result = excluded.by_result, error = excluded.error, tool = excluded.tool, scan_type = excluded.scan_type,
-		  source_version = excluded.source_version
+		  source_version = excluded.source_version, opened_by_severity = excluded.opened_by_severity,
+		  kev_opened = excluded.kev_opened, duplicates_folded = excluded.duplicates_folded
 		WHERE scan_results.source_version <= excluded.source_version`,
 		rec.ID, rec.TeamID, string(rec.ScanType), rec.Tool, rec.Source, rec.Target, rec.AccountUID, rec.Status, rec.Format,
 		rec.Filename, rec.ArtifactRef, rec.StartedAt.UTC(), finished, rec.ItemsRead, rec.FindingsCreated, rec.FindingsUpdated,
-		rec.FindingsUnchanged, rec.FindingsResolved, string(sev), string(res), rec.Error, rec.CreatedBy, rec.SourceVersion)
+		rec.FindingsUnchanged, rec.FindingsResolved, string(sev), string(res), rec.Error, rec.CreatedBy, rec.SourceVersion,
+		string(opened), rec.KEVOpened, rec.DuplicatesFolded)
 	if err != nil {
 		return fmt.Errorf("mirror scan %s to the unified scan results: %w", rec.ID, err)
 	}
@@ -130,14 +140,14 @@ func nonNil(m map[string]int) map[string]int {
 
 func scan(row interface{ Scan(...any) error }) (ScanResult, error) {
 	var (
-		r        ScanResult
-		finished sql.NullTime
-		sev, res string
+		r                ScanResult
+		finished         sql.NullTime
+		sev, res, opened string
 		typ      string
 	)
 	if err := row.Scan(&r.ID, &r.TeamID, &typ, &r.Tool, &r.Source, &r.Target, &r.AccountUID, &r.Status, &r.Format, &r.Filename,
 		&r.ArtifactRef, &r.StartedAt, &finished, &r.ItemsRead, &r.FindingsCreated, &r.FindingsUpdated, &r.FindingsUnchanged,
-		&r.FindingsResolved, &sev, &res, &r.Error, &r.CreatedBy); err != nil {
+		&r.FindingsResolved, &sev, &res, &r.Error, &r.CreatedBy, &opened, &r.KEVOpened, &r.DuplicatesFolded); err != nil {
 		return ScanResult{}, db.MapError(err)
 	}
 	r.ScanType = ScanType(typ)
@@ -146,6 +156,7 @@ func scan(row interface{ Scan(...any) error }) (ScanResult, error) {
 	}
 	_ = json.Unmarshal([]byte(sev), &r.BySeverity)
 	_ = json.Unmarshal([]byte(res), &r.ByResult)
+	_ = json.Unmarshal([]byte(opened), &r.OpenedBySeverity)
 	return r, nil
 }
 

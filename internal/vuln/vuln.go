@@ -6,6 +6,7 @@
 package vuln
 
 import (
+	"slices"
 	"cmp"
 	"context"
 	"fmt"
@@ -90,6 +91,9 @@ type Result struct {
 	Opened       int `json:"opened"`
 	Seen         int `json:"seen"`
 	Fixed        int `json:"fixed"`
+	// KEVOpened counts the occurrences this scan opened (new or reopened)
+	// of vulnerabilities in CISA's KEV catalog.
+	KEVOpened int `json:"kev_opened"`
 }
 
 // Service keeps the catalog and occurrences in the vulnerability database.
@@ -127,9 +131,9 @@ func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id
 func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, sightings []Sighting, scopes []string) (Result, error) {
 	var res Result
 	now := s.now().UTC()
-	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+	err := s.d.InTeam(ctx, teamID, func(q db.Querier) (err error) {
 		catalogued := map[string]bool{}
-		var added []string
+		var added, openedIDs []string
 		for i := range sightings {
 			v := &sightings[i]
 			id := NormalizeID(v.VulnID)
@@ -153,6 +157,7 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 			}
 			if opened {
 				res.Opened++
+				openedIDs = append(openedIDs, id)
 			} else {
 				res.Seen++
 			}
@@ -167,6 +172,9 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 			res.Fixed += int(n)
 		}
 		if err := enrichCatalog(ctx, q, added, now); err != nil {
+			return err
+		}
+		if res.KEVOpened, err = countKEV(ctx, q, s.d.Dialect, openedIDs); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrence_scores (occurrence_id, team_id, vuln_id)
@@ -247,4 +255,41 @@ func (s *Service) CatalogCount(ctx context.Context) (int, error) {
 	var n int
 	err := s.d.Reader().QueryRowContext(ctx, "SELECT count(*) FROM vuln_catalog").Scan(&n)
 	return n, err
+}
+
+// countKEV counts the occurrences, one per entry of ids, whose
+// vulnerability is in CISA's KEV catalog.
+func countKEV(ctx context.Context, q db.Querier, d db.Dialect, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	inKEV := map[string]bool{}
+	for start := 0; start < len(distinct); start += 500 {
+		chunk := distinct[start:min(start+500, len(distinct))]
+		in, args := db.AnyOf(d, "id", "text", 1, chunk)
+		rows, err := q.QueryContext(ctx, "SELECT id FROM vuln_catalog WHERE in_kev AND "+in, args...)
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			inKEV[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for _, id := range ids {
+		if inKEV[id] {
+			n++
+		}
+	}
+	return n, nil
 }
