@@ -87,7 +87,7 @@ type ScanResult struct {
 	KEVOpened        int            `json:"kev_opened"`
 	DuplicatesFolded int            `json:"duplicates_folded"`
 	Error            string         `json:"error,omitempty"`
-	CreatedBy         string         `json:"created_by,omitempty"`
+	CreatedBy        string         `json:"created_by,omitempty"`
 	// SourceVersion is the mirrored ScanRun's version (0 for an import): an
 	// older version never overwrites a newer one.
 	SourceVersion int64 `json:"-"`
@@ -143,7 +143,7 @@ func scan(row interface{ Scan(...any) error }) (ScanResult, error) {
 		r                ScanResult
 		finished         sql.NullTime
 		sev, res, opened string
-		typ      string
+		typ              string
 	)
 	if err := row.Scan(&r.ID, &r.TeamID, &typ, &r.Tool, &r.Source, &r.Target, &r.AccountUID, &r.Status, &r.Format, &r.Filename,
 		&r.ArtifactRef, &r.StartedAt, &finished, &r.ItemsRead, &r.FindingsCreated, &r.FindingsUpdated, &r.FindingsUnchanged,

@@ -6,11 +6,11 @@
 package vuln
 
 import (
-	"slices"
 	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
