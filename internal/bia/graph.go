@@ -130,49 +130,13 @@ func (t *teamState) dependents() map[string][]string {
 // depends on it, directly or not), its review due date and its gaps.
 func (t *teamState) derive(now time.Time, owners map[string]bool) {
 	deps := t.dependents()
+	memo := map[string]Objectives{}
 	for pid, p := range t.procs {
-		own := &p.inForce().Record
-		o := Objectives{Tier: own.Tier, RTOHours: own.RTOHours, RPOHours: own.RPOHours, MTPDHours: own.MTPDHours}
 		p.DependedOnBy = []InheritedFrom{}
 		for _, d := range deps[pid] {
 			p.DependedOnBy = append(p.DependedOnBy, InheritedFrom{ProcessID: d, Name: t.name(d)})
 		}
-		// Every process that depends on this one, transitively, in a
-		// stable order so that ties name the same process every time.
-		seen := map[string]bool{pid: true}
-		queue := append([]string(nil), deps[pid]...)
-		var upstream []string
-		for len(queue) > 0 {
-			n := queue[0]
-			queue = queue[1:]
-			if seen[n] {
-				continue
-			}
-			seen[n] = true
-			upstream = append(upstream, n)
-			queue = append(queue, deps[n]...)
-		}
-		sort.Strings(upstream)
-		for _, u := range upstream {
-			r := &t.procs[u].inForce().Record
-			from := InheritedFrom{ProcessID: u, Name: r.Name}
-			if r.Tier >= 1 && r.Tier < o.Tier {
-				o.Tier = r.Tier
-				o.inherit("tier", from)
-			}
-			if tighter(r.RTOHours, o.RTOHours) {
-				o.RTOHours = r.RTOHours
-				o.inherit("rto", from)
-			}
-			if tighter(r.RPOHours, o.RPOHours) {
-				o.RPOHours = r.RPOHours
-				o.inherit("rpo", from)
-			}
-			if tighter(r.MTPDHours, o.MTPDHours) {
-				o.MTPDHours = r.MTPDHours
-				o.inherit("mtpd", from)
-			}
-		}
+		o := t.inherited(pid, deps, memo, map[string]bool{})
 		p.Objectives = o
 		if p.Approved != nil || p.Latest.Status == StatusApproved {
 			v := p.inForce()
@@ -182,6 +146,57 @@ func (t *teamState) derive(now time.Time, owners map[string]bool) {
 		}
 		p.Gaps = t.gaps(p, owners)
 	}
+}
+
+// inherited is a process's objectives in force: its own, or tighter ones
+// of the processes that depend on it, directly or not. Each process's are
+// computed once from its direct dependents' (memo), so a thousand chained
+// processes cost a thousand merges, not a million. Ties keep the process's
+// own value, and between dependents name the smallest process ID, so the
+// same process is named every time. The graph has no cycles (checkDeps);
+// visiting guards against one all the same.
+func (t *teamState) inherited(pid string, deps map[string][]string, memo map[string]Objectives, visiting map[string]bool) Objectives {
+	if o, ok := memo[pid]; ok {
+		return o
+	}
+	own := &t.procs[pid].inForce().Record
+	o := Objectives{Tier: own.Tier, RTOHours: own.RTOHours, RPOHours: own.RPOHours, MTPDHours: own.MTPDHours}
+	if visiting[pid] {
+		return o
+	}
+	visiting[pid] = true
+	defer delete(visiting, pid)
+	for _, d := range deps[pid] {
+		od := t.inherited(d, deps, memo, visiting)
+		src := func(k string) InheritedFrom {
+			if f, ok := od.InheritedFrom[k]; ok {
+				return f
+			}
+			return InheritedFrom{ProcessID: d, Name: t.name(d)}
+		}
+		better := func(k string, tighter, equal bool) bool {
+			if tighter {
+				return true
+			}
+			cur, inheritedNow := o.InheritedFrom[k]
+			return equal && inheritedNow && src(k).ProcessID < cur.ProcessID
+		}
+		if od.Tier >= 1 && better("tier", od.Tier < o.Tier, od.Tier == o.Tier) {
+			o.Tier = od.Tier
+			o.inherit("tier", src("tier"))
+		}
+		for _, x := range []struct {
+			key      string
+			mine, in **float64
+		}{{"rto", &o.RTOHours, &od.RTOHours}, {"rpo", &o.RPOHours, &od.RPOHours}, {"mtpd", &o.MTPDHours, &od.MTPDHours}} {
+			if *x.in != nil && better(x.key, tighter(*x.in, *x.mine), *x.mine != nil && **x.in == **x.mine) {
+				*x.mine = *x.in
+				o.inherit(x.key, src(x.key))
+			}
+		}
+	}
+	memo[pid] = o
+	return o
 }
 
 func (o *Objectives) inherit(what string, from InheritedFrom) {
