@@ -20,11 +20,12 @@ import (
 	"github.com/offloadsecurity/cspm/internal/team"
 )
 
-// SessionCookie is the name of the session cookie.
-const SessionCookie = "cspm_session"
+// SessionCookie is the name of the session cookie (the OpenAPI document
+// declares it, so it is httpapi's).
+const SessionCookie = httpapi.SessionCookie
 
 // CSRFHeader carries the CSRF token on cookie-authenticated writes.
-const CSRFHeader = "X-CSRF-Token"
+const CSRFHeader = httpapi.CSRFHeader
 
 // Middleware resolves the caller from a bearer token or the session cookie
 // and puts the Principal, the team and the audit request details in the

@@ -88,6 +88,22 @@ func New(logger *slog.Logger, metrics *Metrics) *Router {
 	cfg.DocsPath = ""    // huma's page loads scripts from a CDN; /api/docs is self-contained instead
 	cfg.SchemasPath = "" // no per-schema endpoints: the document has them all
 	cfg.CreateHooks = nil
+	cfg.Info.License = &huma.License{Name: "Apache-2.0", Identifier: "Apache-2.0"}
+	cfg.Info.Contact = &huma.Contact{Name: "OffloadSecurity CSPM maintainers", URL: "https://github.com/offloadsecurity/cspm/issues"}
+	cfg.Servers = []*huma.Server{{URL: "{scheme}://{host}", Description: "the platform: `make run` listens on http://127.0.0.1:8080",
+		Variables: map[string]*huma.ServerVariable{
+			"scheme": {Default: "http", Enum: []string{"http", "https"}},
+			"host":   {Default: "127.0.0.1:8080", Description: "the host (and port) the platform is served on"},
+		}}}
+	if cfg.Components.SecuritySchemes == nil {
+		cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	cfg.Components.SecuritySchemes[SchemeBearer] = &huma.SecurityScheme{Type: "http", Scheme: "bearer",
+		Description: "An API token (`Authorization: Bearer <secret>`), created with POST /api/v1/auth/tokens; its user's role and team apply."}
+	cfg.Components.SecuritySchemes[SchemeSession] = &huma.SecurityScheme{Type: "apiKey", In: "cookie", Name: SessionCookie,
+		Description: "The session cookie POST /api/v1/auth/login sets, as the web UI uses it."}
+	cfg.Components.SecuritySchemes[SchemeCSRF] = &huma.SecurityScheme{Type: "apiKey", In: "header", Name: CSRFHeader,
+		Description: "The CSRF token the login answer gives: required with the session cookie on every write."}
 	r := &Router{mux: mux, api: humago.New(mux, cfg), logger: logger, metrics: metrics}
 	errorLogger.Store(logger)
 	r.api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
@@ -167,6 +183,7 @@ func (r *Router) HandleDocumented(op huma.Operation, perm rbac.Permission, h htt
 		op.Extensions = map[string]any{}
 	}
 	op.Extensions[PermissionExtension] = string(perm)
+	describeAuth(&op, perm)
 	r.api.OpenAPI().AddOperation(&op)
 }
 
@@ -197,6 +214,7 @@ func Register[I, O any](r *Router, op huma.Operation, perm rbac.Permission, hand
 		op.Metadata = map[string]any{}
 	}
 	op.Metadata["permission"] = perm
+	describeAuth(&op, perm)
 	huma.Register(r.api, op, handler)
 }
 
