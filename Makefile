@@ -30,10 +30,12 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run gen:api && npm run build
 
-# Regenerate the OpenAPI snapshot the front end's types are built from.
+# Regenerate the OpenAPI snapshot the front end's types are built from, and
+# the Go client generated from it (e2e/apiclient).
 openapi:
 	$(GO) test ./internal/app -run TestOpenAPISnapshot -count=1 -update
 	cd web && npm run gen:api
+	$(GO) generate ./e2e/apiclient
 
 test: ui lint test-web test-go
 
