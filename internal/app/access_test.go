@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/cloud"
@@ -20,6 +21,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/knowledge"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/vuln"
@@ -83,6 +85,10 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
+// readPosts are POSTs that change nothing: a question to the knowledge
+// base is a body, and every role may ask.
+var readPosts = map[string]bool{"POST /api/v1/knowledge/ask": true, "POST /api/v1/knowledge/ask/stream": true}
+
 // A VIEWER gets 403 on every write, but for their own account.
 func TestViewerCannotWrite(t *testing.T) {
 	t.Parallel()
@@ -91,7 +97,7 @@ func TestViewerCannotWrite(t *testing.T) {
 	viewer := e.login(e.user(e.team("ro").ID, rbac.Viewer).Email)
 	writes := 0
 	for _, r := range apiRoutes(e) {
-		if r.Method == http.MethodGet || r.Permission == rbac.AccountSelf {
+		if r.Method == http.MethodGet || r.Permission == rbac.AccountSelf || readPosts[r.Method+" "+r.Pattern] {
 			continue
 		}
 		writes++
@@ -128,6 +134,7 @@ var validBodies = map[string]any{
 	"PUT /api/v1/scan-schedules/{id}":                map[string]any{"tools": []string{"prowler"}, "frequency": "daily", "hour": 3},
 	"PUT /api/v1/bia/{id}":                           map[string]any{"name": "renamed", "tier": 2, "revision": 1},
 	"PUT /api/v1/bia/{id}/dependencies":              map[string]any{"dependencies": []any{}, "revision": 1},
+	"PUT /api/v1/knowledge/documents/{id}/tags":      map[string]any{"tags": []string{"isolation"}},
 	"POST /api/v1/bia/{id}/transitions":              map[string]any{"action": "archive", "comment": "isolation test"},
 }
 
@@ -159,6 +166,25 @@ func vulnFixture(t *testing.T, e *env, teamA string) vuln.Occurrence {
 		t.Fatalf("fixture occurrence: %d, %v", len(occ), err)
 	}
 	return occ[0]
+}
+
+// kbFixture is a processed knowledge base document of the team and its chunk.
+func kbFixture(t *testing.T, e *env, teamA string) knowledge.Passage {
+	t.Helper()
+	ctx := context.Background()
+	res, err := e.app.Knowledge.DocumentUpload(ctx, teamA, knowledge.UploadParams{Name: "policy.md",
+		Body: strings.NewReader("# Policy\n\nIsolation fixture text."), Actor: audit.Event{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.Knowledge.ProcessDocument(ctx, teamA, res.Document.ID, res.Document.Version); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := e.app.Knowledge.Search(ctx, teamA, knowledge.SearchParams{Query: "isolation fixture"})
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("fixture passage: %v %v", ps, err)
+	}
+	return ps[0]
 }
 
 // tenantFixtures make, in team A, one object of each tenant-scoped kind a
@@ -226,6 +252,10 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 		}
 		return p.ID
 	},
+	knowledge.DocumentResource: func(t *testing.T, e *env, teamA string) string {
+		return kbFixture(t, e, teamA).DocumentID
+	},
+	knowledge.ChunkResource: func(t *testing.T, e *env, teamA string) string { return kbFixture(t, e, teamA).ChunkID },
 	"token": func(t *testing.T, e *env, teamA string) string {
 		c := e.login(e.user(teamA, rbac.Viewer).Email)
 		_, body := c.do("POST", "/api/v1/auth/tokens", map[string]any{"name": "a", "expires_in_days": 1})

@@ -31,6 +31,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/imports"
+	"github.com/offloadsecurity/cspm/internal/knowledge"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/queue"
@@ -64,6 +65,7 @@ type App struct {
 	Orchestration *orchestration.Service
 	Compliance    *compliance.Service
 	BIA           *bia.Service
+	Knowledge     *knowledge.Service
 	// Artifacts keeps raw reports: a local directory or an S3 bucket.
 	Artifacts artifact.Store
 	// Tools finds the scanning tools and reads their versions (the status
@@ -197,6 +199,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.buildBIA()
+	a.buildKnowledge()
 
 	if a.Redis != nil {
 		a.System.AddCheck("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
@@ -218,6 +221,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Imports.RegisterRoutes(a.Router, a.Scans)
 	a.Compliance.RegisterRoutes(a.Router, a.Queue)
 	a.BIA.RegisterRoutes(a.Router)
+	a.Knowledge.RegisterRoutes(a.Router)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -272,6 +276,7 @@ func (a *App) workers() *river.Workers {
 		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
+	a.addKnowledgeWorkers(w)
 	return w
 }
 

@@ -67,6 +67,8 @@ type Config struct {
 	PasswordHashConcurrency int
 	// ImportMaxBytes bounds one uploaded or imported report.
 	ImportMaxBytes int64
+	// KBMaxBytes bounds one knowledge base document.
+	KBMaxBytes int64
 	// ArtifactDir holds raw reports; empty means data_dir/artifacts.
 	ArtifactDir string
 	// KEVURL is where the CISA KEV catalog is downloaded; empty turns the

@@ -155,6 +155,19 @@ func Settings() []Setting {
 			},
 			get: func(c *Config) string { return strconv.FormatInt(c.ImportMaxBytes, 10) },
 		},
+		Setting{
+			Key: "kb_max_bytes", Env: "CSPM_KB_MAX_BYTES", Default: "20971520",
+			Usage: "largest document the knowledge base accepts, in bytes (default 20 MiB); a document is read whole to check it",
+			apply: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1024 || n > 1<<30 {
+					return fmt.Errorf("want a number of bytes from 1024 to 1073741824, got %q", v)
+				}
+				c.KBMaxBytes = n
+				return nil
+			},
+			get: func(c *Config) string { return strconv.FormatInt(c.KBMaxBytes, 10) },
+		},
 		withFlag("kev-url", urlSetting("kev_url", "CSPM_KEV_URL", "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
 			"where the CISA KEV catalog is downloaded from; empty turns the daily sync off (`--kev-url=` for an offline install)",
 			func(c *Config) *string { return &c.KEVURL })),

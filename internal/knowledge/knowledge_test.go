@@ -42,7 +42,7 @@ func TestUploadProcessSearchVersionsAndDelete(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
 		ctx := context.Background()
 		b := setup(t, reg)
-		if _, err := b.s.SettingsSet(ctx, teamA, SettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "hash",
+		if _, err := b.s.SettingsSet(ctx, teamA, ProviderSettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "hash",
 			EmbedBaseURL: "http://127.0.0.1:1/v1"}, admin); err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +224,7 @@ func TestAskCitesResistsInjectionAndFallsBack(t *testing.T) {
 			t.Fatalf("nothing relevant: %+v %v", ans, err)
 		}
 
-		if _, err := b.s.SettingsSet(ctx, teamA, SettingsUpdate{ChatProvider: "openai", ChatModel: "gpt-test", ChatKey: strp("sk-secret")}, admin); err != nil {
+		if _, err := b.s.SettingsSet(ctx, teamA, ProviderSettingsUpdate{ChatProvider: "openai", ChatModel: "gpt-test", ChatKey: strp("sk-secret")}, admin); err != nil {
 			t.Fatal(err)
 		}
 		var streamed strings.Builder
@@ -254,7 +254,7 @@ func TestSettingsSealKeysAndReembedOnModelChange(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
 		ctx := context.Background()
 		b := setup(t, reg)
-		st, err := b.s.SettingsSet(ctx, teamA, SettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "m1",
+		st, err := b.s.SettingsSet(ctx, teamA, ProviderSettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "m1",
 			EmbedBaseURL: "http://127.0.0.1:11434/v1", EmbedKey: strp("sk-embed")}, admin)
 		if err != nil || !st.EmbedKeySet || st.ChatKeySet {
 			t.Fatalf("settings %+v %v", st, err)
@@ -271,7 +271,7 @@ func TestSettingsSealKeysAndReembedOnModelChange(t *testing.T) {
 			t.Fatalf("embedded %d of %d", doc.Embedded, doc.Chunks)
 		}
 		// A new model: nothing is embedded under it until the job runs.
-		if _, err := b.s.SettingsSet(ctx, teamA, SettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "m2",
+		if _, err := b.s.SettingsSet(ctx, teamA, ProviderSettingsUpdate{EmbedProvider: "openai_compatible", EmbedModel: "m2",
 			EmbedBaseURL: "http://127.0.0.1:11434/v1"}, admin); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestSettingsSealKeysAndReembedOnModelChange(t *testing.T) {
 		if d, _ := b.s.DocumentGet(ctx, teamA, doc.ID); d.Embedded != doc.Chunks {
 			t.Fatalf("embedded under m2 after the job: %d", d.Embedded)
 		}
-		for _, bad := range []SettingsUpdate{
+		for _, bad := range []ProviderSettingsUpdate{
 			{ChatProvider: "openai", ChatModel: "gpt"}, // no key
 			{ChatProvider: "skynet", ChatModel: "x", ChatKey: strp("k")},
 			{ChatProvider: "openai_compatible", ChatModel: "x", ChatBaseURL: "http://169.254.169.254/v1"},

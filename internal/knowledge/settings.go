@@ -14,9 +14,9 @@ import (
 	"github.com/offloadsecurity/cspm/internal/llm"
 )
 
-// Settings are a team's providers as the API shows them: keys never leave
+// ProviderSettings are a team's providers as the API shows them: keys never leave
 // the server, only whether one is set.
-type Settings struct {
+type ProviderSettings struct {
 	ChatProvider  string     `json:"chat_provider" enum:",openai,anthropic,google,openai_compatible" doc:"Empty: no chat; answers are the best passages."`
 	ChatModel     string     `json:"chat_model"`
 	ChatBaseURL   string     `json:"chat_base_url" doc:"Empty for the provider's own endpoint."`
@@ -29,9 +29,9 @@ type Settings struct {
 	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
 }
 
-// SettingsUpdate changes a team's providers. A nil key keeps the stored
+// ProviderSettingsUpdate changes a team's providers. A nil key keeps the stored
 // one; an empty key removes it.
-type SettingsUpdate struct {
+type ProviderSettingsUpdate struct {
 	ChatProvider  string  `json:"chat_provider" enum:",openai,anthropic,google,openai_compatible"`
 	ChatModel     string  `json:"chat_model" maxLength:"200"`
 	ChatBaseURL   string  `json:"chat_base_url" maxLength:"500"`
@@ -43,7 +43,7 @@ type SettingsUpdate struct {
 }
 
 type storedSettings struct {
-	Settings
+	ProviderSettings
 	chatKey, embedKey string // sealed
 }
 
@@ -72,9 +72,9 @@ func (s *Service) loadSettings(ctx context.Context, teamID string) (storedSettin
 }
 
 // SettingsGet returns the team's providers without their keys.
-func (s *Service) SettingsGet(ctx context.Context, teamID string) (Settings, error) {
+func (s *Service) SettingsGet(ctx context.Context, teamID string) (ProviderSettings, error) {
 	st, err := s.loadSettings(ctx, teamID)
-	return st.Settings, err
+	return st.ProviderSettings, err
 }
 
 // checkBaseURL refuses link-local addresses (cloud metadata services live
@@ -99,13 +99,13 @@ func checkBaseURL(raw string) error {
 
 // SettingsSet stores the team's providers, sealing keys; a change of the
 // embedding model queues the re-embedding of every chunk.
-func (s *Service) SettingsSet(ctx context.Context, teamID string, u SettingsUpdate, actor audit.Event) (Settings, error) {
+func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSettingsUpdate, actor audit.Event) (ProviderSettings, error) {
 	old, err := s.loadSettings(ctx, teamID)
 	if err != nil {
-		return Settings{}, err
+		return ProviderSettings{}, err
 	}
 	if s.box == nil && ((u.ChatKey != nil && *u.ChatKey != "") || (u.EmbedKey != nil && *u.EmbedKey != "")) {
-		return Settings{}, fmt.Errorf("%w: no secret key is configured to seal provider keys", ErrInvalid)
+		return ProviderSettings{}, fmt.Errorf("%w: no secret key is configured to seal provider keys", ErrInvalid)
 	}
 	chatKey, embedKey := old.chatKey, old.embedKey
 	var plainChat, plainEmbed string
@@ -116,7 +116,7 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u SettingsUpda
 		}
 	} else if chatKey != "" {
 		if plainChat, err = s.box.Open(chatKey, sealContext(teamID, "chat")); err != nil {
-			return Settings{}, err
+			return ProviderSettings{}, err
 		}
 	}
 	if u.EmbedKey != nil {
@@ -126,7 +126,7 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u SettingsUpda
 		}
 	} else if embedKey != "" {
 		if plainEmbed, err = s.box.Open(embedKey, sealContext(teamID, "embed")); err != nil {
-			return Settings{}, err
+			return ProviderSettings{}, err
 		}
 	}
 	u.ChatModel, u.EmbedModel = strings.TrimSpace(u.ChatModel), strings.TrimSpace(u.EmbedModel)
@@ -134,18 +134,18 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u SettingsUpda
 	if u.ChatProvider != "" {
 		c := llm.Config{Provider: u.ChatProvider, Model: u.ChatModel, BaseURL: u.ChatBaseURL, APIKey: plainChat}
 		if err := c.Validate("chat"); err != nil {
-			return Settings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
 	if u.EmbedProvider != "" {
 		c := llm.Config{Provider: u.EmbedProvider, Model: u.EmbedModel, BaseURL: u.EmbedBaseURL, APIKey: plainEmbed}
 		if err := c.Validate("embedding"); err != nil {
-			return Settings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
 	for _, raw := range []string{u.ChatBaseURL, u.EmbedBaseURL} {
 		if err := checkBaseURL(raw); err != nil {
-			return Settings{}, err
+			return ProviderSettings{}, err
 		}
 	}
 	now := s.now().UTC()
@@ -162,7 +162,7 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u SettingsUpda
 		return err
 	})
 	if err != nil {
-		return Settings{}, err
+		return ProviderSettings{}, err
 	}
 	// Audited without keys: only whether each changed.
 	s.record(ctx, actor, teamID, "kb.settings_changed", "kb_settings", teamID, map[string]any{

@@ -830,6 +830,168 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/knowledge/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the team's documents; the answer cites its passages */
+        post: operations["ask-kb"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/ask/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask, with the answer streamed as server-sent events
+         * @description The body is that of POST /api/v1/knowledge/ask. Events: delta ({"text"}) as the answer streams, then answer (the whole Answer with its citations), or error ({"detail"}).
+         */
+        post: operations["ask-kb-stream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/chunks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One passage: what a citation points at */
+        get: operations["get-kb-chunk"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's documents */
+        get: operations["list-kb-documents"];
+        put?: never;
+        /**
+         * Upload documents (Markdown, text, HTML, PDF, DOCX)
+         * @description Multipart parts named file, each up to kb_max_bytes, and an optional tags part (comma-separated). A file with the name of an existing document is a new version of it when its content changed, and nothing when it did not. Each file is checked whole before anything is written: on an error no file of the request is kept. Chunking and embedding run in the background; the document's status and counts show their progress.
+         */
+        post: operations["upload-kb-documents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/documents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One document and its processing status */
+        get: operations["get-kb-document"];
+        put?: never;
+        post?: never;
+        /** Delete a document with every version, chunk and vector */
+        delete: operations["delete-kb-document"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/documents/{id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a document's tags */
+        put: operations["set-kb-document-tags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/documents/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A document's versions, newest first */
+        get: operations["list-kb-document-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Passages for a query: full text and vector similarity fused by reciprocal rank */
+        get: operations["search-kb"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's chat and embedding providers (keys are never returned) */
+        get: operations["get-kb-settings"];
+        /** Set the team's providers (ADMIN); keys are sealed, and a new embedding model re-embeds in the background */
+        put: operations["set-kb-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mute-rules": {
         parameters: {
             query?: never;
@@ -1304,6 +1466,19 @@ export interface components {
             /** Format: int64 */
             with_gaps: number;
         };
+        Answer: {
+            answer: string;
+            citations: components["schemas"]["Citation"][];
+            found: boolean;
+            model?: string;
+            provider?: string;
+            usage: components["schemas"]["Usage"];
+        };
+        AskRequest: {
+            document_ids?: string[];
+            question: string;
+            tags?: string[];
+        };
         AssetSummary: {
             asset: string;
             /** @enum {string} */
@@ -1473,6 +1648,37 @@ export interface components {
             tool: string;
             /** @description How the check reaches the control: a crosswalk, a mapping set, or directly. */
             via: string;
+        };
+        Citation: {
+            chunk_id: string;
+            document_id: string;
+            document_name: string;
+            /** Format: int64 */
+            n: number;
+            /** Format: int64 */
+            page?: number;
+            /**
+             * Format: double
+             * @description Reciprocal-rank fusion score.
+             */
+            score: number;
+            section_path: string;
+            /**
+             * Format: int64
+             * @description The chunk's position in its document, from 0.
+             */
+            seq: number;
+            text: string;
+            /**
+             * Format: int64
+             * @description Rank in the full-text results, from 1; 0: not among them.
+             */
+            text_rank?: number;
+            /**
+             * Format: int64
+             * @description Rank by vector similarity, from 1; 0: not among them.
+             */
+            vector_rank?: number;
         };
         CloudScanInputBody: {
             account_id: string;
@@ -1654,6 +1860,61 @@ export interface components {
             /** @description Controls whose name, description, question or weight changed. */
             changed: string[];
             removed: string[];
+        };
+        DocListOutputBody: {
+            documents: components["schemas"]["Document"][];
+            /**
+             * Format: int64
+             * @description The upload size limit (kb_max_bytes).
+             */
+            max_bytes: number;
+        };
+        DocTagsInputBody: {
+            tags: string[];
+        };
+        DocVersionsOutputBody: {
+            versions: components["schemas"]["DocumentVersion"][];
+        };
+        Document: {
+            /**
+             * Format: int64
+             * @description Chunks of the current version.
+             */
+            chunks: number;
+            /** @enum {string} */
+            content_type: "markdown" | "text" | "html" | "pdf" | "docx";
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /**
+             * Format: int64
+             * @description Chunks with a vector of the team's current embedding model.
+             */
+            embedded: number;
+            error?: string;
+            id: string;
+            name: string;
+            sha256: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** @enum {string} */
+            status: "queued" | "processing" | "ready" | "failed";
+            tags: string[];
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
+        DocumentVersion: {
+            sha256: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** Format: date-time */
+            uploaded_at: string;
+            uploaded_by: string;
+            /** Format: int64 */
+            version: number;
         };
         DomainScore: {
             /** @description Members by status. */
@@ -2298,6 +2559,35 @@ export interface components {
             /** @description Per UTC day over the window: findings first seen and findings resolved. */
             trend: components["schemas"]["TrendPoint"][];
         };
+        Passage: {
+            chunk_id: string;
+            document_id: string;
+            document_name: string;
+            /** Format: int64 */
+            page?: number;
+            /**
+             * Format: double
+             * @description Reciprocal-rank fusion score.
+             */
+            score: number;
+            section_path: string;
+            /**
+             * Format: int64
+             * @description The chunk's position in its document, from 0.
+             */
+            seq: number;
+            text: string;
+            /**
+             * Format: int64
+             * @description Rank in the full-text results, from 1; 0: not among them.
+             */
+            text_rank?: number;
+            /**
+             * Format: int64
+             * @description Rank by vector similarity, from 1; 0: not among them.
+             */
+            vector_rank?: number;
+        };
         PasswordInputBody: {
             current_password: string;
             new_password: string;
@@ -2337,6 +2627,42 @@ export interface components {
             status: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        ProviderSettings: {
+            /** @description Empty for the provider's own endpoint. */
+            chat_base_url: string;
+            chat_key_set: boolean;
+            chat_model: string;
+            /**
+             * @description Empty: no chat; answers are the best passages.
+             * @enum {string}
+             */
+            chat_provider: "" | "openai" | "anthropic" | "google" | "openai_compatible";
+            embed_base_url: string;
+            embed_key_set: boolean;
+            embed_model: string;
+            /**
+             * @description Empty: full-text search only.
+             * @enum {string}
+             */
+            embed_provider: "" | "openai" | "google" | "openai_compatible";
+            /** Format: date-time */
+            updated_at?: string;
+            updated_by?: string;
+        };
+        ProviderSettingsUpdate: {
+            chat_base_url: string;
+            /** @description Omit to keep the stored key; empty to remove it. */
+            chat_key?: string;
+            chat_model: string;
+            /** @enum {string} */
+            chat_provider: "" | "openai" | "anthropic" | "google" | "openai_compatible";
+            embed_base_url: string;
+            /** @description Omit to keep the stored key; empty to remove it. */
+            embed_key?: string;
+            embed_model: string;
+            /** @enum {string} */
+            embed_provider: "" | "openai" | "google" | "openai_compatible";
         };
         QueueInfo: {
             /** @description Why the queue is not reachable. */
@@ -2493,6 +2819,8 @@ export interface components {
                 [key: string]: number;
             };
             created_by?: string;
+            /** Format: int64 */
+            duplicates_folded: number;
             error?: string;
             filename: string;
             /** Format: int64 */
@@ -2509,6 +2837,11 @@ export interface components {
             id: string;
             /** Format: int64 */
             items_read: number;
+            /** Format: int64 */
+            kev_opened: number;
+            opened_by_severity: {
+                [key: string]: number;
+            };
             /** @enum {string} */
             scan_type: "cloud" | "network" | "web" | "container" | "code";
             /** @enum {string} */
@@ -2628,6 +2961,11 @@ export interface components {
             };
             /** Format: double */
             overall: number | null;
+        };
+        SearchOutputBody: {
+            /** @enum {string} */
+            mode: "hybrid" | "full_text";
+            passages: components["schemas"]["Passage"][];
         };
         Session: {
             /** Format: date-time */
@@ -2867,6 +3205,12 @@ export interface components {
             /** Format: int64 */
             unmuted: number;
         };
+        Usage: {
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+        };
         User: {
             /** Format: date-time */
             created_at: string;
@@ -3036,8 +3380,17 @@ export interface operations {
                     "application/json": components["schemas"]["AuditOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3070,8 +3423,8 @@ export interface operations {
                     "application/json": components["schemas"]["LoginOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3098,8 +3451,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3127,8 +3498,17 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3160,8 +3540,26 @@ export interface operations {
                     "application/json": components["schemas"]["MfaConfirmOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3191,8 +3589,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3220,8 +3636,26 @@ export interface operations {
                     "application/json": components["schemas"]["MFAEnrollment"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3251,8 +3685,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3280,8 +3732,17 @@ export interface operations {
                     "application/json": components["schemas"]["SessionsOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3309,8 +3770,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3338,8 +3817,17 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3371,8 +3859,26 @@ export interface operations {
                     "application/json": components["schemas"]["TokenCreateOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3400,8 +3906,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3436,8 +3960,17 @@ export interface operations {
                     "application/json": components["schemas"]["BiaListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3470,8 +4003,26 @@ export interface operations {
                     "application/json": components["schemas"]["Process"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3499,8 +4050,17 @@ export interface operations {
                     "application/json": components["schemas"]["Analytics"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3532,8 +4092,17 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3561,8 +4130,17 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3594,8 +4172,26 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3626,8 +4222,17 @@ export interface operations {
                     "application/json": components["schemas"]["Process"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3665,8 +4270,26 @@ export interface operations {
                     "application/json": components["schemas"]["Process"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3694,8 +4317,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3725,8 +4366,17 @@ export interface operations {
                     "application/json": components["schemas"]["BiaDependenciesOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3762,8 +4412,26 @@ export interface operations {
                     "application/json": components["schemas"]["BiaDependenciesOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3800,8 +4468,26 @@ export interface operations {
                     "application/json": components["schemas"]["Process"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3831,8 +4517,17 @@ export interface operations {
                     "application/json": components["schemas"]["BiaVersionsOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3864,8 +4559,17 @@ export interface operations {
                     "application/json": components["schemas"]["Version"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3893,8 +4597,17 @@ export interface operations {
                     "application/json": components["schemas"]["AccountListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3926,8 +4639,26 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3957,8 +4688,17 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3986,8 +4726,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4021,8 +4779,26 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4052,8 +4828,26 @@ export interface operations {
                     "application/json": components["schemas"]["TestResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4085,8 +4879,26 @@ export interface operations {
                     "application/json": components["schemas"]["ScanRun"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4118,8 +4930,26 @@ export interface operations {
                     "application/json": components["schemas"]["SyncResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4150,8 +4980,17 @@ export interface operations {
                     "application/json": components["schemas"]["AttestationListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4195,8 +5034,26 @@ export interface operations {
                     "application/json": components["schemas"]["Attestation"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4226,8 +5083,17 @@ export interface operations {
                     "application/json": components["schemas"]["Attestation"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4255,8 +5121,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4290,8 +5174,26 @@ export interface operations {
                     "application/json": components["schemas"]["Attestation"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4323,8 +5225,17 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4355,8 +5266,17 @@ export interface operations {
                     "application/json": components["schemas"]["ControlDetail"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4384,8 +5304,17 @@ export interface operations {
                     "application/json": components["schemas"]["FrameworksOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4423,8 +5352,26 @@ export interface operations {
                     "application/json": components["schemas"]["ContentImportResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4455,8 +5402,17 @@ export interface operations {
                     "application/json": components["schemas"]["FrameworkDetail"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4491,8 +5447,17 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4522,8 +5487,17 @@ export interface operations {
                     "application/json": components["schemas"]["ComplianceOverview"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4561,8 +5535,26 @@ export interface operations {
                     "application/json": components["schemas"]["ContentImportResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4590,8 +5582,17 @@ export interface operations {
                     "application/json": components["schemas"]["SyncStatus"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4643,8 +5644,17 @@ export interface operations {
                     "application/json": components["schemas"]["ListResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4705,6 +5715,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description An unknown format or filter value. */
             422: {
                 headers: {
@@ -4736,8 +5755,17 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4769,8 +5797,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4798,8 +5844,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4814,6 +5878,8 @@ export interface operations {
             query?: {
                 /** @description force a format: asff, checkov, grype, nmap, nuclei, osv, powerpipe, prowler-csv, prowler-json, prowler-ocsf, sarif, trivy, wapiti, zap */
                 format?: string;
+                /** @description what the scan behind the report covered, even when the report is empty: target=HOST|URL|IMAGE|PATH, or account=ID,region=R; its findings the report does not list are resolved */
+                scope?: string;
             };
             header?: never;
             path?: never;
@@ -4901,8 +5967,17 @@ export interface operations {
                     "application/json": components["schemas"]["ScanResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4930,8 +6005,17 @@ export interface operations {
                     "application/json": components["schemas"]["KevStatusOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4959,8 +6043,611 @@ export interface operations {
                     "application/json": components["schemas"]["KEVSyncResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "ask-kb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AskRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Answer"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "ask-kb-stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AskRequest"];
+            };
+        };
+        responses: {
+            /** @description An event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Not a JSON question. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-kb-chunk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Passage"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-kb-documents": {
+        parameters: {
+            query?: {
+                /** @description Only documents with this tag. */
+                tag?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocListOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "upload-kb-documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @description the documents */
+                    file: string[];
+                    /** @description comma-separated tags for every file */
+                    tags?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Uploaded; each result says whether the content changed. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        results?: {
+                            changed?: boolean;
+                            document?: components["schemas"]["Document"];
+                        }[];
+                    };
+                };
+            };
+            /** @description Not multipart, or no file part. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A file is larger than kb_max_bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A file of a type the knowledge base does not read, or malformed. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Invalid tags. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-kb-document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-kb-document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-kb-document-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocTagsInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-kb-document-versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocVersionsOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "search-kb": {
+        parameters: {
+            query: {
+                q: string;
+                /** @description Only these documents. */
+                document_id?: string[];
+                /** @description Only documents with one of these tags. */
+                tag?: string[];
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-kb-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderSettings"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-kb-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderSettings"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4988,8 +6675,17 @@ export interface operations {
                     "application/json": components["schemas"]["RulesOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5021,8 +6717,26 @@ export interface operations {
                     "application/json": components["schemas"]["RuleCreateOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5052,8 +6766,26 @@ export interface operations {
                     "application/json": components["schemas"]["UnmutedOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5083,8 +6815,17 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5118,8 +6859,17 @@ export interface operations {
                     "application/json": components["schemas"]["ListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5149,8 +6899,17 @@ export interface operations {
                     "application/json": components["schemas"]["ScanResult"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5180,8 +6939,17 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5213,8 +6981,26 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5248,8 +7034,26 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5277,8 +7081,26 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5311,8 +7133,17 @@ export interface operations {
                     "application/json": components["schemas"]["RunListOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5344,8 +7175,26 @@ export interface operations {
                     "application/json": components["schemas"]["ScanRun"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5375,8 +7224,17 @@ export interface operations {
                     "application/json": components["schemas"]["ScanRun"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5406,8 +7264,26 @@ export interface operations {
                     "application/json": components["schemas"]["ScanRun"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5436,8 +7312,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5494,8 +7379,17 @@ export interface operations {
                     "application/json": components["schemas"]["Team"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5527,8 +7421,26 @@ export interface operations {
                     "application/json": components["schemas"]["Team"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5556,8 +7468,17 @@ export interface operations {
                     "application/json": components["schemas"]["UsersOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5589,8 +7510,26 @@ export interface operations {
                     "application/json": components["schemas"]["UserCreateOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5620,8 +7559,17 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5655,8 +7603,26 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5686,8 +7652,26 @@ export interface operations {
                     "application/json": components["schemas"]["PasswordResetOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5717,8 +7701,26 @@ export interface operations {
                     "application/json": components["schemas"]["RevokedOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5768,8 +7770,17 @@ export interface operations {
                     "application/json": components["schemas"]["VulnerabilityList"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5803,8 +7814,26 @@ export interface operations {
                     "application/json": components["schemas"]["Occurrence"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5832,8 +7861,17 @@ export interface operations {
                     "application/json": components["schemas"]["SLAPolicy"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5865,8 +7903,26 @@ export interface operations {
                     "application/json": components["schemas"]["SLAPolicy"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5897,8 +7953,17 @@ export interface operations {
                     "application/json": components["schemas"]["VulnerabilityDetail"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,23 @@
+package app
+
+import (
+	"github.com/riverqueue/river"
+
+	"github.com/offloadsecurity/cspm/internal/audit"
+	"github.com/offloadsecurity/cspm/internal/knowledge"
+)
+
+// buildKnowledge builds the knowledge base; it needs the queue (documents
+// are processed by jobs) and the secret box (provider keys).
+func (a *App) buildKnowledge() {
+	a.Knowledge = knowledge.New(a.Registry, knowledge.Options{Queue: a.Queue, Box: a.box, Audit: audit.New(a.Registry, a.Logger),
+		Logger: a.Logger, MaxBytes: a.Config.KBMaxBytes})
+}
+
+// addKnowledgeWorkers registers the knowledge base's jobs. The service is
+// read when a job runs: workers are registered before it is built.
+func (a *App) addKnowledgeWorkers(w *river.Workers) {
+	svc := func() *knowledge.Service { return a.Knowledge }
+	river.AddWorker(w, &knowledge.ProcessDocumentWorker{Service: svc})
+	river.AddWorker(w, &knowledge.EmbedWorker{Service: svc})
+}
