@@ -8,6 +8,8 @@ import { api, type AccountParams, type CloudAccount, type Credentials, type Sche
 import { ErrorAlert } from "../components/ErrorAlert";
 import { useAuth } from "../auth";
 import { useAction } from "../useAction";
+import { isMissing, useToolInventory, type ToolInventory } from "../tools";
+import { MissingTools } from "../components/MissingTools";
 
 const PROVIDERS = [
   { value: "aws", label: "AWS account" },
@@ -107,30 +109,45 @@ function AccountForm({ account, onDone }: { account?: CloudAccount; onDone: () =
   );
 }
 
-function ScanForm({ account, onStarted }: { account: CloudAccount; onStarted: (id: string) => void }) {
-  const [tools, setTools] = useState<string[]>(["prowler"]);
+// ScanForm starts a cloud scan. Scanners the workers do not have are
+// disabled with how to install them, and an account whose last connection
+// test failed cannot be scanned until a test passes (the API refuses both).
+export function ScanForm({ account, onStarted, inventory }: { account: CloudAccount; onStarted: (id: string) => void; inventory?: ToolInventory }) {
+  const loaded = useToolInventory();
+  const inv = inventory ?? loaded;
+  const [picked, setTools] = useState<string[]>(["prowler"]);
+  const tools = picked.filter((t) => !isMissing(inv, t));
   const [regions, setRegions] = useState<string[]>(account.regions);
   const { busy, error, run } = useAction();
+  const testFailed = account.last_test !== undefined && account.last_test !== null && !account.last_test.ok;
   const start = () =>
     run(async () => {
       const scan = await api.cloudScan(account.id, tools, account.provider === "aws" ? regions : []);
       onStarted(scan.id);
     });
+  const label = (tool: string, text: string) => (isMissing(inv, tool) ? `${text} (not installed)` : text);
   return (
     <Stack>
       <ErrorAlert error={error} />
+      {testFailed && (
+        <Alert color="red" title="The last connection test failed" data-testid="scan-test-failed">
+          <Text size="sm" style={{ overflowWrap: "anywhere" }}>{account.last_test?.detail}</Text>
+          <Text size="sm">Fix the credentials or the network and test the connection again before scanning.</Text>
+        </Alert>
+      )}
       <Checkbox.Group label="Tools" value={tools} onChange={setTools}>
         <Group mt="xs">
-          <Checkbox value="prowler" label="Prowler" data-testid="tool-prowler" />
-          <Checkbox value="steampipe" label="Steampipe (Powerpipe benchmark)" data-testid="tool-steampipe" />
+          <Checkbox value="prowler" label={label("prowler", "Prowler")} disabled={isMissing(inv, "prowler")} data-testid="tool-prowler" />
+          <Checkbox value="steampipe" label={label("steampipe", "Steampipe (Powerpipe benchmark)")} disabled={isMissing(inv, "steampipe")} data-testid="tool-steampipe" />
         </Group>
       </Checkbox.Group>
+      <MissingTools inv={inv} tools={["prowler", "steampipe"]} />
       {account.provider === "aws" && <MultiSelect label="Regions" data={account.regions} value={regions} onChange={setRegions} />}
       <Text size="xs" c="dimmed">
         One SubJob per {account.provider === "aws" ? "region" : account.provider === "gcp" ? "project" : "subscription"} and tool.
       </Text>
       <Group justify="flex-end">
-        <Button onClick={start} loading={busy} disabled={tools.length === 0} data-testid="scan-start">Start scan</Button>
+        <Button onClick={start} loading={busy} disabled={tools.length === 0 || testFailed} data-testid="scan-start">Start scan</Button>
       </Group>
     </Stack>
   );

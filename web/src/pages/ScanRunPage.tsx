@@ -11,6 +11,37 @@ export const runStatusColor: Record<string, string> = {
 };
 const final = new Set(["completed", "partial", "failed", "cancelled"]);
 
+type Counts = { items_read: number; findings_created: number; findings_updated: number; findings_unchanged?: number; findings_resolved: number };
+
+// hasFindings: the run read items or changed findings, so its findings list
+// has something to show.
+export function hasFindings(r: Counts): boolean {
+  return r.items_read + r.findings_created + r.findings_updated + (r.findings_unchanged ?? 0) + r.findings_resolved > 0;
+}
+
+type RunLike = Pick<ScanRun, "status" | "subjobs_total" | "subjobs_done" | "subjobs_failed">;
+
+// progressSections splits a run's bar into what finished well and what
+// failed: a failed run is a red bar, a partial one green and red.
+export function progressSections(run: RunLike): { ok: number; failed: number; okColor: string } {
+  const total = Math.max(run.subjobs_total, 1);
+  const failed = run.subjobs_failed;
+  const ok = Math.max(run.subjobs_done - failed, 0);
+  const okColor = run.status === "running" || run.status === "queued" ? "blue" : run.status === "cancelled" ? "gray" : "green";
+  return { ok: (ok / total) * 100, failed: (failed / total) * 100, okColor };
+}
+
+export function RunProgress({ run, size = "md" }: { run: RunLike; size?: string }) {
+  const p = progressSections(run);
+  const running = !final.has(run.status);
+  return (
+    <Progress.Root size={size} data-testid="run-progress" data-status={run.status}>
+      {p.ok > 0 && <Progress.Section value={p.ok} color={p.okColor} animated={running} data-testid="progress-ok" />}
+      {p.failed > 0 && <Progress.Section value={p.failed} color="red" data-testid="progress-failed" />}
+    </Progress.Root>
+  );
+}
+
 // ScanRunPage shows a ScanRun and its SubJobs, refreshed every two seconds
 // while it runs.
 export function ScanRunPage() {
@@ -49,11 +80,17 @@ export function ScanRunPage() {
       <Group>
         <Badge size="lg" color={runStatusColor[run.status]} data-testid="run-status">{run.status}</Badge>
         <Text size="sm">{run.tools.join(", ")} · {run.subjobs_done} of {run.subjobs_total} SubJobs done{run.subjobs_failed ? `, ${run.subjobs_failed} failed` : ""}</Text>
-        {final.has(run.status) && (
+        {final.has(run.status) && hasFindings(run) && (
           <Anchor component={Link} to={`/findings?scan=${run.id}`} size="sm" data-testid="run-findings">findings of this scan</Anchor>
         )}
+        {final.has(run.status) && !hasFindings(run) && (
+          <Text size="sm" c="dimmed" data-testid="run-no-findings">{run.status === "completed" ? "no findings: the targets are clean" : "this run produced no findings"}</Text>
+        )}
       </Group>
-      <Progress value={run.progress * 100} animated={running} data-testid="run-progress" />
+      <RunProgress run={run} />
+      {run.status === "partial" && (
+        <Text size="sm" data-testid="run-partial">{run.subjobs_done - run.subjobs_failed} SubJob(s) completed, {run.subjobs_failed} failed: the failed ones are marked below with their error.</Text>
+      )}
       {run.status_detail && <Text size="sm" c={run.status === "queued" ? "dimmed" : "red"} style={{ overflowWrap: "anywhere" }} data-testid="run-detail">{run.status_detail}</Text>}
       <Text size="sm">
         {run.items_read} items read · {run.findings_created} new · {run.findings_updated} changed · {run.findings_unchanged} unchanged · {run.findings_resolved} resolved

@@ -1,12 +1,14 @@
 import { useEffect, useState } from "react";
-import { Anchor, Badge, Button, Group, Modal, Progress, SegmentedControl, Select, Stack, Table, Tabs, Text, Textarea, TextInput, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Group, Modal, SegmentedControl, Select, Stack, Table, Tabs, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { api, type ScanResult, type ScanRun } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
 import { useAction } from "../useAction";
-import { runStatusColor } from "./ScanRunPage";
+import { hasFindings, RunProgress, runStatusColor } from "./ScanRunPage";
+import { isMissing, useToolInventory, type ToolInventory } from "../tools";
+import { MissingTools } from "../components/MissingTools";
 
 const TOOLS: Record<string, { value: string; label: string }[]> = {
   network: [{ value: "nmap", label: "Nmap" }],
@@ -21,11 +23,20 @@ const TARGET_HINT: Record<string, string> = {
   code: "Paths on the worker under a configured code scan root: a checkout, a directory, a lockfile or an SBOM, one per line",
 };
 
+// firstAvailable is the first tool of a scan type that is not known to be missing.
+function firstAvailable(inv: ToolInventory, type: string): string {
+  return (TOOLS[type].find((t) => !isMissing(inv, t.value)) ?? TOOLS[type][0]).value;
+}
+
 // NewScanForm starts a network, web, container or code scan; cloud scans start
-// from the cloud accounts page.
-function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
+// from the cloud accounts page. Tools the workers do not have are shown,
+// disabled, with how to install them.
+export function NewScanForm({ onStarted, inventory }: { onStarted: (id: string) => void; inventory?: ToolInventory }) {
+  const loaded = useToolInventory();
+  const inv = inventory ?? loaded;
   const [type, setType] = useState("network");
-  const [tool, setTool] = useState("nmap");
+  const [picked, setTool] = useState<string | null>(null);
+  const tool = picked ?? firstAvailable(inv, type);
   const [targets, setTargets] = useState("");
   const [ports, setPorts] = useState("");
   const { busy, error, run } = useAction();
@@ -35,17 +46,19 @@ function NewScanForm({ onStarted }: { onStarted: (id: string) => void }) {
       const scan = await api.startScan({ type, tools: [tool], targets: list, ports: type === "network" && ports ? ports : undefined });
       onStarted(scan.id);
     });
+  const data = TOOLS[type].map((t) => ({ ...t, label: isMissing(inv, t.value) ? `${t.label} (not installed)` : t.label, disabled: isMissing(inv, t.value) }));
   return (
     <Stack>
       <ErrorAlert error={error} />
       <SegmentedControl value={type} data={["network", "web", "container", "code"]} data-testid="scan-type"
-        onChange={(v) => { setType(v); setTool(TOOLS[v][0].value); }} />
-      <Select label="Tool" data={TOOLS[type]} value={tool} onChange={(v) => setTool(v ?? TOOLS[type][0].value)} allowDeselect={false} />
+        onChange={(v) => { setType(v); setTool(null); }} />
+      <Select label="Tool" data={data} value={tool} onChange={(v) => setTool(v)} allowDeselect={false} data-testid="scan-tool" />
+      <MissingTools inv={inv} tools={TOOLS[type].map((t) => t.value)} />
       <Textarea label="Targets" description={TARGET_HINT[type]} autosize minRows={3} value={targets}
         onChange={(e) => setTargets(e.currentTarget.value)} data-testid="scan-targets" />
       {type === "network" && <TextInput label="Ports" placeholder="22,443,8000-8100 (default: Nmap's top ports)" value={ports} onChange={(e) => setPorts(e.currentTarget.value)} data-testid="scan-ports" />}
       <Group justify="flex-end">
-        <Button onClick={start} loading={busy} data-testid="scan-submit">Start scan</Button>
+        <Button onClick={start} loading={busy} disabled={isMissing(inv, tool)} data-testid="scan-submit">Start scan</Button>
       </Group>
     </Stack>
   );
@@ -76,7 +89,7 @@ function RunsTable({ runs }: { runs: ScanRun[] }) {
               <Badge color={runStatusColor[r.status]} variant="light">{r.status}</Badge>
               {r.status_detail && <Text size="xs" c="dimmed" lineClamp={1}>{r.status_detail}</Text>}
             </Table.Td>
-            <Table.Td w={160}><Progress value={r.progress * 100} size="sm" /><Text size="xs">{r.subjobs_done}/{r.subjobs_total}</Text></Table.Td>
+            <Table.Td w={160}><RunProgress run={r} size="sm" /><Text size="xs">{r.subjobs_done}/{r.subjobs_total}</Text></Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -155,7 +168,7 @@ export function ScansPage() {
                   </Table.Td>
                   <Table.Td>{s.items_read}</Table.Td>
                   <Table.Td>{s.findings_created} / {s.findings_updated} / {s.findings_resolved}</Table.Td>
-                  <Table.Td>{s.status === "completed" && <Anchor component={Link} to={`/findings?scan=${s.id}`} size="sm">findings</Anchor>}</Table.Td>
+                  <Table.Td>{(s.status === "completed" || s.status === "partial") && hasFindings(s) && <Anchor component={Link} to={`/findings?scan=${s.id}`} size="sm">findings</Anchor>}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { Alert, Badge, Card, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Card, Code, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { getSystemStatus, type SystemStatus } from "../api/client";
 import { formatDuration, shortCommit } from "../format";
 
@@ -99,6 +99,8 @@ function StatusView({ status }: { status: SystemStatus }) {
         </Table>
       </Card>
 
+      <ToolsCard status={status} />
+
       <Card withBorder>
         <Title order={4} mb="sm">Jobs by state</Title>
         <Group>
@@ -112,5 +114,59 @@ function StatusView({ status }: { status: SystemStatus }) {
         <Text size="xs" c="dimmed" mt="sm">River schema version {q.river_schema_version}</Text>
       </Card>
     </Stack>
+  );
+}
+
+// ToolsCard lists the scanners this process finds: found or not, version,
+// path, the setting that names each, and how to install a missing one.
+function ToolsCard({ status }: { status: SystemStatus }) {
+  const tools = status.tools;
+  return (
+    <Card withBorder data-testid="status-tools">
+      <Title order={4} mb="sm">Scanners</Title>
+      {!tools && <Text size="sm" c="dimmed">Sign in to see the scanners installed on this machine.</Text>}
+      {tools && (
+        <>
+          <Text size="xs" c="dimmed" mb="xs">
+            {status.queue.workers_in_process
+              ? "On this machine, where the workers run. A scan whose scanner is missing is refused before it is queued."
+              : "On this machine; the workers run in other processes, which may have other tools: run cspm doctor on each worker machine."}
+          </Text>
+          <Table.ScrollContainer minWidth={720}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Scanner</Table.Th>
+                  <Table.Th>State</Table.Th>
+                  <Table.Th>Version</Table.Th>
+                  <Table.Th>Path</Table.Th>
+                  <Table.Th>Setting</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {tools.map((t) => (
+                  <Table.Tr key={t.name} data-testid="tool-row" data-tool={t.name} data-found={t.found ? "true" : "false"}>
+                    <Table.Td>
+                      <Text size="sm" fw={600}>{t.label}</Text>
+                      <Text size="xs" c="dimmed">{t.scan_types.join(", ")} scans{t.via ? ` · in ${t.via}` : ""}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge color={t.found ? (t.problem ? "yellow" : "green") : "red"} variant="light">{t.found ? "installed" : "missing"}</Badge>
+                    </Table.Td>
+                    <Table.Td><Text size="sm" style={{ overflowWrap: "anywhere" }}>{t.version || "—"}</Text></Table.Td>
+                    <Table.Td>
+                      {t.path ? <Code style={{ overflowWrap: "anywhere" }}>{t.path}</Code> : <Text size="sm">—</Text>}
+                      {t.problem && <Text size="xs" c={t.found ? "yellow.8" : "red.8"} style={{ overflowWrap: "anywhere" }}>{t.problem}</Text>}
+                      {!t.found && <Text size="xs" style={{ overflowWrap: "anywhere" }} data-testid="tool-install">Install: {t.install}</Text>}
+                    </Table.Td>
+                    <Table.Td><Code>{t.setting}</Code><Text size="xs" c="dimmed">{t.env}</Text></Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        </>
+      )}
+    </Card>
   );
 }
