@@ -238,7 +238,9 @@ func (inv *Inventory) version(ctx context.Context, path string) (string, string)
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	out, err := Probe(ctx, path, []string{"--version"}, timeout)
+	// Not the caller's cancellation: an answer cut short by a closed
+	// request would be remembered as a failed version check.
+	out, err := Probe(context.WithoutCancel(ctx), path, []string{"--version"}, timeout)
 	var e versionEntry
 	if err != nil {
 		e.problem = "version check failed: " + err.Error()
