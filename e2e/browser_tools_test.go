@@ -77,7 +77,7 @@ func TestBrowserToolsAndFailedRun(t *testing.T) {
 	detail := text(t, ctx, `[data-testid="run-detail"]`)
 	subjob := strings.ToLower(text(t, ctx, `[data-testid="subjob-row"]`))
 	count := func(sel string) int {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('` + sel + `').length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
 		if err != nil {
 			t.Fatal(err)
 		}
