@@ -3,6 +3,7 @@ package e2e
 import (
 	"database/sql"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,7 +97,7 @@ func TestServeOnPostgres(t *testing.T) {
 	if code != 0 {
 		t.Fatal(stderr)
 	}
-	if strings.Contains(out, "pending") || !strings.Contains(out, "cspm_platform  postgres") {
+	if strings.Contains(out, "pending") || !regexp.MustCompile(`(?m)^cspm_platform\s+postgres\s`).MatchString(out) {
 		t.Fatalf("migrate status:\n%s", out)
 	}
 	// One schema per logical database.
