@@ -99,6 +99,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 		t.Fatalf("external ID shown %q", id)
 	}
 	externalID.Store(id)
+	ctx = step(t, base)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="account-test"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-test-result"]`)),
@@ -114,6 +115,7 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	}
 
 	// Scan it: two regions, one SubJob each.
+	ctx = step(t, base)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="account-scan"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="scan-start"]`)),
