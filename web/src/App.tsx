@@ -20,6 +20,7 @@ import { CloudAccountsPage } from "./pages/CloudAccountsPage";
 import { ScanRunPage } from "./pages/ScanRunPage";
 import { ComplianceArea } from "./pages/CompliancePage";
 import { BIAArea } from "./pages/BIAPage";
+import { KnowledgePage } from "./pages/KnowledgePage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -31,6 +32,7 @@ const built: Record<string, JSX.Element> = {
   "/cloud-accounts": <CloudAccountsPage />,
   "/compliance": <ComplianceArea />,
   "/bia": <BIAArea />,
+  "/knowledge-base": <KnowledgePage />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;

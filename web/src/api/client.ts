@@ -73,6 +73,8 @@ let csrfToken = "";
 export function setCSRFToken(t: string | undefined) {
   csrfToken = t ?? "";
 }
+// csrf is the token for requests made without apiFetch (uploads, streams).
+export const csrf = () => csrfToken;
 
 export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
