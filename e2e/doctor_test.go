@@ -61,6 +61,16 @@ func TestDoctor(t *testing.T) {
 			if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
 				t.Fatal("doctor created the data directory")
 			}
+			// Nor does it create the databases in an empty one.
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if code, stdout, _ := run(t, env, "doctor"); code != 0 || !strings.Contains(stdout, "created in data_dir at the first serve") {
+				t.Fatalf("doctor on an empty data directory = %d:\n%s", code, stdout)
+			}
+			if entries, _ := os.ReadDir(dataDir); len(entries) != 0 {
+				t.Fatalf("doctor wrote %d files in the data directory", len(entries))
+			}
 		}
 		tools := map[string]int{}
 		for i, tool := range rep.Tools {

@@ -181,7 +181,8 @@ func dirCheck(name, dir, setting string) doctorCheck {
 func databaseCheck(ctx context.Context, cfg *config.Config) doctorCheck {
 	c := doctorCheck{Name: "database"}
 	if cfg.URLFor(db.Platform) == "" {
-		if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		// Opening would create the SQLite files: a fresh install is fine as it is.
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, string(db.Platform)+".db")); errors.Is(err, os.ErrNotExist) {
 			c.Status, c.Detail = checkOK, "embedded SQLite: the databases are created in data_dir at the first serve"
 			return c
 		}
