@@ -112,7 +112,9 @@ func (s *Service) textRanked(ctx context.Context, q db.Querier, teamID string, p
 		}
 		w.Add("kb_chunks_fts MATCH %s", strings.Join(quoted, " OR "))
 		filter(w, p)
-		query = `SELECT c.id FROM kb_chunks_fts JOIN kb_chunks c ON c.rowid = kb_chunks_fts.rowid WHERE ` + w.SQL() +
+		// CROSS JOIN keeps SQLite from starting at the team index and
+		// probing the full-text index once per chunk of the team.
+		query = `SELECT c.id FROM kb_chunks_fts CROSS JOIN kb_chunks c ON c.rowid = kb_chunks_fts.rowid WHERE ` + w.SQL() +
 			` ORDER BY bm25(kb_chunks_fts, 2.0, 1.0), c.id LIMIT ` + fmt.Sprint(Candidates)
 	}
 	return db.QueryStrings(ctx, q, query, w.Args...)
