@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
 )
@@ -110,4 +112,33 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("--require nessus = %d %q", code, stderr)
 		}
 	})
+}
+
+// A worker says at start which scanners its machine lacks, so that an
+// operator of separate worker processes sees it in the log.
+func TestWorkerLogsMissingScanners(t *testing.T) {
+	t.Parallel()
+	bin := t.TempDir()
+	nmap := scannertest.Tool(t, bin, "nmap", scannertest.Behaviour{})
+	p := start(t, []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_NMAP_BIN=" + nmap, "PATH=" + bin}, "worker")
+	var line string
+	for deadline := time.Now().Add(60 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, "scanners missing on this machine") {
+				line = l
+			}
+		}
+	}
+	if code := p.stop(syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Fatalf("worker exited %d", code)
+	}
+	var rec struct {
+		Missing string `json:"missing"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		t.Fatalf("no log line about missing scanners (%v): %s", err, p.stderr.String())
+	}
+	if !strings.Contains(rec.Missing, "trivy") || !strings.Contains(rec.Missing, "prowler") || strings.Contains(rec.Missing, "nmap") {
+		t.Fatalf("missing %q", rec.Missing)
+	}
 }

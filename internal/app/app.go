@@ -354,7 +354,24 @@ func (a *App) startWorkers() error {
 		return fmt.Errorf("start workers: %w", err)
 	}
 	a.Logger.Info("workers started", "id", a.Queue.ID(), "concurrency", a.Config.WorkerConcurrency)
+	a.logMissingTools()
 	return nil
+}
+
+// logMissingTools tells the operator of a worker which scanners it lacks:
+// their SubJobs fail at once here (and, in a process that also serves the
+// API, scans that need them are refused).
+func (a *App) logMissingTools() {
+	var missing []string
+	for _, t := range scanner.AllTools {
+		if !scanner.Locate(a.Orchestration.Tools, t).Found {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		a.Logger.Warn("scanners missing on this machine: scans that need them cannot run here; 'cspm doctor' says how to install them",
+			"missing", strings.Join(missing, ","))
+	}
 }
 
 func (a *App) stopWorkers() {
