@@ -47,6 +47,10 @@ func TestBIAOverHTTP(t *testing.T) {
 		if s != 200 {
 			t.Fatalf("edit: %d %s", s, b)
 		}
+		edited := decode[bia.Process](t, b)
+		if next := h.Get("ETag"); next == etag || next != edited.ETag() {
+			t.Errorf("after the edit the ETag is %q (was %q)", next, etag)
+		}
 		if s, b, _ := author.doH("PUT", path, rec, map[string]string{"If-Match": etag}); s != 412 {
 			t.Errorf("stale If-Match: %d %s", s, b)
 		}

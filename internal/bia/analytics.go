@@ -263,9 +263,9 @@ func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids
 // (ancestors); accounts, assets (resource UIDs, hosts, images) and tags map
 // to the processes that name them.
 func (t *teamState) selectors(ids []string) (ancestors [][]int32, accounts, assets, tags map[string][]int32) {
-	idx := map[string]int{}
+	idx := map[string]int32{}
 	for i, id := range ids {
-		idx[id] = i
+		idx[id] = int32(i)
 	}
 	dependents := t.dependents()
 	ancestors = make([][]int32, len(ids))
@@ -280,7 +280,7 @@ func (t *teamState) selectors(ids []string) (ancestors [][]int32, accounts, asse
 		for len(queue) > 0 {
 			x := queue[0]
 			queue = queue[1:]
-			ancestors[i] = append(ancestors[i], int32(idx[x]))
+			ancestors[i] = append(ancestors[i], idx[x])
 			for _, d := range dependents[x] {
 				if !seen[d] {
 					seen[d] = true
@@ -345,7 +345,7 @@ func (s *Service) countExposure(ctx context.Context, teamID string, t *teamState
 		sort.Slice(direct, func(i, j int) bool { return direct[i] < direct[j] })
 		buf = buf[:0]
 		for _, x := range direct {
-			buf = append(buf, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
+			buf = append(buf, byte(x), byte(x>>8), byte(x>>16), byte(x>>24)) //nolint:gosec // G115: the bytes of x, in order
 		}
 		a := sigs[string(buf)]
 		if a == nil {

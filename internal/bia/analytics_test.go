@@ -100,7 +100,7 @@ func TestAnalyticsOnAFixedDataSet(t *testing.T) {
 				{Kind: DepProcess, Value: database.ID}, {Kind: DepVendor, Value: "Stripe"}}}
 		co := mustCreate(t, b, checkout)
 		co = step(t, b, co, ActionSubmit, "", author)
-		co = step(t, b, co, ActionApprove, "", manager)
+		step(t, b, co, ActionApprove, "", manager)
 		reporting := Record{Name: "Reporting", OwnerID: "owner", Tier: 4, RTOHours: hrs(48), RPOHours: hrs(1), MTPDHours: hrs(24),
 			FinancialLossPerHour: 100, RecoveryTestedAt: &tested, MeasuredRecoveryHrs: hrs(60),
 			Impacts:      map[string]map[string]int{"financial": {"1h": 1}, "operational": {"24h": 5}},

@@ -33,7 +33,7 @@ func scanVersion(sc interface{ Scan(...any) error }, extra ...any) (Version, err
 	if err := json.Unmarshal([]byte(data), &v.Record); err != nil {
 		return v, fmt.Errorf("bia version %s/%d: %w", v.ProcessID, v.Version, err)
 	}
-	v.ApprovedAt, v.CreatedAt, v.UpdatedAt = approvedAt.Ptr(), created.Time.UTC(), updated.Time.UTC()
+	v.ApprovedAt, v.CreatedAt, v.UpdatedAt = approvedAt.Ptr(), created.UTC(), updated.UTC()
 	v.contributors = strings.Fields(contrib)
 	return v, nil
 }
@@ -110,7 +110,7 @@ func (s *Service) loadTeam(ctx context.Context, q db.Querier, teamID string) (*t
 		p := t.procs[v.ProcessID]
 		if p == nil {
 			p = &Process{ID: v.ProcessID, LatestVersion: latest, ApprovedVersion: approved, Revision: rev, CreatedBy: by,
-				CreatedAt: created.Time.UTC(), UpdatedAt: updated.Time.UTC()}
+				CreatedAt: created.UTC(), UpdatedAt: updated.UTC()}
 			t.procs[v.ProcessID] = p
 		}
 		if v.Version == latest {
@@ -291,7 +291,7 @@ func (s *Service) VersionList(ctx context.Context, teamID, processID string) ([]
 				&at); err != nil {
 				return err
 			}
-			tr.At = at.Time.UTC()
+			tr.At = at.UTC()
 			transitions = append(transitions, tr)
 		}
 		return trows.Err()
