@@ -136,6 +136,9 @@ func TestBrowserBIA(t *testing.T) {
 		fail(octx, "approve", err)
 	}
 	save(octx, "approved")
+	if n, _ := chromedp.Run(octx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bia-graph-dependency"]').length`)); n != 1 {
+		t.Errorf("the dependency graph shows %d dependencies, want the one account", n)
+	}
 
 	// And it shows in the analytics.
 	actx := step(t, ctx)

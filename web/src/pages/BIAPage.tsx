@@ -11,6 +11,7 @@ import {
 } from "../bia";
 import { BIAEditor } from "./BIAEditor";
 import { BIAAnalyticsPage } from "./BIAAnalytics";
+import { BIAGraph } from "./BIAGraph";
 
 // BIAArea is every page under /bia: the register, a new analysis, one
 // analysis, and the analytics.
@@ -235,6 +236,8 @@ function BIAProcessPage({ id }: { id: string }) {
                 {deps.exposure.kev_ids.map((k) => <Badge key={k} size="xs" variant="outline">{k}</Badge>)}
               </Group>
             )}
+            <BIAGraph name={inForce.record.name} dependedOnBy={deps.depended_on_by.map((x) => x.name)} dependencies={deps.in_force}
+              processes={deps.processes} openFindings={deps.exposure?.open_findings} kev={deps.exposure?.kev} />
             {deps.in_force.map((d) => (
               <Text key={d.kind + d.value} size="sm">
                 <b>{kindLabel(d.kind)}</b>: {d.kind === "process" ? <Anchor component={Link} to={`/bia/${d.value}`}>{deps.processes[d.value] ?? d.value}</Anchor> : d.value}
