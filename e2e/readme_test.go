@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// bootstrapPassword reads the first administrator's one-time password from
+// oneTimePassword reads the first administrator's one-time password from
 // what cspm serve printed.
-func bootstrapPassword(t *testing.T, p *proc) string {
+func oneTimePassword(t *testing.T, p *proc) string {
 	t.Helper()
 	for _, line := range strings.Split(p.stdout.String(), "\n") {
 		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
@@ -21,6 +24,29 @@ func bootstrapPassword(t *testing.T, p *proc) string {
 	}
 	t.Fatalf("no bootstrap password printed:\n%s", p.stdout.String())
 	return ""
+}
+
+// bootstrapPassword signs the first administrator in with the one-time
+// password and replaces it, as the platform requires before anything else,
+// and returns the new password.
+func bootstrapPassword(t *testing.T, p *proc) string {
+	t.Helper()
+	once := oneTimePassword(t, p)
+	c, csrf := apiSession(t, p.url, "admin@cspm.local", once)
+	next := "own-" + once
+	body, _ := json.Marshal(map[string]string{"current_password": once, "new_password": next})
+	req, _ := http.NewRequest("POST", p.url+"/api/v1/auth/password", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("change the one-time password = %d", res.StatusCode)
+	}
+	return next
 }
 
 // The README's path, as a newcomer takes it: `cspm serve` with its
@@ -36,15 +62,29 @@ func TestBrowserREADMEPathRunsAnNmapScan(t *testing.T) {
 	ctx := browser(t)
 	dir := t.TempDir()
 	p := startWith(t, withoutCSPM(), dir, "serve", "--addr", "127.0.0.1:0", "--kev-url=")
-	password := bootstrapPassword(t, p)
+	once := oneTimePassword(t, p)
 	if fi, err := os.Stat(filepath.Join(dir, "data", "cspm_platform.db")); err != nil || fi.IsDir() {
 		t.Fatalf("the default data directory is not ./data of the working directory: %v", err)
 	}
 
 	port := fmt.Sprint(webTarget(t))
 
+	// The one-time password leads to the account page, and nothing else
+	// opens until it is replaced.
 	sctx := step(t, ctx)
-	signIn(t, sctx, p.url, "admin@cspm.local", password)
+	signIn(t, sctx, p.url, "admin@cspm.local", once)
+	if err := chromedp.Do(sctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="password-change-required"]`)),
+		chromedp.Navigate(p.url+"/scans"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="password-change-required"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="password-current"]`), once),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="password-new"]`), "own-"+once),
+		chromedp.Click(chromedp.CSS(`[data-testid="password-submit"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="password-change-required"]`)),
+	); err != nil {
+		shot(t, sctx, "cspm-readme-password.png")
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(sctx,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
 		chromedp.Navigate(p.url+"/scans"),

@@ -383,13 +383,14 @@ type ListResult struct {
 
 // Me defines model for Me.
 type Me struct {
-	AuthMethod            MeAuthMethod `json:"auth_method"`
-	CsrfToken             *string      `json:"csrf_token,omitempty"`
-	MfaEnrollmentRequired bool         `json:"mfa_enrollment_required"`
-	Permissions           []string     `json:"permissions"`
-	Role                  string       `json:"role"`
-	Team                  Team         `json:"team"`
-	User                  User         `json:"user"`
+	AuthMethod             MeAuthMethod `json:"auth_method"`
+	CsrfToken              *string      `json:"csrf_token,omitempty"`
+	MfaEnrollmentRequired  bool         `json:"mfa_enrollment_required"`
+	PasswordChangeRequired bool         `json:"password_change_required"`
+	Permissions            []string     `json:"permissions"`
+	Role                   string       `json:"role"`
+	Team                   Team         `json:"team"`
+	User                   User         `json:"user"`
 }
 
 // MeAuthMethod defines model for Me.AuthMethod.
@@ -447,15 +448,16 @@ type Team struct {
 
 // User defines model for User.
 type User struct {
-	CreatedAt         time.Time  `json:"created_at"`
-	Disabled          bool       `json:"disabled"`
-	DisabledAt        *time.Time `json:"disabled_at,omitempty"`
-	Email             string     `json:"email"`
-	Id                string     `json:"id"`
-	MfaEnabled        bool       `json:"mfa_enabled"`
-	PasswordChangedAt time.Time  `json:"password_changed_at"`
-	Role              string     `json:"role"`
-	TeamId            string     `json:"team_id"`
+	CreatedAt              time.Time  `json:"created_at"`
+	Disabled               bool       `json:"disabled"`
+	DisabledAt             *time.Time `json:"disabled_at,omitempty"`
+	Email                  string     `json:"email"`
+	Id                     string     `json:"id"`
+	MfaEnabled             bool       `json:"mfa_enabled"`
+	PasswordChangeRequired bool       `json:"password_change_required"`
+	PasswordChangedAt      time.Time  `json:"password_changed_at"`
+	Role                   string     `json:"role"`
+	TeamId                 string     `json:"team_id"`
 }
 
 // ListFindingsParams defines parameters for ListFindings.

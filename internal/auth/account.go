@@ -50,7 +50,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	if err := s.users.UserSetPassword(ctx, u.TeamID, u.ID, hash); err != nil {
+	if err := s.users.UserSetPassword(ctx, u.TeamID, u.ID, hash, false); err != nil {
 		return err
 	}
 	revoked, err := s.revokeOtherSessions(ctx, p)
@@ -123,6 +123,10 @@ func (s *Service) TokenCreate(ctx context.Context, p *Principal, params TokenCre
 	}
 	// A token cannot mint tokens: a leaked one would otherwise renew
 	// itself forever, past every revocation of the tokens it knew of.
+	if p.PasswordChangePending {
+		// A token would outlive the one-time password it was made with.
+		return APIToken{}, "", fmt.Errorf("%w: change your one-time password before creating API tokens", ErrForbidden)
+	}
 	if !p.ViaCookie() {
 		return APIToken{}, "", fmt.Errorf("%w: API tokens are created from a signed-in session, not with another token", ErrForbidden)
 	}
@@ -322,7 +326,8 @@ func (s *Service) UserCreate(ctx context.Context, actor *Principal, teamID strin
 	if err != nil {
 		return User{}, "", err
 	}
-	u, err := s.users.UserCreate(ctx, UserCreateParams{ID: id.New(), TeamID: teamID, Email: email, PasswordHash: hash, Role: r.Role})
+	u, err := s.users.UserCreate(ctx, UserCreateParams{ID: id.New(), TeamID: teamID, Email: email, PasswordHash: hash, Role: r.Role,
+		OneTime: oneTime != ""})
 	if err != nil {
 		return User{}, "", err
 	}
@@ -424,7 +429,7 @@ func (s *Service) UserResetPassword(ctx context.Context, actor *Principal, userI
 	if err != nil {
 		return "", err
 	}
-	if err := s.users.UserSetPassword(ctx, u.TeamID, u.ID, hash); err != nil {
+	if err := s.users.UserSetPassword(ctx, u.TeamID, u.ID, hash, true); err != nil {
 		return "", err
 	}
 	if _, err := s.opts.Sessions.SessionDeleteByUser(ctx, u.TeamID, u.ID); err != nil {

@@ -96,6 +96,9 @@ func (s *Service) Authorize(r *http.Request, perm rbac.Permission) (int, string)
 			return http.StatusForbidden, "missing or wrong " + CSRFHeader + " header (GET /api/v1/auth/me returns the token)"
 		}
 	}
+	if p.PasswordChangePending && perm != rbac.AccountSelf {
+		return http.StatusForbidden, "you signed in with a one-time password: change it in your account settings first"
+	}
 	if p.MFAPending && perm != rbac.AccountSelf {
 		return http.StatusForbidden, "your team requires multi-factor authentication: enrol it in your account settings first"
 	}

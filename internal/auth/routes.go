@@ -27,6 +27,9 @@ type Me struct {
 	// CSRFToken must be sent back in X-CSRF-Token on every cookie-authenticated write.
 	CSRFToken             string `json:"csrf_token,omitempty"`
 	MFAEnrollmentRequired bool   `json:"mfa_enrollment_required"`
+	// PasswordChangeRequired: signed in with a one-time password, which must
+	// be changed before anything but the account's own routes answers.
+	PasswordChangeRequired bool `json:"password_change_required"`
 	AuthMethod            string `json:"auth_method" enum:"session,token"`
 }
 
@@ -195,7 +198,7 @@ func (s *Service) me(ctx context.Context, p *Principal) (Me, error) {
 		return Me{}, err
 	}
 	m := Me{User: p.User, Team: t, Role: p.Role, Permissions: rbac.Permissions(p.Role), CSRFToken: p.CSRFToken,
-		MFAEnrollmentRequired: p.MFAPending, AuthMethod: "session"}
+		MFAEnrollmentRequired: p.MFAPending, PasswordChangeRequired: p.PasswordChangePending, AuthMethod: "session"}
 	if p.TokenID != "" {
 		m.AuthMethod = "token"
 	}

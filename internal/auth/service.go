@@ -242,7 +242,7 @@ func (s *Service) AuthenticateUser(ctx context.Context, p LoginParams) (LoginRes
 		// verify_password_secure's upgrade: rewrite a legacy hash now that we
 		// know the password.
 		if newHash, err := s.opts.Hasher.Hash(ctx, p.Password); err == nil {
-			if err := s.users.UserSetPassword(ctx, user.TeamID, user.ID, newHash); err != nil {
+			if err := s.users.UserSetPassword(ctx, user.TeamID, user.ID, newHash, user.PasswordChangeRequired); err != nil {
 				s.opts.Logger.Warn("rehash on login failed", "user_id", user.ID, "err", err)
 			} else {
 				_ = s.opts.Audit.Record(ctx, audit.Event{TeamID: user.TeamID, ActorID: user.ID, ActorEmail: user.Email,
@@ -293,6 +293,9 @@ type Principal struct {
 	// MFAPending: the team requires MFA and this user has not enrolled; only
 	// their own account routes are open until they do.
 	MFAPending bool
+	// PasswordChangePending: the user signed in with a one-time password;
+	// only their own account routes are open until they replace it.
+	PasswordChangePending bool
 }
 
 // TeamID is the caller's team.
@@ -401,7 +404,7 @@ func (s *Service) principalFor(ctx context.Context, userID string) (*Principal, 
 	if u.Disabled || !u.Role.Valid() {
 		return nil, ErrUnauthenticated
 	}
-	p := &Principal{User: u, Role: u.Role}
+	p := &Principal{User: u, Role: u.Role, PasswordChangePending: u.PasswordChangeRequired}
 	if !u.MFAEnabled {
 		t, err := s.opts.Teams.TeamGet(ctx, u.TeamID)
 		if err != nil {

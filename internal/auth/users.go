@@ -23,6 +23,9 @@ type User struct {
 	PasswordChangedAt time.Time  `json:"password_changed_at"`
 	CreatedAt         time.Time  `json:"created_at"`
 	DisabledAt        *time.Time `json:"disabled_at,omitempty"`
+	// PasswordChangeRequired: the password is a one-time one (generated at
+	// bootstrap, creation or reset) that the user has not replaced yet.
+	PasswordChangeRequired bool `json:"password_change_required"`
 
 	passwordHash string
 	mfaSecret    string // sealed
@@ -32,7 +35,7 @@ type User struct {
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 const userColumns = `id, team_id, email, role, password_hash, COALESCE(mfa_secret, ''), mfa_enabled_at,
-	disabled_at, password_changed_at, created_at`
+	disabled_at, password_changed_at, created_at, must_change_password`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var (
@@ -41,7 +44,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 		mfaOn, disabledAt sql.NullTime
 	)
 	if err := row.Scan(&u.ID, &u.TeamID, &u.Email, &role, &u.passwordHash, &u.mfaSecret, &mfaOn,
-		&disabledAt, &u.PasswordChangedAt, &u.CreatedAt); err != nil {
+		&disabledAt, &u.PasswordChangedAt, &u.CreatedAt, &u.PasswordChangeRequired); err != nil {
 		return User{}, db.MapError(err)
 	}
 	u.Role = rbac.Role(role)
@@ -59,14 +62,17 @@ type UserStore struct{ d *db.DB }
 type UserCreateParams struct {
 	ID, TeamID, Email, PasswordHash string
 	Role                            rbac.Role
+	// OneTime: the password was generated for the user, who must replace it.
+	OneTime bool
 }
 
 // UserCreate inserts a user; a taken email is db.ErrConflict.
 func (s *UserStore) UserCreate(ctx context.Context, p UserCreateParams) (User, error) {
 	now := time.Now().UTC()
 	err := s.d.InTeam(ctx, p.TeamID, func(q db.Querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO users (id, team_id, email, role, password_hash, password_changed_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, $6)`, p.ID, p.TeamID, NormalizeEmail(p.Email), string(p.Role), p.PasswordHash, now)
+		_, err := q.ExecContext(ctx, `INSERT INTO users (id, team_id, email, role, password_hash, password_changed_at, created_at, updated_at,
+			must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7)`, p.ID, p.TeamID, NormalizeEmail(p.Email), string(p.Role),
+			p.PasswordHash, now, p.OneTime)
 		return err
 	})
 	if err != nil {
@@ -147,9 +153,11 @@ func (s *UserStore) userUpdate(ctx context.Context, teamID, userID, set string, 
 	})
 }
 
-// UserSetPassword stores a new hash.
-func (s *UserStore) UserSetPassword(ctx context.Context, teamID, userID, hash string) error {
-	return s.userUpdate(ctx, teamID, userID, "password_hash = $1, password_changed_at = $2", hash, time.Now().UTC())
+// UserSetPassword stores a new hash; oneTime says whether it is a
+// generated password the user must replace.
+func (s *UserStore) UserSetPassword(ctx context.Context, teamID, userID, hash string, oneTime bool) error {
+	return s.userUpdate(ctx, teamID, userID, "password_hash = $1, password_changed_at = $2, must_change_password = $3",
+		hash, time.Now().UTC(), oneTime)
 }
 
 // UserSetRole changes the role.

@@ -52,7 +52,7 @@ export function App() {
     );
   }
   if (!me && !publicPaths.has(location.pathname)) return <Navigate to="/login" replace />;
-  if (me?.mfa_enrollment_required && location.pathname !== "/account" && location.pathname !== "/status") {
+  if ((me?.password_change_required || me?.mfa_enrollment_required) && location.pathname !== "/account" && location.pathname !== "/status") {
     return <Navigate to="/account" replace />;
   }
   return <Shell />;

@@ -31,7 +31,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     void refresh();
   }, [refresh]);
-  const can = useCallback((p: string) => !!me && !me.mfa_enrollment_required && me.permissions.includes(p as never), [me]);
+  const can = useCallback((p: string) => !!me && !me.mfa_enrollment_required && !me.password_change_required && me.permissions.includes(p as never), [me]);
   return <AuthContext.Provider value={{ me, loading, refresh, can }}>{children}</AuthContext.Provider>;
 }
 

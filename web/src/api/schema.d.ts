@@ -2425,6 +2425,7 @@ export interface components {
             auth_method: "session" | "token";
             csrf_token?: string;
             mfa_enrollment_required: boolean;
+            password_change_required: boolean;
             permissions: string[];
             role: string;
             team: components["schemas"]["Team"];
@@ -3220,6 +3221,7 @@ export interface components {
             email: string;
             id: string;
             mfa_enabled: boolean;
+            password_change_required: boolean;
             /** Format: date-time */
             password_changed_at: string;
             role: string;

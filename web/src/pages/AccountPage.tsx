@@ -13,6 +13,11 @@ export function AccountPage() {
       <Text c="dimmed">
         {me.user.email} · {me.role} · team {me.team.name}
       </Text>
+      {me.password_change_required && (
+        <Alert color="yellow" title="Choose your own password" data-testid="password-change-required">
+          You signed in with a one-time password. Replace it below to use the platform.
+        </Alert>
+      )}
       {me.mfa_enrollment_required && (
         <Alert color="yellow" title="Multi-factor authentication required">
           Your team requires MFA. Enrol an authenticator app below to use the platform.
@@ -29,6 +34,7 @@ export function AccountPage() {
 }
 
 function PasswordCard() {
+  const { refresh } = useAuth();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [done, setDone] = useState(false);
@@ -42,6 +48,7 @@ function PasswordCard() {
       setDone(true);
       setCurrent("");
       setNext("");
+      await refresh(); // a one-time password's restrictions end here
     } catch (err) {
       setError(err);
     }
@@ -53,9 +60,9 @@ function PasswordCard() {
           <Title order={4}>Password</Title>
           <ErrorAlert error={error} />
           {done && <Alert color="green">Password changed. Your other sessions were signed out.</Alert>}
-          <PasswordInput label="Current password" required value={current} onChange={(e) => setCurrent(e.currentTarget.value)} />
-          <PasswordInput label="New password" description="At least 12 characters, not your email, not a common password." required value={next} onChange={(e) => setNext(e.currentTarget.value)} />
-          <Button type="submit">Change password</Button>
+          <PasswordInput label="Current password" required value={current} onChange={(e) => setCurrent(e.currentTarget.value)} data-testid="password-current" />
+          <PasswordInput label="New password" description="At least 12 characters, not your email, not a common password." required value={next} onChange={(e) => setNext(e.currentTarget.value)} data-testid="password-new" />
+          <Button type="submit" data-testid="password-submit">Change password</Button>
         </Stack>
       </form>
     </Card>
