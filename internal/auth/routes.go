@@ -29,8 +29,8 @@ type Me struct {
 	MFAEnrollmentRequired bool   `json:"mfa_enrollment_required"`
 	// PasswordChangeRequired: signed in with a one-time password, which must
 	// be changed before anything but the account's own routes answers.
-	PasswordChangeRequired bool `json:"password_change_required"`
-	AuthMethod            string `json:"auth_method" enum:"session,token"`
+	PasswordChangeRequired bool   `json:"password_change_required"`
+	AuthMethod             string `json:"auth_method" enum:"session,token"`
 }
 
 type loginInput struct {
