@@ -176,6 +176,12 @@ func TestKnowledgeBaseOverHTTP(t *testing.T) {
 		if !ans.Found || len(ans.Citations) != 1 || ans.Citations[0].DocumentName != "access.md" || ans.Usage.OutputTokens != 8 {
 			t.Fatalf("answer %s", body)
 		}
+		// Tokens and latency per provider, as Prometheus metrics.
+		_, metrics := viewer.do("GET", "/metrics", nil)
+		if !strings.Contains(string(metrics), `cspm_llm_tokens_total{direction="output",model="m",provider="openai_compatible"} 8`) ||
+			!strings.Contains(string(metrics), `cspm_llm_requests_total{kind="embedding",model="letters",outcome="ok",provider="openai_compatible"}`) {
+			t.Errorf("metrics lack the provider's tokens or requests")
+		}
 		if fake.keys[len(fake.keys)-1] != "Bearer sk-chat-secret" {
 			t.Fatalf("the provider got key %q", fake.keys[len(fake.keys)-1])
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/offloadsecurity/cspm/internal/llm"
 )
@@ -89,8 +90,10 @@ func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, 
 	if chat == nil {
 		return Answer{Answer: noChatAnswer, Found: true, Citations: all}, nil
 	}
+	start := time.Now()
 	res, err := chat.Chat(ctx, llm.ChatRequest{System: SystemPrompt,
 		Messages: []llm.Message{{Role: "user", Content: userPrompt(p.Question, passages)}}}, p.OnDelta)
+	s.metrics.Observe(chat.Provider(), chat.Model(), "chat", time.Since(start), res.Usage, err)
 	if err != nil {
 		return Answer{}, err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/id"
-	"github.com/offloadsecurity/cspm/internal/llm"
 )
 
 // EmbedBatch is how many chunks go to the embedding provider in one request.
@@ -204,7 +203,10 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 		for i, r := range batch {
 			texts[i] = r.text
 		}
-		vecs, err := llm.EmbedBatched(ctx, emb, texts, EmbedBatch)
+		vecs, err := s.embed(ctx, emb, model, texts)
+		if err == nil && len(vecs) != len(texts) {
+			err = fmt.Errorf("embedding: %d vectors for %d texts", len(vecs), len(texts))
+		}
 		if err != nil {
 			return done, err
 		}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -53,6 +54,7 @@ type Service struct {
 	now      func() time.Time
 	maxBytes int64
 	minSim   float32
+	metrics  *llm.Metrics
 	http     *http.Client
 	// newChat and newEmbedder build provider clients; tests may replace them.
 	newChat     func(llm.Config) (llm.Chat, error)
@@ -73,6 +75,8 @@ type Options struct {
 	// Embedder, when set, replaces the team's embedding provider: for
 	// tests and benchmarks with a deterministic local embedder.
 	Embedder func(llm.Config) (llm.Embedder, error)
+	// Metrics, when set, count provider requests, tokens and latency.
+	Metrics *llm.Metrics
 	// MinSimilarity is the cosine below which a vector match is not
 	// relevant at all (default DefaultMinSimilarity).
 	MinSimilarity float32
@@ -94,7 +98,7 @@ func New(reg *db.Registry, o Options) *Service {
 	if o.MinSimilarity <= 0 {
 		o.MinSimilarity = DefaultMinSimilarity
 	}
-	s := &Service{minSim: o.MinSimilarity, d: reg.Get(db.KnowledgeBase), queue: o.Queue, box: o.Box, audit: o.Audit, logger: o.Logger, now: o.Now,
+	s := &Service{minSim: o.MinSimilarity, metrics: o.Metrics, d: reg.Get(db.KnowledgeBase), queue: o.Queue, box: o.Box, audit: o.Audit, logger: o.Logger, now: o.Now,
 		maxBytes: o.MaxBytes, http: o.HTTPClient, newChat: o.Chat, newEmbedder: o.Embedder}
 	if s.newChat == nil {
 		s.newChat = llm.NewChat
@@ -118,4 +122,14 @@ func (s *Service) record(ctx context.Context, actor audit.Event, teamID, action,
 	if err := s.audit.Record(ctx, e); err != nil {
 		s.logger.Warn("audit of a knowledge base change failed", "action", action, "err", err)
 	}
+}
+
+// embed calls the embedder and records the request; model is the team's
+// model key ("provider:model").
+func (s *Service) embed(ctx context.Context, e llm.Embedder, model string, texts []string) ([][]float32, error) {
+	provider, name, _ := strings.Cut(model, ":")
+	start := time.Now()
+	vecs, err := e.Embed(ctx, texts)
+	s.metrics.Observe(provider, name, "embedding", time.Since(start), llm.Usage{}, err)
+	return vecs, err
 }

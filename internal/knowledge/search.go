@@ -194,7 +194,7 @@ func (s *Service) Search(ctx context.Context, teamID string, p SearchParams) ([]
 	if err != nil {
 		s.logger.Warn("knowledge base: embedding provider unavailable; full text only", "team_id", teamID, "err", err)
 	} else if emb != nil {
-		vecs, err := emb.Embed(ctx, []string{p.Query})
+		vecs, err := s.embed(ctx, emb, model, []string{p.Query})
 		if err != nil || len(vecs) != 1 {
 			s.logger.Warn("knowledge base: query embedding failed; full text only", "team_id", teamID, "err", err)
 		} else {
