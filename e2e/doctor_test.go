@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,4 +142,52 @@ func TestWorkerLogsMissingScanners(t *testing.T) {
 	if !strings.Contains(rec.Missing, "trivy") || !strings.Contains(rec.Missing, "prowler") || strings.Contains(rec.Missing, "nmap") {
 		t.Fatalf("missing %q", rec.Missing)
 	}
+}
+
+// With the API and the workers in separate processes, the API refuses a
+// scan whose tool no worker reported having.
+func TestSeparateAPIChecksTheWorkersScanners(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		bin := t.TempDir()
+		grype := scannertest.Tool(t, bin, "grype", scannertest.Behaviour{})
+		env := []string{"CSPM_DATA_DIR=" + t.TempDir(), "CSPM_GRYPE_BIN=" + grype, "PATH=" + bin}
+		if engine == "postgres" {
+			env = append(env, "CSPM_DATABASE_URL="+freshPostgresDatabase(t))
+		}
+		p := start(t, append(env, "CSPM_ADDR=127.0.0.1:0"), "serve", "--no-workers")
+		a := newAPI(t, p.url, bootstrapPassword(t, p))
+		start(t, env, "worker")
+		// A target the API refuses in any case (it starts with '-'), so
+		// that no scan is queued while the worker's report is on its way:
+		// the refusal names the missing scanner once it has arrived.
+		refusal := func() string {
+			req, _ := http.NewRequest("POST", p.url+"/api/v1/scans", strings.NewReader(`{"type":"container","tools":["trivy"],"targets":["-x"]}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-CSRF-Token", a.csrf)
+			res, err := a.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var problem struct {
+				Detail string `json:"detail"`
+			}
+			if res.StatusCode != 422 || json.NewDecoder(res.Body).Decode(&problem) != nil {
+				t.Fatalf("scan = %d", res.StatusCode)
+			}
+			return problem.Detail
+		}
+		detail := refusal()
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(detail, "none of the 1 workers") && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			detail = refusal()
+		}
+		if !strings.Contains(detail, "Trivy is not installed") || !strings.Contains(detail, "none of the 1 workers") || !strings.Contains(detail, "trivy_bin") {
+			t.Fatalf("refusal %q", detail)
+		}
+		var run scanRun
+		if code := a.do("POST", "/api/v1/scans", map[string]any{"type": "container", "tools": []string{"grype"}, "targets": []string{"alpine:3.19"}}, &run); code != 202 {
+			t.Fatalf("grype, which the worker has: %d", code)
+		}
+	})
 }

@@ -74,6 +74,8 @@ type App struct {
 
 	box        *secrets.Box
 	runWorkers bool
+	// stopToolReports ends the loop that reports this worker's scanners.
+	stopToolReports context.CancelFunc
 }
 
 // OpenRegistry opens every logical database where the configuration says.
@@ -355,7 +357,30 @@ func (a *App) startWorkers() error {
 	}
 	a.Logger.Info("workers started", "id", a.Queue.ID(), "concurrency", a.Config.WorkerConcurrency)
 	a.logMissingTools()
+	a.startToolReports()
 	return nil
+}
+
+// startToolReports writes what this worker finds of the scanners to the
+// database now and every minute, for API processes that run no workers
+// (orchestration.Service.ReportTools).
+func (a *App) startToolReports() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopToolReports = cancel
+	go func() {
+		t := time.NewTicker(orchestration.ToolReportEvery)
+		defer t.Stop()
+		for {
+			if err := a.Orchestration.ReportTools(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("reporting this worker's scanners failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // logMissingTools tells the operator of a worker which scanners it lacks:
@@ -377,6 +402,9 @@ func (a *App) logMissingTools() {
 func (a *App) stopWorkers() {
 	if !a.runWorkers {
 		return
+	}
+	if a.stopToolReports != nil {
+		a.stopToolReports()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()

@@ -68,8 +68,9 @@ type Service struct {
 	// CheckTools refuses a scan whose tool this process cannot find
 	// (scanner.Locate): set when the process runs the workers, whose
 	// machine is then the one that matters. A process without workers
-	// (serve --no-workers) cannot see the workers' machines: it queues
-	// scans unchecked and warns once in its log.
+	// (serve --no-workers) checks against what the workers reported
+	// (ReportTools, in worker_tools), and queues the scan unchecked, with a
+	// warning in its log, when no worker reported lately.
 	CheckTools bool
 	warnOnce   sync.Once
 	now        func() time.Time
@@ -108,7 +109,7 @@ type ToolMissingError struct{ Tool scanner.ToolStatus }
 
 func (e *ToolMissingError) Error() string {
 	t := e.Tool
-	return fmt.Sprintf("%s is not installed on this worker (%s): install it (%s) or set %s (%s) to its executable",
+	return fmt.Sprintf("%s is not installed where scans run (%s): install it (%s) or set %s (%s) to its executable",
 		t.Label, t.Problem, t.Install, t.Setting, t.Env)
 }
 
@@ -146,7 +147,7 @@ func (s *Service) plan(ctx context.Context, teamID string, p *ScanParams, run *S
 		}
 		seen[t] = true
 	}
-	if err := s.checkTools(p.Tools); err != nil {
+	if err := s.checkTools(ctx, p.Tools); err != nil {
 		return nil, err
 	}
 	run.Tools = p.Tools
@@ -214,25 +215,6 @@ func (s *Service) plan(ctx context.Context, teamID string, p *ScanParams, run *S
 		return nil, invalid("the scan would have %d SubJobs; at most %d", len(subs), s.Limits.MaxSubJobs)
 	}
 	return subs, nil
-}
-
-// checkTools refuses tools this process cannot find, when it runs the workers.
-func (s *Service) checkTools(tools []string) error {
-	if !s.CheckTools {
-		s.warnOnce.Do(func() {
-			if s.Logger != nil {
-				s.Logger.Warn("this process runs no workers: scans are queued without checking that the workers have their tools; " +
-					"run 'cspm doctor' on each worker machine")
-			}
-		})
-		return nil
-	}
-	for _, t := range tools {
-		if st := scanner.Locate(s.Tools, t); !st.Found {
-			return &ToolMissingError{Tool: st}
-		}
-	}
-	return nil
 }
 
 func sortedUnique(in []string) []string {

@@ -12,6 +12,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
+	"github.com/offloadsecurity/cspm/internal/scanner"
 	"github.com/offloadsecurity/cspm/internal/scanner/scannertest"
 )
 
@@ -148,6 +149,50 @@ func TestFailureClassesDecideRetries(t *testing.T) {
 		sj := b.waitDone(t, teamA, run.ID).SubJobs[0]
 		if sj.Status != "failed" || sj.Attempts != 1 || !strings.Contains(sj.Error, "executable was not found") || !strings.Contains(sj.Error, "apt-get install nmap") {
 			t.Fatalf("missing nmap: %s after %d attempts: %s", sj.Status, sj.Attempts, sj.Error)
+		}
+	})
+}
+
+// An API process without workers checks a scan's tools against what the
+// workers reported in the database: a tool no recent worker has is
+// refused; when no worker reported lately, the scan is queued unchecked.
+func TestAPIProcessChecksWhatWorkersReported(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		b.tool(t, "nmap", scannertest.Behaviour{Sample: scannertest.Sample(t, "nmap/nmap_multiple_port.xml")})
+		b.svc.CheckTools = false
+		worker := orchestration.New(reg)
+		worker.WorkerID = "host-1"
+		worker.Tools = scanner.Config{NmapBin: b.svc.Tools.NmapBin, TrivyBin: filepath.Join(t.TempDir(), "no-trivy")}
+		if err := worker.ReportTools(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"alpine:3.19"}})
+		var missing *orchestration.ToolMissingError
+		if !errors.As(err, &missing) || !strings.Contains(err.Error(), "none of the 1 workers") || !strings.Contains(err.Error(), "trivy_bin") {
+			t.Fatalf("trivy, which no worker has: %v", err)
+		}
+		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "network", Tools: []string{"nmap"}, Targets: []string{"127.0.0.1"}}); err != nil {
+			t.Fatalf("nmap, which the worker has: %v", err)
+		}
+		// A second worker with trivy makes it available.
+		other := orchestration.New(reg)
+		other.WorkerID, other.Tools = "host-2", scanner.Config{TrivyBin: b.svc.Tools.NmapBin}
+		if err := other.ReportTools(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"alpine:3.19"}}); err != nil {
+			t.Fatalf("trivy, which the second worker has: %v", err)
+		}
+		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}}); !errors.As(err, &missing) {
+			t.Fatalf("grype, which no worker has: %v", err)
+		}
+		// Reports older than a few minutes are workers that are gone: unchecked.
+		b.svc.SetClock(func() time.Time { return time.Now().Add(orchestration.ToolReportStale + time.Minute) })
+		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}}); err != nil {
+			t.Fatalf("with only stale reports, a scan is queued unchecked: %v", err)
 		}
 	})
 }
