@@ -6,7 +6,7 @@ import { installHint, missingOf, type ToolInventory } from "../tools";
 export function MissingTools({ inv, tools }: { inv: ToolInventory; tools: string[] }) {
   const missing = missingOf(inv, tools);
   if (inv.workersElsewhere) {
-    return <Text size="xs" c="dimmed" data-testid="tools-unchecked">Workers run in other processes: whether they have the tools is checked when the scan runs (cspm doctor on each worker).</Text>;
+    return <Text size="xs" c="dimmed" data-testid="tools-unchecked">Workers run in other processes: the API checks the scanners they report when you start the scan (cspm doctor on each worker machine lists them).</Text>;
   }
   if (missing.length === 0) return null;
   return (

@@ -130,7 +130,7 @@ function ToolsCard({ status }: { status: SystemStatus }) {
           <Text size="xs" c="dimmed" mb="xs">
             {status.queue.workers_in_process
               ? "On this machine, where the workers run. A scan whose scanner is missing is refused before it is queued."
-              : "On this machine; the workers run in other processes, which may have other tools: run cspm doctor on each worker machine."}
+              : "On this machine. The workers run in other processes, which may have other tools: a scan is checked against the scanners they report, and cspm doctor on each worker machine lists them."}
           </Text>
           <Table.ScrollContainer minWidth={720}>
             <Table striped>
