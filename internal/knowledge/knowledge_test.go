@@ -8,6 +8,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/secrets"
 )
 
 const accessPolicy = `# Access Control Policy
@@ -304,4 +305,39 @@ func mustSearch(t *testing.T, b *bundle, p SearchParams) []Passage {
 		t.Fatalf("search %+v: %v, %d passages", p, err, len(got))
 	}
 	return got
+}
+
+// After the secret key changes, stored provider keys no longer open: asking
+// says the provider is not usable, search falls back to full text, and the
+// ADMIN is told to enter the keys again.
+func TestProviderKeysAfterTheSecretKeyChanged(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		b := setup(t, reg)
+		b.upload(t, teamA, "access.md", accessPolicy)
+		if _, err := b.s.SettingsSet(ctx, teamA, ProviderSettingsUpdate{ChatProvider: "openai", ChatModel: "gpt", ChatKey: strp("sk-1"),
+			EmbedProvider: "openai", EmbedModel: "emb", EmbedKey: strp("sk-2")}, admin); err != nil {
+			t.Fatal(err)
+		}
+		other, _ := secrets.NewBox([]byte(strings.Repeat("k", 32)))
+		s2 := New(reg, Options{Box: other, Chat: b.s.newChat, Embedder: b.s.newEmbedder})
+		if _, err := s2.Ask(ctx, teamA, AskParams{Question: "MFA contractors"}); !errors.Is(err, ErrNotConfigured) {
+			t.Fatalf("ask: %v", err)
+		}
+		if got, err := s2.Search(ctx, teamA, SearchParams{Query: "MFA contractors"}); err != nil || len(got) == 0 || got[0].VectorRank != 0 {
+			t.Fatalf("search: %+v %v", got, err)
+		}
+		if _, err := s2.SettingsSet(ctx, teamA, ProviderSettingsUpdate{ChatProvider: "openai", ChatModel: "gpt2"}, admin); !errors.Is(err, ErrInvalid) ||
+			!strings.Contains(err.Error(), "enter it again") {
+			t.Fatalf("settings without keys: %v", err)
+		}
+		if _, err := s2.SettingsSet(ctx, teamA, ProviderSettingsUpdate{ChatProvider: "openai", ChatModel: "gpt2", ChatKey: strp("sk-3"),
+			EmbedProvider: "openai", EmbedModel: "emb", EmbedKey: strp("sk-4")}, admin); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s2.Ask(ctx, teamA, AskParams{Question: "MFA contractors"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

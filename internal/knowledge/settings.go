@@ -116,7 +116,7 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSett
 		}
 	} else if chatKey != "" {
 		if plainChat, err = s.box.Open(chatKey, sealContext(teamID, "chat")); err != nil {
-			return ProviderSettings{}, err
+			return ProviderSettings{}, fmt.Errorf("%w: the stored chat key cannot be opened (was the secret key rotated?); enter it again", ErrInvalid)
 		}
 	}
 	if u.EmbedKey != nil {
@@ -126,7 +126,7 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSett
 		}
 	} else if embedKey != "" {
 		if plainEmbed, err = s.box.Open(embedKey, sealContext(teamID, "embed")); err != nil {
-			return ProviderSettings{}, err
+			return ProviderSettings{}, fmt.Errorf("%w: the stored embed key cannot be opened (was the secret key rotated?); enter it again", ErrInvalid)
 		}
 	}
 	u.ChatModel, u.EmbedModel = strings.TrimSpace(u.ChatModel), strings.TrimSpace(u.EmbedModel)
