@@ -243,13 +243,9 @@ func killedWorkerScenario(t *testing.T, engine string) {
 	}
 	// The API takes no jobs: only the workers this test starts (and kills) do.
 	p := start(t, append(env, "CSPM_ADDR=127.0.0.1:0"), "serve", "--no-workers")
-	password := ""
-	for _, line := range strings.Split(p.stdout.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
-			password = f[1]
-		}
-	}
-	a := newAPI(t, p.url, password)
+	// The printed one-time password is replaced first: until then only the
+	// admin's own account answers.
+	a := newAPI(t, p.url, bootstrapPassword(t, p))
 	w1 := start(t, env, "worker")
 
 	scan := func(target string) scanRun {
