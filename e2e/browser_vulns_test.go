@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,5 +69,36 @@ func TestBrowserVulnerabilitiesWithKEV(t *testing.T) {
 	}
 	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile(os.TempDir()+"/cspm-vulns.png", shot, 0o644)
+	}
+}
+
+// An install that cannot reach CISA loads the catalog from a file: the
+// Upload catalog button on the vulnerabilities page, and the KEV badges
+// follow.
+func TestBrowserKEVCatalogUpload(t *testing.T) {
+	t.Parallel()
+	catalog, err := filepath.Abs("../internal/vuln/testdata/known_exploited_vulnerabilities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := browser(t)
+	p, password := servePlatform(t, "CSPM_KEV_URL=")
+	ctx := step(t, base)
+	signIn(t, ctx, p.url, "admin@cspm.local", password)
+	uploadReport(t, ctx, "trivy/scheme_2_many_vulns.json")
+	ctx = step(t, base)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(p.url+"/vulnerabilities"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="vulns-table"] tbody tr`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="kev-upload"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="kev-status"] input[type="file"]`), []string{catalog}),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="kev-sync-result"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="vuln-row-CVE-2020-15999"] [data-testid="kev-badge"]`)),
+	); err != nil {
+		shot(t, ctx, "cspm-kev-upload.png")
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `[data-testid="kev-status"]`); !strings.Contains(got, "2025.08.25, 1404 entries") {
+		t.Fatalf("KEV status shows %q", got)
 	}
 }

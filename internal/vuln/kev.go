@@ -164,6 +164,10 @@ type KEVSyncResult struct {
 type KEVSource struct {
 	URL  string
 	File string
+	// Upload is a catalog file sent through the API (an offline install's
+	// copy), named UploadName; at most maxKEVBytes.
+	Upload     []byte
+	UploadName string
 	// Force accepts a catalog that would remove more than MaxKEVShrink of
 	// the stored entries.
 	Force bool
@@ -179,11 +183,17 @@ const MaxKEVShrink = 0.10
 var ErrKEVShrink = errors.New("the catalog would remove too many entries")
 
 func (src KEVSource) String() string {
-	if src.File != "" {
+	switch {
+	case src.Upload != nil:
+		return "upload:" + src.UploadName
+	case src.File != "":
 		return "file:" + src.File
 	}
 	return src.URL
 }
+
+// MaxKEVBytes is the largest catalog a sync reads (today's is about 1.5 MB).
+const MaxKEVBytes = maxKEVBytes
 
 // fetch reads the document, bounded in size.
 func (s *Service) fetch(ctx context.Context, url string, limit int64) ([]byte, error) {
@@ -215,6 +225,12 @@ func (s *Service) fetch(ctx context.Context, url string, limit int64) ([]byte, e
 }
 
 func readSource(ctx context.Context, s *Service, src KEVSource) ([]byte, error) {
+	if src.Upload != nil {
+		if len(src.Upload) > maxKEVBytes {
+			return nil, fmt.Errorf("%s: larger than %d bytes", src.UploadName, maxKEVBytes)
+		}
+		return src.Upload, nil
+	}
 	if src.File != "" {
 		fh, err := os.Open(src.File)
 		if err != nil {

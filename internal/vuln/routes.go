@@ -2,7 +2,10 @@ package vuln
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -161,6 +164,22 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, kevURL string) {
 			out.Body.EPSS, err = s.EPSSStatusGet(ctx)
 			return out, err
 		})
+	r.HandleDocumented(huma.Operation{OperationID: "upload-kev", Method: http.MethodPost, Path: "/api/v1/kev/upload",
+		Summary: "Load a KEV catalog file (an offline install's copy) and re-enrich what changed", Tags: tags,
+		Description: "The multipart part named file is CISA's known_exploited_vulnerabilities.json. It is validated as a sync's download is: " +
+			"a catalog that is not one, or that would remove more than 10% of the stored entries without ?force=true, is refused (422) and the last good one stays.",
+		Parameters: []*huma.Param{httpapi.QueryParam("force", "true accepts a catalog that removes more than 10% of the stored entries")},
+		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"multipart/form-data": {Schema: &huma.Schema{
+			Type: "object", Required: []string{"file"},
+			Properties: map[string]*huma.Schema{"file": {Type: "string", Format: "binary", Description: "the KEV catalog (JSON)"}}}}}},
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Loaded.", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
+				Ref: "#/components/schemas/KEVSyncResult"}}}},
+			"400": httpapi.ProblemResponse("Not multipart, or no file part."),
+			"413": httpapi.ProblemResponse("Larger than the largest catalog read."),
+			"422": httpapi.ProblemResponse("Not a KEV catalog, or it would remove too many entries."),
+		}},
+		rbac.KEVSync, http.HandlerFunc(s.serveKEVUpload))
 	httpapi.Register(r, huma.Operation{OperationID: "sync-kev", Method: http.MethodPost, Path: "/api/v1/kev/sync",
 		Summary: "Download the KEV catalog from the configured kev_url now and re-enrich what changed", Tags: tags,
 		Description: "A catalog that fails validation is refused (422) and the last good one stays."},
@@ -176,4 +195,37 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, kevURL string) {
 			}
 			return &kevSyncOutput{Body: *res}, nil
 		})
+}
+
+// serveKEVUpload loads the uploaded catalog as a sync would a download.
+func (s *Service) serveKEVUpload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxKEVBytes+64<<10)
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the catalog is larger than %d bytes", MaxKEVBytes))
+			return
+		}
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, `send the catalog as multipart/form-data with a "file" part`)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxKEVBytes+1))
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusBadRequest, "read the upload: "+err.Error())
+		return
+	}
+	if len(data) > MaxKEVBytes {
+		httpapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the catalog is larger than %d bytes", MaxKEVBytes))
+		return
+	}
+	res, err := s.EnrichWithKEV(r.Context(), KEVSource{Upload: data, UploadName: hdr.Filename, Force: r.URL.Query().Get("force") == "true"},
+		actor(r.Context()))
+	if err != nil {
+		httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, "KEV catalog refused: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
 }

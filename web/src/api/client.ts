@@ -79,7 +79,8 @@ export const csrf = () => csrfToken;
 export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
-  if (init.body && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  // A FormData body carries its own multipart type and boundary.
+  if (init.body && !(init.body instanceof FormData) && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   const method = (init.method ?? "GET").toUpperCase();
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers.set("X-CSRF-Token", csrfToken);
   const res = await fetch(path, { ...init, headers, credentials: "same-origin" });
@@ -133,6 +134,12 @@ export const api = {
     apiFetch<Occurrence>(`/api/v1/vulnerabilities/occurrences/${id}`, json("PATCH", { status, reason })),
   kevStatus: () => apiFetch<S["KevStatusOutputBody"]>("/api/v1/kev/status"),
   kevSync: () => apiFetch<KEVSyncResult>("/api/v1/kev/sync", json("POST")),
+  // kevUpload loads a catalog file, for installs that cannot reach CISA.
+  kevUpload: (file: File) => {
+    const form = new FormData();
+    form.append("file", file);
+    return apiFetch<KEVSyncResult>("/api/v1/kev/upload", { method: "POST", body: form });
+  },
   setSLA: (p: SLAPolicy) => apiFetch<SLAPolicy>("/api/v1/vulnerabilities/sla", json("PUT", p)),
   findings: (params: Record<string, string>) => apiFetch<FindingList>("/api/v1/findings?" + new URLSearchParams(params).toString()),
   finding: (id: number) => apiFetch<FindingDetail>(`/api/v1/findings/${id}`),

@@ -830,6 +830,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kev/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Load a KEV catalog file (an offline install's copy) and re-enrich what changed
+         * @description The multipart part named file is CISA's known_exploited_vulnerabilities.json. It is validated as a sync's download is: a catalog that is not one, or that would remove more than 10% of the stored entries without ?force=true, is refused (422) and the last good one stays.
+         */
+        post: operations["upload-kev"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/knowledge/ask": {
         parameters: {
             query?: never;
@@ -6065,6 +6085,84 @@ export interface operations {
             };
             /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "upload-kev": {
+        parameters: {
+            query?: {
+                /** @description true accepts a catalog that removes more than 10% of the stored entries */
+                force?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the KEV catalog (JSON)
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Loaded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KEVSyncResult"];
+                };
+            };
+            /** @description Not multipart, or no file part. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Larger than the largest catalog read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not a KEV catalog, or it would remove too many entries. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import {
-  Alert, Anchor, Badge, Button, Code, Collapse, Drawer, Group, MultiSelect, NumberInput, Pagination, SegmentedControl, Select, Stack, Switch,
+  Alert, Anchor, Badge, Button, Code, Collapse, Drawer, FileButton, Group, MultiSelect, NumberInput, Pagination, SegmentedControl, Select, Stack, Switch,
   Table, Text, TextInput, Title, Tooltip,
 } from "@mantine/core";
 import { useSearchParams } from "react-router-dom";
@@ -192,7 +192,8 @@ export function VulnerabilitiesPage() {
   );
 }
 
-// KEVStatusBar shows the stored catalog and, for ADMINs, a sync button.
+// KEVStatusBar shows the stored catalog and, for ADMINs, a sync button and
+// an upload of a catalog file for installs that cannot reach CISA.
 function KEVStatusBar({ onSynced }: { onSynced: () => void }) {
   const { can } = useAuth();
   const [status, setStatus] = useState<Awaited<ReturnType<typeof api.kevStatus>> | null>(null);
@@ -201,13 +202,15 @@ function KEVStatusBar({ onSynced }: { onSynced: () => void }) {
   const [busy, setBusy] = useState(false);
   const load = useCallback(() => api.kevStatus().then(setStatus, setError), []);
   useEffect(() => { load(); }, [load]);
-  const sync = () => {
+  const finish = (p: Promise<KEVSyncResult>) => {
     setBusy(true);
-    api.kevSync().then(
+    p.then(
       (r) => { setResult(r); setError(null); load(); onSynced(); },
       (e) => { setError(e); load(); },
     ).finally(() => setBusy(false));
   };
+  const sync = () => finish(api.kevSync());
+  const upload = (file: File | null) => file && finish(api.kevUpload(file));
   // One failure, said once: the sync's own error when there is one, else
   // the stored last error; plain words first, the raw error on request.
   const raw = error ? (error instanceof Error ? error.message : String(error)) : status?.last_error ?? "";
@@ -219,6 +222,14 @@ function KEVStatusBar({ onSynced }: { onSynced: () => void }) {
           {status?.epss.count ? ` · EPSS ${status.epss.score_date.slice(0, 10)}` : ""}
         </Text>
         {can("kev:sync") && <Button size="xs" variant="light" loading={busy} onClick={sync} data-testid="kev-sync">Sync now</Button>}
+        {can("kev:sync") && (
+          <FileButton onChange={upload} accept="application/json,.json">
+            {(props) => (
+              <Button {...props} size="xs" variant="subtle" loading={busy} data-testid="kev-upload"
+                title="For an install that cannot reach CISA: CISA's known_exploited_vulnerabilities.json">Upload catalog</Button>
+            )}
+          </FileButton>
+        )}
       </Group>
       {raw && <KEVError raw={raw} />}
       {result && (
