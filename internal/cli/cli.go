@@ -58,6 +58,7 @@ func init() {
 		"kev":     {"CISA KEV catalog: kev sync [--url U | --file F] [--json] | kev status", runKEV},
 		"epss":    {"FIRST EPSS scores: epss import [--json] FILE", runEPSS},
 		"secrets": {"rotate the key that seals secrets at rest: secrets rotate-key --new-key-file FILE", runSecrets},
+		"kb":      {"load policy documents into a team's knowledge base: kb import --team NAME [--tags T] FILE...", runKB},
 
 		// Compliance content and scoring (internal/compliance).
 		"scf":        {"import the official SCF workbook: scf import [--json] FILE", runSCF},

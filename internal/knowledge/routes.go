@@ -305,7 +305,7 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	// Check every file before keeping any.
 	for _, f := range files {
-		if err := checkFile(f.name, f.body); err != nil {
+		if err := CheckFile(f.name, f.body, s.maxBytes); err != nil {
 			s.uploadProblem(w, r, err)
 			return
 		}
@@ -328,9 +328,13 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"results": results})
 }
 
-// checkFile is DocumentUpload's check without the write.
-func checkFile(name string, body []byte) error {
+// CheckFile is DocumentUpload's check without the write: name, size,
+// type and extractable text.
+func CheckFile(name string, body []byte, maxBytes int64) error {
 	name = cleanName(name)
+	if int64(len(body)) > maxBytes {
+		return fmt.Errorf("%w: %s is larger than the %d-byte limit (kb_max_bytes)", ErrTooLarge, name, maxBytes)
+	}
 	if name == "" {
 		return fmt.Errorf("%w: every file needs a name", ErrInvalid)
 	}
