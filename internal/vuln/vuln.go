@@ -266,22 +266,7 @@ func countKEV(ctx context.Context, q db.Querier, d db.Dialect, ids []string) (in
 	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
 	inKEV := map[string]bool{}
 	for start := 0; start < len(distinct); start += 500 {
-		chunk := distinct[start:min(start+500, len(distinct))]
-		in, args := db.AnyOf(d, "id", "text", 1, chunk)
-		rows, err := q.QueryContext(ctx, "SELECT id FROM vuln_catalog WHERE in_kev AND "+in, args...)
-		if err != nil {
-			return 0, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			inKEV[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := markKEV(ctx, q, d, distinct[start:min(start+500, len(distinct))], inKEV); err != nil {
 			return 0, err
 		}
 	}
@@ -292,4 +277,22 @@ func countKEV(ctx context.Context, q db.Querier, d db.Dialect, ids []string) (in
 		}
 	}
 	return n, nil
+}
+
+// markKEV sets inKEV for the IDs of chunk that the catalog has in KEV.
+func markKEV(ctx context.Context, q db.Querier, d db.Dialect, chunk []string, inKEV map[string]bool) error {
+	in, args := db.AnyOf(d, "id", "text", 1, chunk)
+	rows, err := q.QueryContext(ctx, "SELECT id FROM vuln_catalog WHERE in_kev AND "+in, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		inKEV[id] = true
+	}
+	return rows.Err()
 }
