@@ -174,13 +174,18 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 		return 0, err
 	}
 	done := 0
+	// after walks the chunks by ID, so that each batch starts where the
+	// last one ended instead of passing every chunk embedded so far (which
+	// made a library of 100,000 chunks quadratic). A chunk added behind the
+	// cursor meanwhile has its own kb_embed job, queued after its commit.
+	after := ""
 	for {
 		type row struct{ id, text string }
 		var batch []row
 		err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 			rows, err := q.QueryContext(ctx, `SELECT c.id, c.section_path, c.text FROM kb_chunks c
 				LEFT JOIN kb_embeddings e ON e.chunk_id = c.id AND e.model = $2
-				WHERE c.team_id = $1 AND e.chunk_id IS NULL ORDER BY c.document_id, c.seq LIMIT $3`, teamID, model, EmbedBatch)
+				WHERE c.team_id = $1 AND c.id > $4 AND e.chunk_id IS NULL ORDER BY c.id LIMIT $3`, teamID, model, EmbedBatch, after)
 			if err != nil {
 				return err
 			}
@@ -226,6 +231,7 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 			return done, err
 		}
 		done += len(batch)
+		after = batch[len(batch)-1].id
 	}
 }
 
