@@ -178,6 +178,8 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 	// last one ended instead of passing every chunk embedded so far (which
 	// made a library of 100,000 chunks quadratic). A chunk added behind the
 	// cursor meanwhile has its own kb_embed job, queued after its commit.
+	// On SQLite the team filter must not pick the team index, or every
+	// batch sorts all of the team's chunks by ID again.
 	after := ""
 	for {
 		type row struct{ id, text string }
@@ -185,7 +187,8 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 		err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 			rows, err := q.QueryContext(ctx, `SELECT c.id, c.section_path, c.text FROM kb_chunks c
 				LEFT JOIN kb_embeddings e ON e.chunk_id = c.id AND e.model = $2
-				WHERE c.team_id = $1 AND c.id > $4 AND e.chunk_id IS NULL ORDER BY c.id LIMIT $3`, teamID, model, EmbedBatch, after)
+				WHERE `+db.NotIndexed(s.d.Dialect, "c.team_id")+` = $1 AND c.id > $4 AND e.chunk_id IS NULL
+				ORDER BY c.id LIMIT $3`, teamID, model, EmbedBatch, after)
 			if err != nil {
 				return err
 			}
