@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/offloadsecurity/cspm/internal/db"
 )
@@ -218,4 +219,25 @@ func (r *importRun) missing(scopes []string) ([]gone, error) {
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// coverUnder adds to the import's scopes every stored scope whose key
+// starts with prefix (a directory's scope key and a slash): the targets a
+// scan of the directory covered, each lockfile of a checkout.
+func (r *importRun) coverUnder(prefix string) error {
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
+	rows, err := r.q.QueryContext(r.ctx, `SELECT DISTINCT scope_key FROM findings WHERE team_id = $1 AND scope_key LIKE $2 ESCAPE '\'`,
+		r.teamID, escaped+"%")
+	if err != nil {
+		return fmt.Errorf("scopes under %s: %w", prefix, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return err
+		}
+		r.scopes[key] = true
+	}
+	return rows.Err()
 }

@@ -95,6 +95,9 @@ type Coverage struct {
 	AccountUID string `json:"account_uid,omitempty"`
 	Region     string `json:"region,omitempty"`
 	Target     string `json:"target,omitempty"`
+	// Under: Target is a directory, and the scopes of the targets under it
+	// are covered too (a code scan of a checkout covers each lockfile in it).
+	Under bool `json:"under,omitempty"`
 }
 
 // ImportResult is what an import did; the JSON names are the API's and the CLI's.
@@ -311,7 +314,13 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			imp.scopes[(&ingest.Finding{Tool: rec.Tool, Target: t}).ScopeKey()] = true
 		}
 		for _, c := range p.Covers {
-			imp.scopes[(&ingest.Finding{Tool: rec.Tool, AccountUID: c.AccountUID, Region: c.Region, Target: c.Target}).ScopeKey()] = true
+			key := (&ingest.Finding{Tool: rec.Tool, AccountUID: c.AccountUID, Region: c.Region, Target: c.Target}).ScopeKey()
+			imp.scopes[key] = true
+			if c.Under && c.Target != "" {
+				if err := imp.coverUnder(strings.TrimRight(key, "/") + "/"); err != nil {
+					return err
+				}
+			}
 		}
 		if err := imp.resolveMissing(); err != nil {
 			return err

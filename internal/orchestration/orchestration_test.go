@@ -854,7 +854,14 @@ func TestCodeScan(t *testing.T) {
 		}
 		b.svc.Tools.CodeRoots = []string{root}
 		b.tool(t, "checkov", scannertest.Behaviour{Sample: scannertest.Sample(t, "checkov/checkov-report-many-vuln.json"), ExitCode: 1})
-		b.tool(t, "osv-scanner", scannertest.Behaviour{Sample: scannertest.Sample(t, "osv/some_findings.json"), ExitCode: 1})
+		// The real OSV report, its lockfile moved into the checkout.
+		osvReport, err := os.ReadFile(scannertest.Sample(t, "osv/some_findings.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		osvSample := filepath.Join(t.TempDir(), "osv.json")
+		_ = os.WriteFile(osvSample, []byte(strings.ReplaceAll(string(osvReport), "/tmp/components/yarn.lock", repo+"/yarn.lock")), 0o600)
+		b.tool(t, "osv-scanner", scannertest.Behaviour{Sample: osvSample, ExitCode: 1})
 		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "code", Tools: []string{"checkov"},
 			Targets: []string{t.TempDir()}}); err == nil {
 			t.Fatal("a code scan outside the roots was accepted")
@@ -875,6 +882,19 @@ func TestCodeScan(t *testing.T) {
 		}
 		if n := findingsOf(t, b, teamA, run.ID).Total; n == 0 {
 			t.Fatal("no findings from the code scan")
+		}
+		// The lockfile was fixed: OSV-Scanner finds no packages to report
+		// (exit 128, no report), and the directory's scan resolves the
+		// lockfile's findings.
+		b.tool(t, "osv-scanner", scannertest.Behaviour{ExitCode: 128})
+		again, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "code", Tools: []string{"osv-scanner"},
+			Targets: []string{repo}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = b.waitDone(t, teamA, again.ID)
+		if done.Status != "completed" || done.SubJobs[0].FindingsResolved == 0 {
+			t.Fatalf("clean OSV scan: %s, %+v", done.Status, done.SubJobs[0])
 		}
 	})
 }

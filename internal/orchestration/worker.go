@@ -167,7 +167,8 @@ func (s *Service) execute(ctx context.Context, a SubJobArgs, attempt, maxAttempt
 	}
 	// What the SubJob scanned is covered even by an empty report (a clean
 	// Nuclei run writes nothing): its earlier findings there are resolved.
-	cover := findings.Coverage{Target: sj.Target}
+	// A code scan of a directory covers every lockfile or file under it.
+	cover := findings.Coverage{Target: sj.Target, Under: run.ScanType == "code"}
 	if run.AccountUID != "" {
 		cover = findings.Coverage{AccountUID: run.AccountUID, Region: sj.Region}
 	}
