@@ -102,12 +102,12 @@ func run(docs, sections, queries, hybridQueries int, pg string) error {
 		Embedder: func(llm.Config) (llm.Embedder, error) { return hashEmbedder{}, nil }})
 	const teamID = "bench-team"
 
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // G404: a reproducible corpus, not a secret
 	vocab := make([]string, 5000)
 	for i := range vocab {
 		vocab[i] = fmt.Sprintf("w%s%d", string(rune('a'+i%26)), i)
 	}
-	zipf := rand.NewZipf(rng, 1.1, 1, uint64(len(vocab)-1))
+	zipf := rand.NewZipf(rng, 1.1, 1, uint64(len(vocab)-1)) //nolint:gosec // G115: a positive length
 	words := func(n int) string {
 		ws := make([]string, n)
 		for i := range ws {

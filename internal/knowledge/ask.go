@@ -85,7 +85,7 @@ func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, 
 	}
 	chat, err := s.chat(ctx, teamID)
 	if err != nil {
-		return Answer{}, fmt.Errorf("%w: %v", ErrNotConfigured, err)
+		return Answer{}, fmt.Errorf("%w: %v", ErrNotConfigured, err) //nolint:errorlint // the cause is told, not wrapped: its sentinels must not pick the HTTP answer
 	}
 	if chat == nil {
 		return Answer{Answer: noChatAnswer, Found: true, Citations: all}, nil

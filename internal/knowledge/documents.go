@@ -278,7 +278,7 @@ func scanDoc(sc interface{ Scan(...any) error }) (Document, error) {
 		&d.Chunks, &d.CreatedBy, &created, &updated, &d.Embedded); err != nil {
 		return d, db.MapError(err)
 	}
-	d.CreatedAt, d.UpdatedAt, d.Tags = created.Time.UTC(), updated.Time.UTC(), []string{}
+	d.CreatedAt, d.UpdatedAt, d.Tags = created.UTC(), updated.UTC(), []string{}
 	return d, nil
 }
 
@@ -373,7 +373,7 @@ func (s *Service) DocumentVersions(ctx context.Context, teamID, docID string) ([
 			if err := rows.Scan(&v.Version, &v.SHA256, &v.SizeBytes, &v.UploadedBy, &at); err != nil {
 				return err
 			}
-			v.UploadedAt = at.Time.UTC()
+			v.UploadedAt = at.UTC()
 			out = append(out, v)
 		}
 		return rows.Err()

@@ -191,7 +191,7 @@ var (
 func extractHTML(b []byte) ([]Block, error) {
 	root, err := html.Parse(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%w: HTML: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: HTML: %v", ErrUnsupported, err) //nolint:errorlint // the parser's error is told, not wrapped
 	}
 	var out []Block
 	var buf strings.Builder
@@ -252,7 +252,7 @@ const maxDOCXXML = 64 << 20
 func extractDOCX(b []byte) ([]Block, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err) //nolint:errorlint // the reader's error is told, not wrapped
 	}
 	var f *zip.File
 	for _, zf := range zr.File {
@@ -265,7 +265,7 @@ func extractDOCX(b []byte) ([]Block, error) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err) //nolint:errorlint // the reader's error is told, not wrapped
 	}
 	defer rc.Close()
 	dec := xml.NewDecoder(io.LimitReader(rc, maxDOCXXML))
@@ -281,7 +281,7 @@ func extractDOCX(b []byte) ([]Block, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err)
+			return nil, fmt.Errorf("%w: DOCX: %v", ErrUnsupported, err) //nolint:errorlint // the reader's error is told, not wrapped
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -353,7 +353,7 @@ func extractPDF(b []byte) (out []Block, err error) {
 	}()
 	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: malformed PDF: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: malformed PDF: %v", ErrUnsupported, err) //nolint:errorlint // the cause is told, not wrapped
 	}
 	for i := 1; i <= r.NumPage(); i++ {
 		p := r.Page(i)
@@ -362,7 +362,7 @@ func extractPDF(b []byte) (out []Block, err error) {
 		}
 		text, err := p.GetPlainText(nil)
 		if err != nil {
-			return nil, fmt.Errorf("%w: PDF page %d: %v", ErrUnsupported, i, err)
+			return nil, fmt.Errorf("%w: PDF page %d: %v", ErrUnsupported, i, err) //nolint:errorlint // the cause is told, not wrapped
 		}
 		out = append(out, paragraphs(text, i)...)
 	}

@@ -223,7 +223,7 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 // askError maps a provider's failure to 502 without its text, which may
 // carry what the provider echoed of the request.
 func (s *Service) askError(err error) error {
-	if e := toHTTP(err); e != err {
+	if e := toHTTP(err); e != err { //nolint:errorlint // identity: toHTTP returns err itself when it maps nothing
 		return e
 	}
 	s.logger.Warn("knowledge base: the chat provider failed", "err", err)

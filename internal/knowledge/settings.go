@@ -60,7 +60,7 @@ func (s *Service) loadSettings(ctx context.Context, teamID string) (storedSettin
 		if err != nil {
 			return db.MapError(err)
 		}
-		t := at.Time.UTC()
+		t := at.UTC()
 		st.UpdatedAt = &t
 		return nil
 	})
@@ -85,7 +85,7 @@ func checkBaseURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%w: base URL: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: base URL: %v", ErrInvalid, err) //nolint:errorlint // the cause is told, not wrapped
 	}
 	host := strings.Trim(u.Hostname(), "[]")
 	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()) {
@@ -134,13 +134,13 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSett
 	if u.ChatProvider != "" {
 		c := llm.Config{Provider: u.ChatProvider, Model: u.ChatModel, BaseURL: u.ChatBaseURL, APIKey: plainChat}
 		if err := c.Validate("chat"); err != nil {
-			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err) //nolint:errorlint // the cause is told, not wrapped
 		}
 	}
 	if u.EmbedProvider != "" {
 		c := llm.Config{Provider: u.EmbedProvider, Model: u.EmbedModel, BaseURL: u.EmbedBaseURL, APIKey: plainEmbed}
 		if err := c.Validate("embedding"); err != nil {
-			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return ProviderSettings{}, fmt.Errorf("%w: %v", ErrInvalid, err) //nolint:errorlint // the cause is told, not wrapped
 		}
 	}
 	for _, raw := range []string{u.ChatBaseURL, u.EmbedBaseURL} {

@@ -35,7 +35,7 @@ func (a *anthropicChat) Chat(ctx context.Context, req ChatRequest, onDelta func(
 			msgs = append(msgs, anthropic.NewUserMessage(anthropic.NewTextBlock(m.Content)))
 		}
 	}
-	params := anthropic.MessageNewParams{Model: anthropic.Model(a.c.Model), MaxTokens: int64(maxTokens(req.MaxTokens)),
+	params := anthropic.MessageNewParams{Model: a.c.Model, MaxTokens: int64(maxTokens(req.MaxTokens)),
 		Messages: msgs, System: []anthropic.TextBlockParam{{Text: req.System}}}
 	if onDelta == nil {
 		res, err := a.client.Messages.New(ctx, params)

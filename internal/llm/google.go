@@ -9,14 +9,14 @@ import (
 )
 
 func googleClient(c Config) (*genai.Client, error) {
-	attempts := int32(c.retries() + 1)
+	attempts := int32(c.retries() + 1) //nolint:gosec // G115: a handful of retries
 	timeout := c.timeout()
 	opts := genai.HTTPOptions{BaseURL: c.BaseURL, Timeout: &timeout,
 		RetryOptions: &genai.HTTPRetryOptions{Attempts: &attempts, HTTPStatusCodes: []int32{408, 429, 500, 502, 503, 504}}}
 	cl, err := genai.NewClient(context.Background(), &genai.ClientConfig{APIKey: c.APIKey, Backend: genai.BackendGeminiAPI,
 		HTTPClient: c.httpClient(), HTTPOptions: opts})
 	if err != nil {
-		return nil, fmt.Errorf("%w: google: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: google: %v", ErrConfig, err) //nolint:errorlint // the SDK's error is told, not wrapped
 	}
 	return cl, nil
 }
@@ -47,7 +47,7 @@ func (g *googleChat) Chat(ctx context.Context, req ChatRequest, onDelta func(str
 		contents = append(contents, genai.NewContentFromText(m.Content, role))
 	}
 	cfg := &genai.GenerateContentConfig{SystemInstruction: genai.NewContentFromText(req.System, genai.RoleUser),
-		MaxOutputTokens: int32(maxTokens(req.MaxTokens))}
+		MaxOutputTokens: int32(maxTokens(req.MaxTokens))} //nolint:gosec // G115: maxTokens bounds it far below 2^31
 	var out ChatResponse
 	usage := func(r *genai.GenerateContentResponse) {
 		if u := r.UsageMetadata; u != nil {
