@@ -93,6 +93,9 @@ func TestBrowserLayout(t *testing.T) {
 		}
 	}
 	for _, sample := range []string{"prowler/example_output_aws.ocsf.json", "zap/dvwa_baseline_dojo.xml", "trivy/scheme_2_many_vulns.json"} {
+		// Each import its own step: under the race detector with the other
+		// tests running, three of them and the empty pages did not fit one.
+		uctx = step(t, ctx)
 		uploadReport(t, uctx, sample)
 		if err := chromedp.Do(uctx, chromedp.Navigate(p.url+"/")); err != nil {
 			t.Fatal(err)
