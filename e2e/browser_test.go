@@ -90,6 +90,9 @@ func uploadReport(t *testing.T, ctx context.Context, sample string) {
 	if err := chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/import"]`)),
+		// On the import page, not the page being left: the vulnerabilities
+		// page has a file input of its own (the KEV catalog upload).
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-submit"]`)),
 		chromedp.WaitReady(chromedp.CSS(`input[type="file"]`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{report}),
 		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
