@@ -86,7 +86,7 @@ func (s *Store) CheckResults(ctx context.Context, teamID string, checks []string
 				order = append(order, k)
 			}
 			switch {
-			case status == StatusMuted:
+			case parked(status): // muted, risk-accepted or triaged out
 				r.Muted += n
 			case status == StatusResolved && result == "pass":
 				r.Passed += n

@@ -6,12 +6,8 @@ package findings
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -28,14 +24,6 @@ import (
 	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
 	"github.com/offloadsecurity/cspm/internal/vuln"
-)
-
-// Lifecycle statuses.
-const (
-	StatusOpen     = "open"
-	StatusResolved = "resolved"
-	StatusReopened = "reopened"
-	StatusMuted    = "muted"
 )
 
 // Store keeps findings in the native_scans database, beside the unified
@@ -120,55 +108,6 @@ type ImportResult struct {
 	// Checks are the check IDs the import reported or resolved findings of,
 	// sorted: the controls a compliance sync after it must score again.
 	Checks []string `json:"-"`
-}
-
-// How many parsed batches may wait for the writer: a couple, and more
-// while a PostgreSQL import reads the team's snapshot before it writes
-// (0.2-0.3 s for 100,000 findings: the parser stopped after two batches
-// meanwhile, and a re-import took that much longer than the parse).
-const (
-	parsedAheadSteady = 2
-	parsedAheadWide   = 32
-)
-
-// parseAhead is the room the parser has for batches the writer has not
-// taken: steady, widened to wide once, narrowing back as the writer takes
-// the next batches (it keeps their room instead of giving it back).
-type parseAhead struct {
-	room    chan struct{}
-	steady  int
-	keep    int // room the writer has yet to keep
-	widened bool
-}
-
-func newParseAhead(steady, wide int) *parseAhead {
-	a := &parseAhead{room: make(chan struct{}, wide), steady: steady}
-	for range steady {
-		a.room <- struct{}{}
-	}
-	return a
-}
-
-// widen gives the parser room up to wide, the first time; the writer's
-// goroutine calls it, before it takes batches.
-func (a *parseAhead) widen() {
-	if a == nil || a.widened {
-		return
-	}
-	a.widened = true
-	for range cap(a.room) - a.steady {
-		a.room <- struct{}{}
-		a.keep++
-	}
-}
-
-// taken is the writer's: it took a batch.
-func (a *parseAhead) taken() {
-	if a.keep > 0 {
-		a.keep--
-		return
-	}
-	a.room <- struct{}{}
 }
 
 // batchSize rows go into one multi-row statement: findingColumns x 500 rows
@@ -489,146 +428,6 @@ type existing struct {
 	thisScan    bool // created by this scan: by this import, or by an earlier part of the same scan
 }
 
-// contentHash covers what a person reads of a finding, so that a change in
-// it shows as "changed"; the raw OCSF is left out, as it carries scan times.
-//
-// The fields are gathered in one buffer and hashed at once: writing each
-// to a hash.Hash copied it to the heap first (26 allocations a finding,
-// 0.26 s of CPU in a first import of 100,000). The bytes hashed, and so
-// the stored hashes, are the same (TestContentHashIsStable).
-func contentHash(f *ingest.Finding) string {
-	var stack [2048]byte
-	b := stack[:0]
-	for _, s := range [...]string{f.Title, f.Description, f.Severity.Key(), string(f.Result), f.ResourceName, f.ResourceType,
-		f.Location, f.Component, f.Version, f.FixedVersion} {
-		b = append(append(b, s...), 0x1f)
-	}
-	for i, id := range f.VulnIDs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, id...)
-	}
-	b = append(append(append(append(b, 0x1f), f.Remediation...), 0x1f), f.Service...)
-	b = append(b, 0x1f)
-	// Tags count as content only when there are some, so findings stored
-	// before tags were read keep their hash.
-	for i, tag := range f.Tags {
-		if i > 0 {
-			b = append(b, 0x1e)
-		}
-		b = append(b, tag...)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
-}
-
-// storedTags is the resource_tags column: lowercased tags between '|'
-// delimiters, so that a rule's "key=value" or "key" matches with one LIKE.
-func storedTags(tags []string) string {
-	if len(tags) == 0 {
-		return ""
-	}
-	return "|" + strings.ToLower(strings.Join(tags, "|")) + "|"
-}
-
-// tagsOf reads the resource_tags column back (lowercased).
-func tagsOf(stored string) []string {
-	stored = strings.Trim(stored, "|")
-	if stored == "" {
-		return []string{}
-	}
-	return strings.Split(stored, "|")
-}
-
-// nextStatus is the lifecycle: a failing result opens (or reopens) a
-// finding, a passing one resolves it; a muted finding stays muted.
-func nextStatus(result ingest.Result, current string) string {
-	if current == StatusMuted {
-		return StatusMuted
-	}
-	if result == ingest.ResultPass {
-		return StatusResolved
-	}
-	switch current {
-	case StatusResolved:
-		return StatusReopened
-	case "":
-		return StatusOpen
-	}
-	return current
-}
-
-// bind makes a batch statement positional on SQLite (see db.Positional).
-func (r *importRun) bind(query string) string { return db.Positional(r.dialect, query) }
-
-// teamByKey is the team filter of a statement that names its rows by
-// primary key (see db.NotIndexed).
-func (r *importRun) teamByKey() string { return db.NotIndexed(r.dialect, "team_id") }
-
-// teamRows is the WHERE condition of a statement on this team's rows whose
-// col is one of ids, with the team as parameter $start and the ids after
-// it, and those arguments.
-func (r *importRun) teamRows(col string, start int, ids []int64) (string, []any) {
-	in, keys := db.AnyOf(r.dialect, col, "int8", start+1, ids)
-	return fmt.Sprintf("%s = $%d AND %s", r.teamByKey(), start, in), append([]any{r.teamID}, keys...)
-}
-
-// preparer is what a transaction adds to db.Querier.
-type preparer interface {
-	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
-}
-
-// stmt returns the batch statement query (made positional on SQLite),
-// prepared once per import: the SQLite driver does not cache prepared
-// statements, and parsing the 18,500-parameter insert of every batch was 8%
-// of an import. The transaction closes them.
-func (r *importRun) stmt(query string) (*sql.Stmt, error) {
-	return r.stmtFor(query, func() string { return query })
-}
-
-// stmtFor is stmt for a statement named key, whose text build returns
-// when it is first prepared: a batch insert's text is built and made
-// positional once, not for every batch (building it with fmt took 5% of a
-// SQLite import).
-func (r *importRun) stmtFor(key string, build func() string) (*sql.Stmt, error) {
-	if st, ok := r.stmts[key]; ok {
-		return st, nil
-	}
-	p, ok := r.q.(preparer)
-	if !ok {
-		return nil, errors.New("import: batch statements need a transaction")
-	}
-	st, err := p.PrepareContext(r.ctx, r.bind(build()))
-	if err != nil {
-		return nil, err
-	}
-	if r.stmts == nil {
-		r.stmts = map[string]*sql.Stmt{}
-	}
-	r.stmts[key] = st
-	return st, nil
-}
-
-// execBatch runs a batch statement (see stmt).
-func (r *importRun) execBatch(query string, args ...any) error {
-	st, err := r.stmt(query) //nolint:sqlclosecheck // kept for the import; the transaction closes it
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(r.ctx, args...)
-	return err
-}
-
-// queryBatch runs a batch query (see stmt).
-func (r *importRun) queryBatch(query string, args ...any) (*sql.Rows, error) {
-	st, err := r.stmt(query) //nolint:sqlclosecheck // kept for the import; the transaction closes it
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(r.ctx, args...)
-}
-
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
 	fixed_version, vuln_ids, description, remediation_id, scope_key, content_hash, first_seen, resolved_at,
@@ -808,7 +607,7 @@ func (r *importRun) judge(pb *pendingBatch, f *ingest.Finding, old existing) (st
 		hash = contentHash(f)
 	}
 	rule = r.matchRule(f)
-	return status, hash, rule, status == old.status && hash == old.contentHash && (status == StatusMuted || rule == nil)
+	return status, hash, rule, status == old.status && hash == old.contentHash && (parked(status) || rule == nil)
 }
 
 // classify sorts a looked-up batch into new, changed and unchanged
@@ -911,7 +710,7 @@ func (pb *pendingBatch) writeFunc(r *importRun) func() error {
 			if err := r.update(c, rawRef{block: blockID, index: pb.rawIndex[c.f]}); err != nil {
 				return err
 			}
-			if c.rule != nil && c.status != StatusMuted {
+			if c.rule != nil && !parked(c.status) {
 				if err := setMuted(r.ctx, r.q, r.teamID, []findingState{{c.old.id, c.status}}, c.rule.muteKind(), c.rule.ID, c.rule.Reason,
 					c.rule.CreatedBy, c.rule.ExpiresAt, r.now); err != nil {
 					return err

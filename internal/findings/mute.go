@@ -305,6 +305,13 @@ func (s *Store) FindingMute(ctx context.Context, teamID string, findingID int64,
 	if until != nil && !until.After(now) {
 		return fmt.Errorf("%w: until is in the past", ErrInvalidRule)
 	}
+	if kind == MuteRiskAccepted {
+		// A risk acceptance, kept as such: pending when the team requires
+		// an approver (see FindingsBulk); one already accepted or pending
+		// stays as it is.
+		_, err := s.one(ctx, BulkParams{TeamID: teamID, Actor: actor, Action: BulkAcceptRisk, Reason: reason, Until: until}, findingID)
+		return err
+	}
 	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
 		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE team_id = $1 AND id = $2", []any{teamID, findingID})
 		if err != nil {
@@ -317,9 +324,13 @@ func (s *Store) FindingMute(ctx context.Context, teamID string, findingID int64,
 	})
 }
 
-// FindingUnmute ends a finding's mute, whatever made it.
+// FindingUnmute ends a finding's mute, whatever made it, and revokes its
+// risk acceptances.
 func (s *Store) FindingUnmute(ctx context.Context, teamID string, findingID int64) error {
 	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		if _, err := revokeAcceptances(ctx, q, teamID, findingID, "", s.now().UTC()); err != nil {
+			return err
+		}
 		n, err := unmuteWhere(ctx, q, teamID, "id = $2", []any{teamID, findingID}, s.now().UTC())
 		if err == nil && n == 0 {
 			var exists int
@@ -390,8 +401,8 @@ func setMuted(ctx context.Context, q db.Querier, teamID string, ids []findingSta
 			muted_by = $4, muted_until = $5 WHERE team_id = $6 AND id = $7`, kind, ruleID, reason, actor, untilArg, teamID, f.id); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO finding_history (team_id, finding_id, at, change, from_status, to_status)
-			VALUES ($1, $2, $3, $4, $5, 'muted')`, teamID, f.id, now, "muted", f.status); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO finding_history (team_id, finding_id, at, change, from_status, to_status, actor, note)
+			VALUES ($1, $2, $3, $4, $5, 'muted', $6, $7)`, teamID, f.id, now, "muted", f.status, actor, kind+": "+reason); err != nil {
 			return err
 		}
 	}

@@ -27,7 +27,7 @@ type Finding struct {
 	Title        string     `json:"title"`
 	Severity     string     `json:"severity" enum:"critical,high,medium,low,informational,unknown,fatal,other"`
 	Result       string     `json:"result" enum:"fail,pass,manual"`
-	Status       string     `json:"status" enum:"open,resolved,reopened,muted"`
+	Status       string     `json:"status" enum:"open,resolved,reopened,muted,false_positive,out_of_scope"`
 	Provider     string     `json:"provider"`
 	AccountUID   string     `json:"account_uid"`
 	Region       string     `json:"region"`
@@ -56,28 +56,45 @@ type Finding struct {
 	MutedReason string     `json:"muted_reason,omitempty"`
 	MutedBy     string     `json:"muted_by,omitempty"`
 	MutedUntil  *time.Time `json:"muted_until,omitempty"`
+	// Triage: who the finding is assigned to (a user of the team), and for
+	// a false positive or out-of-scope finding, why, by whom and when.
+	AssigneeID    string     `json:"assignee_id,omitempty"`
+	AssigneeEmail string     `json:"assignee_email,omitempty"`
+	TriageReason  string     `json:"triage_reason,omitempty"`
+	TriagedBy     string     `json:"triaged_by,omitempty"`
+	TriagedAt     *time.Time `json:"triaged_at,omitempty"`
+	RiskPending   bool       `json:"risk_pending,omitempty" doc:"A risk acceptance of it waits for an approver."`
 }
 
 // HistoryEntry is one change of a finding.
 type HistoryEntry struct {
 	ScanID     string    `json:"scan_id"`
 	At         time.Time `json:"at"`
-	Change     string    `json:"change" enum:"new,changed,reopened,resolved,muted,unmuted"`
+	Change     string    `json:"change" enum:"new,changed,reopened,resolved,muted,unmuted,triaged,assigned,commented,risk_requested,risk_approved,risk_rejected"`
 	FromStatus string    `json:"from_status"`
 	ToStatus   string    `json:"to_status"`
+	Actor      string    `json:"actor,omitempty" doc:"Who made the change; empty for a scan's."`
+	Note       string    `json:"note,omitempty" doc:"A reason, an assignee, a comment's first line."`
 }
 
 // Detail is a finding with its history and its OCSF JSON.
 type Detail struct {
 	Finding
-	History []HistoryEntry  `json:"history"`
-	Raw     json.RawMessage `json:"raw_ocsf"`
+	History         []HistoryEntry   `json:"history"`
+	Comments        []Comment        `json:"comments"`
+	RiskAcceptances []RiskAcceptance `json:"risk_acceptances" doc:"Newest first."`
+	Raw             json.RawMessage  `json:"raw_ocsf"`
 }
 
 const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider, account_uid,
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
 	vuln_ids, description, ` + remediationText + `, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags,
-	mute_kind, mute_rule_id, muted_reason, muted_by, muted_until`
+	mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, assignee_id, assignee_email, triage_reason, triaged_by, triaged_at,
+	` + riskPending
+
+// riskPending reads per row, by index, whether a risk acceptance of the
+// finding waits for approval (a few per team at most).
+const riskPending = `EXISTS (SELECT 1 FROM risk_acceptances ra WHERE ra.team_id = findings.team_id AND ra.state = 'pending' AND ra.finding_id = findings.id)`
 
 // A finding's remediation is kept once per team (see storeRemediations);
 // lists read it per row by primary key.
@@ -106,11 +123,13 @@ func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 		resolved   sql.NullTime
 		lastSeen   db.Time // an expression: SQLite returns it as text
 		mutedUntil sql.NullTime
+		triagedAt  sql.NullTime
 	)
 	err := row.Scan(&f.ID, &f.Fingerprint, &f.Tool, &f.ClassUID, &f.CheckID, &f.Title, &sev, &f.Result, &f.Status, &f.Provider,
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
 		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &lastSeen,
-		&resolved, &f.FirstScanID, &f.LastScanID, &tags, &f.MuteKind, &f.MuteRuleID, &f.MutedReason, &f.MutedBy, &mutedUntil)
+		&resolved, &f.FirstScanID, &f.LastScanID, &tags, &f.MuteKind, &f.MuteRuleID, &f.MutedReason, &f.MutedBy, &mutedUntil,
+		&f.AssigneeID, &f.AssigneeEmail, &f.TriageReason, &f.TriagedBy, &triagedAt, &f.RiskPending)
 	if err != nil {
 		return Finding{}, db.MapError(err)
 	}
@@ -130,6 +149,12 @@ func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 		until := mutedUntil.Time.UTC()
 		f.MutedUntil = &until
 	}
+	if f.Status != StatusFalsePositive && f.Status != StatusOutOfScope {
+		f.TriageReason, f.TriagedBy = "", ""
+	} else if triagedAt.Valid {
+		at := triagedAt.Time.UTC()
+		f.TriagedAt = &at
+	}
 	return f, nil
 }
 
@@ -139,6 +164,8 @@ type ListParams struct {
 	TeamID   string
 	Severity []string
 	Status   []string
+	Result   []string // fail, pass, manual
+	Provider []string
 	Tool     []string
 	Account  []string
 	Region   []string
@@ -147,11 +174,19 @@ type ListParams struct {
 	Resource string // substring of the resource UID or name
 	Scan     string // findings reported by this scan (last seen in it)
 	Text     string // substring of title, check, resource or location
-	Sort     string // severity (default), last_seen, first_seen, title
-	Desc     *bool  // default: descending for severity and times, ascending for title
-	Cursor   string
-	Limit    int
-	Facets   bool
+	// Assignee: user IDs, or "none" for unassigned findings.
+	Assignee []string
+	// Triage: none (not parked), false_positive, out_of_scope, muted (by a
+	// person, a rule or the report), risk_accepted, risk_pending.
+	Triage []string
+	// NewSincePreviousScan: only findings the latest scan of their scope
+	// created (first seen in it).
+	NewSincePreviousScan bool
+	Sort                 string // severity (default), last_seen, first_seen, title
+	Desc                 *bool  // default: descending for severity and times, ascending for title
+	Cursor               string
+	Limit                int
+	Facets               bool
 }
 
 // Facets are counts of the matching findings by field.
@@ -217,6 +252,16 @@ func (p *ListParams) filters() (*db.Where, error) {
 		}
 	}
 	w.In("status", p.Status)
+	for _, r := range p.Result {
+		if r != "fail" && r != "pass" && r != "manual" {
+			return nil, fmt.Errorf("unknown result %q: want fail, pass or manual", r)
+		}
+	}
+	w.In("result", p.Result)
+	w.In("provider", p.Provider)
+	if err := p.triageFilters(w); err != nil {
+		return nil, err
+	}
 	w.In("tool", p.Tool)
 	w.In("account_uid", p.Account)
 	w.In("region", p.Region)
@@ -461,7 +506,13 @@ func (s *Store) FindingGet(ctx context.Context, teamID string, findingID int64) 
 		if d.Raw, err = rawOCSF(ctx, q, teamID, findingID); err != nil {
 			return err
 		}
-		d.History, err = historyOf(ctx, q, teamID, f)
+		if d.History, err = historyOf(ctx, q, teamID, f); err != nil {
+			return err
+		}
+		if d.Comments, err = commentsOf(ctx, q, teamID, f.ID); err != nil {
+			return err
+		}
+		d.RiskAcceptances, err = riskAcceptancesOf(ctx, q, teamID, f.ID)
 		return err
 	})
 	return d, err
@@ -480,14 +531,14 @@ func historyOf(ctx context.Context, q db.Querier, teamID string, f Finding) ([]H
 	if firstStatus != "" {
 		history = append(history, HistoryEntry{ScanID: f.FirstScanID, At: f.FirstSeen, Change: "new", ToStatus: firstStatus})
 	}
-	rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, f.ID)
+	rows, err := q.QueryContext(ctx, "SELECT scan_id, at, change, from_status, to_status, actor, note FROM finding_history WHERE team_id = $1 AND finding_id = $2 ORDER BY id", teamID, f.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h HistoryEntry
-		if err := rows.Scan(&h.ScanID, &h.At, &h.Change, &h.FromStatus, &h.ToStatus); err != nil {
+		if err := rows.Scan(&h.ScanID, &h.At, &h.Change, &h.FromStatus, &h.ToStatus, &h.Actor, &h.Note); err != nil {
 			return nil, err
 		}
 		history = append(history, h)
