@@ -100,18 +100,24 @@ func (e FindingSeverity) Valid() bool {
 
 // Defines values for FindingStatus.
 const (
-	Muted    FindingStatus = "muted"
-	Open     FindingStatus = "open"
-	Reopened FindingStatus = "reopened"
-	Resolved FindingStatus = "resolved"
+	FalsePositive FindingStatus = "false_positive"
+	Muted         FindingStatus = "muted"
+	Open          FindingStatus = "open"
+	OutOfScope    FindingStatus = "out_of_scope"
+	Reopened      FindingStatus = "reopened"
+	Resolved      FindingStatus = "resolved"
 )
 
 // Valid indicates whether the value is a known member of the FindingStatus enum.
 func (e FindingStatus) Valid() bool {
 	switch e {
+	case FalsePositive:
+		return true
 	case Muted:
 		return true
 	case Open:
+		return true
+	case OutOfScope:
 		return true
 	case Reopened:
 		return true
@@ -318,41 +324,49 @@ type Facets struct {
 
 // Finding defines model for Finding.
 type Finding struct {
-	AccountUid   string           `json:"account_uid"`
-	CheckId      string           `json:"check_id"`
-	ClassUid     int64            `json:"class_uid"`
-	Component    string           `json:"component"`
-	Description  string           `json:"description"`
-	Fingerprint  string           `json:"fingerprint"`
-	FirstScanId  string           `json:"first_scan_id"`
-	FirstSeen    time.Time        `json:"first_seen"`
-	FixedVersion string           `json:"fixed_version"`
-	Id           int64            `json:"id"`
-	LastScanId   string           `json:"last_scan_id"`
-	LastSeen     time.Time        `json:"last_seen"`
-	Location     string           `json:"location"`
-	MuteKind     *FindingMuteKind `json:"mute_kind,omitempty"`
-	MuteRuleId   *string          `json:"mute_rule_id,omitempty"`
-	MutedBy      *string          `json:"muted_by,omitempty"`
-	MutedReason  *string          `json:"muted_reason,omitempty"`
-	MutedUntil   *time.Time       `json:"muted_until,omitempty"`
-	Provider     string           `json:"provider"`
-	Region       string           `json:"region"`
-	Remediation  string           `json:"remediation"`
-	ResolvedAt   *time.Time       `json:"resolved_at,omitempty"`
-	ResourceName string           `json:"resource_name"`
+	AccountUid    string           `json:"account_uid"`
+	AssigneeEmail *string          `json:"assignee_email,omitempty"`
+	AssigneeId    *string          `json:"assignee_id,omitempty"`
+	CheckId       string           `json:"check_id"`
+	ClassUid      int64            `json:"class_uid"`
+	Component     string           `json:"component"`
+	Description   string           `json:"description"`
+	Fingerprint   string           `json:"fingerprint"`
+	FirstScanId   string           `json:"first_scan_id"`
+	FirstSeen     time.Time        `json:"first_seen"`
+	FixedVersion  string           `json:"fixed_version"`
+	Id            int64            `json:"id"`
+	LastScanId    string           `json:"last_scan_id"`
+	LastSeen      time.Time        `json:"last_seen"`
+	Location      string           `json:"location"`
+	MuteKind      *FindingMuteKind `json:"mute_kind,omitempty"`
+	MuteRuleId    *string          `json:"mute_rule_id,omitempty"`
+	MutedBy       *string          `json:"muted_by,omitempty"`
+	MutedReason   *string          `json:"muted_reason,omitempty"`
+	MutedUntil    *time.Time       `json:"muted_until,omitempty"`
+	Provider      string           `json:"provider"`
+	Region        string           `json:"region"`
+	Remediation   string           `json:"remediation"`
+	ResolvedAt    *time.Time       `json:"resolved_at,omitempty"`
+	ResourceName  string           `json:"resource_name"`
 
 	// ResourceTags The resource's tags, key=value or key, lowercased.
-	ResourceTags []string        `json:"resource_tags"`
-	ResourceType string          `json:"resource_type"`
-	ResourceUid  string          `json:"resource_uid"`
-	Result       FindingResult   `json:"result"`
+	ResourceTags []string      `json:"resource_tags"`
+	ResourceType string        `json:"resource_type"`
+	ResourceUid  string        `json:"resource_uid"`
+	Result       FindingResult `json:"result"`
+
+	// RiskPending A risk acceptance of it waits for an approver.
+	RiskPending  *bool           `json:"risk_pending,omitempty"`
 	Service      string          `json:"service"`
 	Severity     FindingSeverity `json:"severity"`
 	Status       FindingStatus   `json:"status"`
 	Target       string          `json:"target"`
 	Title        string          `json:"title"`
 	Tool         string          `json:"tool"`
+	TriageReason *string         `json:"triage_reason,omitempty"`
+	TriagedAt    *time.Time      `json:"triaged_at,omitempty"`
+	TriagedBy    *string         `json:"triaged_by,omitempty"`
 	Version      string          `json:"version"`
 	VulnIds      []string        `json:"vuln_ids"`
 }
@@ -465,13 +479,19 @@ type ListFindingsParams struct {
 	// Severity Any of critical, high, medium, low, informational (comma-separated).
 	Severity *[]string `form:"severity,omitempty" json:"severity,omitempty"`
 
-	// Status Any of open, resolved, reopened, muted.
-	Status  *[]string `form:"status,omitempty" json:"status,omitempty"`
-	Tool    *[]string `form:"tool,omitempty" json:"tool,omitempty"`
-	Account *[]string `form:"account,omitempty" json:"account,omitempty"`
-	Region  *[]string `form:"region,omitempty" json:"region,omitempty"`
-	Service *[]string `form:"service,omitempty" json:"service,omitempty"`
-	Check   *[]string `form:"check,omitempty" json:"check,omitempty"`
+	// Status Any of open, resolved, reopened, muted, false_positive, out_of_scope.
+	Status *[]string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Result Any of fail, pass, manual (Prowler MANUAL: not a failure).
+	Result *[]string `form:"result,omitempty" json:"result,omitempty"`
+
+	// Provider Any of the providers (aws, gcp, azure, ...).
+	Provider *[]string `form:"provider,omitempty" json:"provider,omitempty"`
+	Tool     *[]string `form:"tool,omitempty" json:"tool,omitempty"`
+	Account  *[]string `form:"account,omitempty" json:"account,omitempty"`
+	Region   *[]string `form:"region,omitempty" json:"region,omitempty"`
+	Service  *[]string `form:"service,omitempty" json:"service,omitempty"`
+	Check    *[]string `form:"check,omitempty" json:"check,omitempty"`
 
 	// Resource Substring of the resource UID or name.
 	Resource *string `form:"resource,omitempty" json:"resource,omitempty"`
@@ -492,6 +512,15 @@ type ListFindingsParams struct {
 
 	// Facets Also count the matches by severity, status, tool, service, account and region.
 	Facets *bool `form:"facets,omitempty" json:"facets,omitempty"`
+
+	// Assignee User IDs, or none for unassigned findings.
+	Assignee *[]string `form:"assignee,omitempty" json:"assignee,omitempty"`
+
+	// Triage Any of none, false_positive, out_of_scope, muted, risk_accepted, risk_pending.
+	Triage *[]string `form:"triage,omitempty" json:"triage,omitempty"`
+
+	// NewSincePreviousScan Only findings first seen in the latest scan of their scope.
+	NewSincePreviousScan *bool `form:"new_since_previous_scan,omitempty" json:"new_since_previous_scan,omitempty"`
 }
 
 // ListFindingsParamsSort defines parameters for ListFindings.
@@ -768,6 +797,30 @@ func NewListFindingsRequest(server string, params *ListFindingsParams) (*http.Re
 
 		}
 
+		if params.Result != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "result", *params.Result, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Tool != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "tool", *params.Tool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
@@ -915,6 +968,42 @@ func NewListFindingsRequest(server string, params *ListFindingsParams) (*http.Re
 		if params.Facets != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "facets", *params.Facets, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Assignee != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "assignee", *params.Assignee, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Triage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "triage", *params.Triage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NewSincePreviousScan != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "new_since_previous_scan", *params.NewSincePreviousScan, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -22,7 +22,9 @@ const TenantResourceKey = "tenant_resource"
 
 type listInput struct {
 	Severity []string `query:"severity" doc:"Any of critical, high, medium, low, informational (comma-separated)."`
-	Status   []string `query:"status" doc:"Any of open, resolved, reopened, muted."`
+	Status   []string `query:"status" doc:"Any of open, resolved, reopened, muted, false_positive, out_of_scope."`
+	Result   []string `query:"result" doc:"Any of fail, pass, manual (Prowler MANUAL: not a failure)."`
+	Provider []string `query:"provider" doc:"Any of the providers (aws, gcp, azure, ...)."`
 	Tool     []string `query:"tool"`
 	Account  []string `query:"account"`
 	Region   []string `query:"region"`
@@ -36,12 +38,16 @@ type listInput struct {
 	Cursor   string   `query:"cursor" maxLength:"500"`
 	Limit    int      `query:"limit" minimum:"0" maximum:"500" default:"50"`
 	Facets   bool     `query:"facets" doc:"Also count the matches by severity, status, tool, service, account and region."`
+	Assignee []string `query:"assignee" doc:"User IDs, or none for unassigned findings."`
+	Triage   []string `query:"triage" doc:"Any of none, false_positive, out_of_scope, muted, risk_accepted, risk_pending."`
+	NewSince bool     `query:"new_since_previous_scan" doc:"Only findings first seen in the latest scan of their scope."`
 }
 
 func (in *listInput) params(teamID string) ListParams {
 	p := ListParams{TeamID: teamID, Severity: in.Severity, Status: in.Status, Tool: in.Tool, Account: in.Account, Region: in.Region,
 		Service: in.Service, Check: in.Check, Resource: in.Resource, Scan: in.Scan, Text: in.Text, Sort: in.Sort, Cursor: in.Cursor,
-		Limit: in.Limit, Facets: in.Facets}
+		Limit: in.Limit, Facets: in.Facets, Result: in.Result, Provider: in.Provider, Assignee: in.Assignee, Triage: in.Triage,
+		NewSincePreviousScan: in.NewSince}
 	if in.Order != "" {
 		desc := in.Order == "desc"
 		p.Desc = &desc
@@ -58,7 +64,10 @@ type detailInput struct {
 type detailOutput struct{ Body Detail }
 
 type overviewInput struct {
-	Days int `query:"days" minimum:"0" maximum:"365" default:"30"`
+	Days     int      `query:"days" minimum:"0" maximum:"365" default:"30"`
+	Provider []string `query:"provider" doc:"Only these providers (comma-separated)."`
+	Account  []string `query:"account" doc:"Only these accounts (comma-separated)."`
+	Region   []string `query:"region" doc:"Only these regions (comma-separated)."`
 }
 
 type overviewOutput struct{ Body Overview }
@@ -100,9 +109,11 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 			return &detailOutput{Body: d}, nil
 		})
 	httpapi.Register(r, huma.Operation{OperationID: "get-posture-overview", Method: http.MethodGet, Path: "/api/v1/posture/overview",
-		Summary: "Open findings by severity, service, account and tool, and a daily trend", Tags: []string{"Findings"}},
+		Summary: "Pass and fail by provider, account, region, service and check, open failures by severity, and a daily trend", Tags: []string{"Findings"},
+		Description: "Counts are in resources (a finding is one resource of one check): passed, failed (open failures), manual (Prowler MANUAL, " +
+			"not a failure) and muted; the pass rate is passed / (passed + failed)."},
 		rbac.FindingsRead, func(ctx context.Context, in *overviewInput) (*overviewOutput, error) {
-			o, err := s.PostureOverview(ctx, team.FromContext(ctx), in.Days)
+			o, err := s.PostureOverview(ctx, team.FromContext(ctx), in.Days, PostureFilter{Provider: in.Provider, Account: in.Account, Region: in.Region})
 			if err != nil {
 				return nil, toHTTP(err)
 			}
@@ -112,7 +123,9 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 	for _, p := range []struct{ name, doc string }{{"severity", "comma-separated severities"}, {"status", "comma-separated statuses"},
 		{"tool", "comma-separated tools"}, {"account", "comma-separated account IDs"}, {"region", "comma-separated regions"},
 		{"service", "comma-separated services"}, {"check", "comma-separated check IDs"}, {"resource", "resource UID"},
-		{"scan", "scan or import ID"}, {"q", "text search"}} {
+		{"scan", "scan or import ID"}, {"q", "text search"}, {"result", "comma-separated results: fail, pass, manual"},
+		{"provider", "comma-separated providers"}, {"assignee", "comma-separated user IDs, or none"},
+		{"triage", "comma-separated triage states"}, {"new_since_previous_scan", "true: only findings new in the latest scan of their scope"}} {
 		exportParams = append(exportParams, httpapi.QueryParam(p.name, p.doc))
 	}
 	r.HandleDocumented(huma.Operation{OperationID: "export-findings", Method: http.MethodGet, Path: "/api/v1/findings/export",
@@ -142,7 +155,8 @@ func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 	}
 	p := ListParams{TeamID: team.FromContext(r.Context()), Severity: split("severity"), Status: split("status"), Tool: split("tool"),
 		Account: split("account"), Region: split("region"), Service: split("service"), Check: split("check"),
-		Resource: q.Get("resource"), Scan: q.Get("scan"), Text: q.Get("q"), Limit: 500}
+		Resource: q.Get("resource"), Scan: q.Get("scan"), Text: q.Get("q"), Limit: 500, Result: split("result"), Provider: split("provider"),
+		Assignee: split("assignee"), Triage: split("triage"), NewSincePreviousScan: q.Get("new_since_previous_scan") == "true"}
 	format := q.Get("format")
 	if format == "" {
 		format = "csv"

@@ -24,9 +24,12 @@ describe("findingsHref", () => {
 });
 
 describe("openFindingsHref", () => {
-  it("counts what the overview counts as open", () => {
-    expect(openFindingsHref()).toBe("/findings?status=open,reopened");
-    expect(openFindingsHref({ severity: "medium" })).toBe("/findings?severity=medium&status=open,reopened");
-    expect(openFindingsHref({ tool: "prowler", status: "muted" })).toBe("/findings?status=open,reopened&tool=prowler");
+  it("counts what the overview counts as open failures", () => {
+    expect(openFindingsHref()).toBe("/findings?status=open,reopened&result=fail");
+    expect(openFindingsHref({ severity: "medium" })).toBe("/findings?severity=medium&status=open,reopened&result=fail");
+    expect(openFindingsHref({ tool: "prowler", status: "muted" })).toBe("/findings?status=open,reopened&result=fail&tool=prowler");
+  });
+  it("keeps an asked-for result, such as the manual checks", () => {
+    expect(openFindingsHref({ result: "manual", provider: "aws" })).toBe("/findings?status=open,reopened&result=manual&provider=aws");
   });
 });

@@ -1,14 +1,14 @@
 // Links into the findings list. The findings page reads its filters from
-// the query string (severity, status, tool, service, account, region,
-// check, resource, scan, q; lists comma-separated), so a dashboard tile or
-// a compliance control's check is a URL.
+// the query string (severity, status, result, tool, provider, service,
+// account, region, check, resource, scan, q; lists comma-separated), so a
+// dashboard tile or a compliance control's check is a URL.
 
-export type FindingsFilter = Partial<Record<"severity" | "status" | "tool" | "service" | "account" | "region" | "check" | "resource" | "scan" | "q", string | string[]>>;
+export type FindingsFilter = Partial<Record<"severity" | "status" | "result" | "tool" | "provider" | "service" | "account" | "region" | "check" | "resource" | "scan" | "q", string | string[]>>;
 
 // The statuses the posture overview counts as open.
 export const OPEN_STATUSES = ["open", "reopened"];
 
-const ORDER: (keyof FindingsFilter)[] = ["severity", "status", "tool", "service", "account", "region", "check", "resource", "scan", "q"];
+const ORDER: (keyof FindingsFilter)[] = ["severity", "status", "result", "tool", "provider", "service", "account", "region", "check", "resource", "scan", "q"];
 
 export function findingsHref(filter: FindingsFilter = {}): string {
   const parts: string[] = [];
@@ -20,7 +20,9 @@ export function findingsHref(filter: FindingsFilter = {}): string {
   return parts.length ? `/findings?${parts.join("&")}` : "/findings";
 }
 
-// openFindingsHref links to the open findings matching one more filter.
+// openFindingsHref links to the open failures matching one more filter:
+// open or reopened with a failing result (a Prowler MANUAL result needs a
+// person to judge and is not a failure).
 export function openFindingsHref(filter: FindingsFilter = {}): string {
-  return findingsHref({ ...filter, status: OPEN_STATUSES });
+  return findingsHref({ ...filter, status: OPEN_STATUSES, result: filter.result ?? "fail" });
 }

@@ -18,6 +18,7 @@ export type FindingDetail = S["Detail"];
 export type FindingList = S["ListResult"];
 export type ScanResult = S["ScanResult"];
 export type Overview = S["Overview"];
+export type PassRate = S["PassRate"];
 export type VulnerabilityList = S["VulnerabilityList"];
 export type VulnerabilitySummary = S["VulnerabilitySummary"];
 export type AssetSummary = S["AssetSummary"];
@@ -143,7 +144,7 @@ export const api = {
   setSLA: (p: SLAPolicy) => apiFetch<SLAPolicy>("/api/v1/vulnerabilities/sla", json("PUT", p)),
   findings: (params: Record<string, string>) => apiFetch<FindingList>("/api/v1/findings?" + new URLSearchParams(params).toString()),
   finding: (id: number) => apiFetch<FindingDetail>(`/api/v1/findings/${id}`),
-  overview: () => apiFetch<Overview>("/api/v1/posture/overview"),
+  overview: (query = "") => apiFetch<Overview>("/api/v1/posture/overview" + query),
   muteFinding: (id: number, kind: "mute" | "risk_accepted", reason: string, until?: string) =>
     apiFetch<void>(`/api/v1/findings/${id}/mute`, json("POST", { kind, reason, until })),
   unmuteFinding: (id: number) => apiFetch<void>(`/api/v1/findings/${id}/mute`, json("DELETE")),

@@ -698,6 +698,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/findings/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mute, accept risk, reopen, set a triage state or assign many findings
+         * @description On the findings named by ids, or on every finding the filter matches (the list's filter, at most 10,000: more is refused with the count). Returns how many matched and how many changed.
+         */
+        post: operations["bulk-findings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings/export": {
         parameters: {
             query?: never;
@@ -735,6 +755,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/findings/{id}/assignee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a finding to a user of the team, or unassign it */
+        put: operations["assign-finding"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Comment on a finding */
+        post: operations["comment-finding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/findings/{id}/mute": {
         parameters: {
             query?: never;
@@ -748,6 +802,103 @@ export interface paths {
         post: operations["mute-finding"];
         /** End a finding's mute or risk acceptance */
         delete: operations["unmute-finding"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a finding's mute, risk acceptance (pending or approved) or triage state */
+        post: operations["reopen-finding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/risk-acceptance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a finding's risk, with a reason and an expiry
+         * @description Approved at once, unless the team requires approval (triage settings): then pending until a SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN other than the requester approves it.
+         */
+        post: operations["accept-finding-risk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/risk-acceptance/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide (approve) a finding's pending risk acceptance
+         * @description SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN, other than the requester (403 otherwise).
+         */
+        post: operations["approve-finding-risk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/risk-acceptance/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide (reject) a finding's pending risk acceptance
+         * @description SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN, other than the requester (403 otherwise).
+         */
+        post: operations["reject-finding-risk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/triage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a finding false positive or out of scope, or end it (none)
+         * @description A false positive or out-of-scope finding is not an open failure, and later scans do not reopen it.
+         */
+        post: operations["triage-finding"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1054,8 +1205,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open findings by severity, service, account and tool, and a daily trend */
+        /**
+         * Pass and fail by provider, account, region, service and check, open failures by severity, and a daily trend
+         * @description Counts are in resources (a finding is one resource of one check): passed, failed (open failures), manual (Prowler MANUAL, not a failure) and muted; the pass rate is passed / (passed + failed).
+         */
         get: operations["get-posture-overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk-acceptances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's risk acceptances, newest first (at most 500) */
+        get: operations["list-risk-acceptances"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1247,6 +1418,41 @@ export interface paths {
         patch: operations["update-team"];
         trace?: never;
     };
+    "/api/v1/triage/assignees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's active users a finding can be assigned to */
+        get: operations["list-assignees"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triage/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's triage settings */
+        get: operations["get-triage-settings"];
+        /** Change the team's triage settings */
+        put: operations["set-triage-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1403,6 +1609,9 @@ export interface components {
             revoked_at?: string;
             user_id: string;
         };
+        AcceptancesOutputBody: {
+            risk_acceptances: components["schemas"]["RiskAcceptance"][];
+        };
         Account: {
             /** @description AWS account ID, GCP project ID or Azure subscription ID. */
             account_uid: string;
@@ -1521,6 +1730,18 @@ export interface components {
             severity: string;
             /** Format: int64 */
             vulnerabilities: number;
+        };
+        AssignInputBody: {
+            /** @description A user of the team; empty unassigns. */
+            assignee_id: string;
+        };
+        AssignableUser: {
+            email: string;
+            id: string;
+            role: string;
+        };
+        AssigneesOutputBody: {
+            users: components["schemas"]["AssignableUser"][];
         };
         Attestation: {
             control_ref_id: string;
@@ -1643,6 +1864,45 @@ export interface components {
             transitions: components["schemas"]["Transition"][];
             versions: components["schemas"]["Version"][];
         };
+        BulkInputBody: {
+            /** @enum {string} */
+            action: "mute" | "accept_risk" | "reopen" | "triage" | "assign";
+            /** @description A user of the team (action assign); empty unassigns. */
+            assignee_id?: string;
+            /** @description Act on every finding the list's filter matches (at most 10,000). */
+            filter?: components["schemas"]["FilterBody"];
+            /** @description The findings to act on; or give filter. */
+            ids?: number[];
+            /** @description Required to mute, accept risk, or set a triage state. */
+            reason?: string;
+            /**
+             * @description The triage state (action triage).
+             * @enum {string}
+             */
+            state?: "false_positive" | "out_of_scope" | "none" | "";
+            /**
+             * Format: date-time
+             * @description When a mute or a risk acceptance ends.
+             */
+            until?: string;
+        };
+        BulkResult: {
+            /**
+             * Format: int64
+             * @description Findings the action changed (the others were already so).
+             */
+            changed: number;
+            /**
+             * Format: int64
+             * @description Findings the IDs or the filter named.
+             */
+            matched: number;
+            /**
+             * Format: int64
+             * @description Risk acceptances created pending approval.
+             */
+            pending?: number;
+        };
         Category: {
             key: string;
             label: string;
@@ -1706,6 +1966,18 @@ export interface components {
             regions?: string[];
             /** @description prowler, steampipe. */
             tools: string[];
+        };
+        Comment: {
+            /** Format: date-time */
+            at: string;
+            author: string;
+            body: string;
+            /** Format: int64 */
+            id: number;
+        };
+        CommentInputBody: {
+            /** @description At most 4,000 characters. */
+            body: string;
         };
         ComplianceOverview: {
             /** @description Heatmap data: each SCF domain's score and controls by status. */
@@ -1818,6 +2090,9 @@ export interface components {
              */
             schema_version: number;
         };
+        DecideInputBody: {
+            note?: string;
+        };
         Dependency: {
             /** @enum {string} */
             kind: "cloud_account" | "resource" | "tag" | "network_host" | "container_image" | "vendor" | "person" | "process";
@@ -1827,9 +2102,12 @@ export interface components {
         };
         Detail: {
             account_uid: string;
+            assignee_email?: string;
+            assignee_id?: string;
             check_id: string;
             /** Format: int64 */
             class_uid: number;
+            comments: components["schemas"]["Comment"][];
             component: string;
             description: string;
             fingerprint: string;
@@ -1864,14 +2142,22 @@ export interface components {
             resource_uid: string;
             /** @enum {string} */
             result: "fail" | "pass" | "manual";
+            /** @description Newest first. */
+            risk_acceptances: components["schemas"]["RiskAcceptance"][];
+            /** @description A risk acceptance of it waits for an approver. */
+            risk_pending?: boolean;
             service: string;
             /** @enum {string} */
             severity: "critical" | "high" | "medium" | "low" | "informational" | "unknown" | "fatal" | "other";
             /** @enum {string} */
-            status: "open" | "resolved" | "reopened" | "muted";
+            status: "open" | "resolved" | "reopened" | "muted" | "false_positive" | "out_of_scope";
             target: string;
             title: string;
             tool: string;
+            triage_reason?: string;
+            /** Format: date-time */
+            triaged_at?: string;
+            triaged_by?: string;
             version: string;
             vuln_ids: string[];
         };
@@ -2080,8 +2366,27 @@ export interface components {
             severity: string;
             title: string;
         };
+        FilterBody: {
+            account?: string[];
+            assignee?: string[];
+            check?: string[];
+            new_since_previous_scan?: boolean;
+            provider?: string[];
+            q?: string;
+            region?: string[];
+            resource?: string;
+            result?: string[];
+            scan?: string;
+            service?: string[];
+            severity?: string[];
+            status?: string[];
+            tool?: string[];
+            triage?: string[];
+        };
         Finding: {
             account_uid: string;
+            assignee_email?: string;
+            assignee_id?: string;
             check_id: string;
             /** Format: int64 */
             class_uid: number;
@@ -2117,14 +2422,20 @@ export interface components {
             resource_uid: string;
             /** @enum {string} */
             result: "fail" | "pass" | "manual";
+            /** @description A risk acceptance of it waits for an approver. */
+            risk_pending?: boolean;
             service: string;
             /** @enum {string} */
             severity: "critical" | "high" | "medium" | "low" | "informational" | "unknown" | "fatal" | "other";
             /** @enum {string} */
-            status: "open" | "resolved" | "reopened" | "muted";
+            status: "open" | "resolved" | "reopened" | "muted" | "false_positive" | "out_of_scope";
             target: string;
             title: string;
             tool: string;
+            triage_reason?: string;
+            /** Format: date-time */
+            triaged_at?: string;
+            triaged_by?: string;
             version: string;
             vuln_ids: string[];
         };
@@ -2267,11 +2578,15 @@ export interface components {
             horizons: components["schemas"]["Horizon"][];
         };
         HistoryEntry: {
+            /** @description Who made the change; empty for a scan's. */
+            actor?: string;
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            change: "new" | "changed" | "reopened" | "resolved" | "muted" | "unmuted";
+            change: "new" | "changed" | "reopened" | "resolved" | "muted" | "unmuted" | "triaged" | "assigned" | "commented" | "risk_requested" | "risk_approved" | "risk_rejected";
             from_status: string;
+            /** @description A reason, an assignee, a comment's first line. */
+            note?: string;
             scan_id: string;
             to_status: string;
         };
@@ -2559,26 +2874,76 @@ export interface components {
             tier: number;
         };
         Overview: {
+            /** @description Top 50 by failures. */
+            by_account: components["schemas"]["PassRate"][];
+            /** @description Top 50 by failures. */
+            by_check: components["schemas"]["PassRate"][];
+            by_provider: components["schemas"]["PassRate"][];
+            /** @description Top 50 by failures. */
+            by_region: components["schemas"]["PassRate"][];
+            /** @description Top 50 by failures. */
+            by_service: components["schemas"]["PassRate"][];
             by_status: {
                 [key: string]: number;
             };
-            /** @description Top 50 accounts by open findings. */
+            /** @description The filter the counts are under. */
+            filter: components["schemas"]["PostureFilter"];
+            /** @description Top 50 accounts by open failures. */
             open_by_account: {
                 [key: string]: number;
             };
-            /** @description Top 50 services by open findings. */
+            /** @description Top 50 services by open failures. */
             open_by_service: {
                 [key: string]: number;
             };
-            /** @description Open and reopened findings by severity. */
+            /** @description Open failures by severity. */
             open_by_severity: {
                 [key: string]: number;
             };
+            /** @description Open failures by tool. */
             open_by_tool: {
                 [key: string]: number;
             };
+            /**
+             * Format: int64
+             * @description Distinct resources any finding under the filter names.
+             */
+            resources_scanned: number;
+            /** @description Every check result under the filter. */
+            totals: components["schemas"]["PassRate"];
             /** @description Per UTC day over the window: findings first seen and findings resolved. */
             trend: components["schemas"]["TrendPoint"][];
+        };
+        PassRate: {
+            /**
+             * Format: int64
+             * @description Open or reopened with a failing result.
+             */
+            failed: number;
+            /** @description The provider, account, region, service or check; empty for totals. */
+            key: string;
+            /**
+             * Format: int64
+             * @description Open with a MANUAL result: needs a person to judge.
+             */
+            manual: number;
+            /**
+             * Format: int64
+             * @description Muted, risk-accepted or triaged out, whatever the result.
+             */
+            muted: number;
+            /**
+             * Format: double
+             * @description passed / (passed + failed), null when there is neither.
+             */
+            pass_rate: number | null;
+            /**
+             * Format: int64
+             * @description Resolved by a passing result.
+             */
+            passed: number;
+            /** @description The provider the key belongs to (the tool for a check without one). */
+            provider: string;
         };
         Passage: {
             chunk_id: string;
@@ -2616,6 +2981,11 @@ export interface components {
         PasswordResetOutputBody: {
             /** @description Shown only now; the user's sessions were ended. */
             one_time_password: string;
+        };
+        PostureFilter: {
+            account: string[];
+            provider: string[];
+            region: string[];
         };
         Process: {
             /** @description The version in force, when it is not the latest. */
@@ -2770,6 +3140,32 @@ export interface components {
         RevokedOutputBody: {
             /** Format: int64 */
             revoked: number;
+        };
+        RiskAcceptance: {
+            /** Format: date-time */
+            decided_at?: string;
+            /** @description The approver (the requester when the team does not require approval), or who rejected or revoked it. */
+            decided_by?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: int64 */
+            finding_id: number;
+            id: string;
+            note?: string;
+            reason: string;
+            /** Format: date-time */
+            requested_at: string;
+            requested_by: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "rejected" | "revoked";
+        };
+        RiskInputBody: {
+            /**
+             * Format: date-time
+             * @description When the acceptance ends; omit for no end.
+             */
+            expires_at?: string;
+            reason: string;
         };
         Rollup: {
             /** @description Members by status. */
@@ -3015,6 +3411,9 @@ export interface components {
             /** @description Names of tiers 1 to 5. */
             tier_names: string[];
         };
+        SettingsInputBody: {
+            risk_acceptance_requires_approval: boolean;
+        };
         Status: {
             databases: components["schemas"]["DatabaseInfo"][];
             /**
@@ -3221,6 +3620,18 @@ export interface components {
             new: number;
             /** Format: int64 */
             resolved: number;
+        };
+        TriageInputBody: {
+            reason?: string;
+            /** @enum {string} */
+            state: "false_positive" | "out_of_scope" | "none";
+        };
+        TriageSettings: {
+            /** @description A risk acceptance waits for a SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN other than the requester. */
+            risk_acceptance_requires_approval: boolean;
+            /** Format: date-time */
+            updated_at?: string;
+            updated_by?: string;
         };
         UnmutedOutputBody: {
             /** Format: int64 */
@@ -5629,8 +6040,12 @@ export interface operations {
             query?: {
                 /** @description Any of critical, high, medium, low, informational (comma-separated). */
                 severity?: string[];
-                /** @description Any of open, resolved, reopened, muted. */
+                /** @description Any of open, resolved, reopened, muted, false_positive, out_of_scope. */
                 status?: string[];
+                /** @description Any of fail, pass, manual (Prowler MANUAL: not a failure). */
+                result?: string[];
+                /** @description Any of the providers (aws, gcp, azure, ...). */
+                provider?: string[];
                 tool?: string[];
                 account?: string[];
                 region?: string[];
@@ -5650,6 +6065,12 @@ export interface operations {
                 limit?: number;
                 /** @description Also count the matches by severity, status, tool, service, account and region. */
                 facets?: boolean;
+                /** @description User IDs, or none for unassigned findings. */
+                assignee?: string[];
+                /** @description Any of none, false_positive, out_of_scope, muted, risk_accepted, risk_pending. */
+                triage?: string[];
+                /** @description Only findings first seen in the latest scan of their scope. */
+                new_since_previous_scan?: boolean;
             };
             header?: never;
             path?: never;
@@ -5664,6 +6085,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListResult"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "bulk-findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not signed in, or the token or session is no longer valid. */
@@ -5711,6 +6183,16 @@ export interface operations {
                 scan?: string;
                 /** @description text search */
                 q?: string;
+                /** @description comma-separated results: fail, pass, manual */
+                result?: string;
+                /** @description comma-separated providers */
+                provider?: string;
+                /** @description comma-separated user IDs, or none */
+                assignee?: string;
+                /** @description comma-separated triage states */
+                triage?: string;
+                /** @description true: only findings new in the latest scan of their scope */
+                new_since_previous_scan?: string;
             };
             header?: never;
             path?: never;
@@ -5797,6 +6279,110 @@ export interface operations {
             };
         };
     };
+    "assign-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignInputBody"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "comment-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "mute-finding": {
         parameters: {
             query?: never;
@@ -5858,6 +6444,263 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "reopen-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "accept-finding-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RiskInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskAcceptance"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "approve-finding-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskAcceptance"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "reject-finding-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskAcceptance"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "triage-finding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriageInputBody"];
+            };
+        };
         responses: {
             /** @description No Content */
             204: {
@@ -6899,6 +7742,12 @@ export interface operations {
         parameters: {
             query?: {
                 days?: number;
+                /** @description Only these providers (comma-separated). */
+                provider?: string[];
+                /** @description Only these accounts (comma-separated). */
+                account?: string[];
+                /** @description Only these regions (comma-separated). */
+                region?: string[];
             };
             header?: never;
             path?: never;
@@ -6913,6 +7762,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Overview"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-risk-acceptances": {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "rejected" | "revoked" | "";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptancesOutputBody"];
                 };
             };
             /** @description Not signed in, or the token or session is no longer valid. */
@@ -7519,6 +8408,133 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Team"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-assignees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssigneesOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-triage-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriageSettings"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "set-triage-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriageSettings"];
                 };
             };
             /** @description The request is malformed. */
