@@ -53,6 +53,14 @@ const (
 	BIAManage      Permission = "bia:manage"
 	KBRead         Permission = "kb:read"
 	KBManage       Permission = "kb:manage"
+	// IntegrationsRead shows notification rules, their delivery logs and
+	// the ticket integrations (never their secrets); IntegrationsManage
+	// changes them, and is ADMIN's alone: a rule sends the team's findings
+	// out of the platform.
+	IntegrationsRead   Permission = "integrations:read"
+	IntegrationsManage Permission = "integrations:manage"
+	// TicketsCreate pushes findings and vulnerabilities to a ticket system.
+	TicketsCreate Permission = "tickets:create"
 )
 
 // Role is a UserRole of the seed.
@@ -81,12 +89,12 @@ var table = map[Role][]Permission{
 	Admin: All(),
 	SecurityManager: append(slices.Clone(readAll),
 		UsersRead, CloudAccountsManage, ScansRun, FindingsImport, FindingsTriage, VulnsManage,
-		ComplianceSync, BIAManage, KBManage),
+		ComplianceSync, BIAManage, KBManage, IntegrationsRead, TicketsCreate),
 	SecurityAnalyst: append(slices.Clone(readAll),
-		ScansRun, FindingsImport, FindingsTriage, VulnsManage),
+		ScansRun, FindingsImport, FindingsTriage, VulnsManage, TicketsCreate),
 	ComplianceOfficer: append(slices.Clone(readAll),
 		ComplianceManage, ComplianceSync, BIAManage, KBManage),
-	Auditor: append(slices.Clone(readAll), UsersRead, AuditRead),
+	Auditor: append(slices.Clone(readAll), UsersRead, AuditRead, IntegrationsRead),
 	Viewer:  slices.Clone(readAll),
 }
 
@@ -96,6 +104,7 @@ func All() []Permission {
 		AccountSelf, UsersRead, UsersManage, TeamManage, AuditRead, SystemRead,
 		CloudAccountsRead, CloudAccountsManage, ScansRead, ScansRun, FindingsRead, FindingsImport, FindingsTriage,
 		VulnsRead, VulnsManage, KEVSync, ComplianceRead, ComplianceManage, ComplianceSync, BIARead, BIAManage, KBRead, KBManage,
+		IntegrationsRead, IntegrationsManage, TicketsCreate,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return all
