@@ -128,14 +128,21 @@ func TestUnauthenticatedGets401(t *testing.T) {
 
 // validBodies are request bodies for tenant routes whose body the default does not fit.
 var validBodies = map[string]any{
-	"POST /api/v1/findings/{id}/mute":                map[string]any{"kind": "mute", "reason": "isolation test"},
-	"PATCH /api/v1/vulnerabilities/occurrences/{id}": map[string]any{"status": "accepted", "reason": "isolation test"},
-	"PATCH /api/v1/cloud/accounts/{id}":              map[string]any{"alias": "renamed"},
-	"PUT /api/v1/scan-schedules/{id}":                map[string]any{"tools": []string{"prowler"}, "frequency": "daily", "hour": 3},
-	"PUT /api/v1/bia/{id}":                           map[string]any{"name": "renamed", "tier": 2, "revision": 1},
-	"PUT /api/v1/bia/{id}/dependencies":              map[string]any{"dependencies": []any{}, "revision": 1},
-	"PUT /api/v1/knowledge/documents/{id}/tags":      map[string]any{"tags": []string{"isolation"}},
-	"POST /api/v1/bia/{id}/transitions":              map[string]any{"action": "archive", "comment": "isolation test"},
+	"POST /api/v1/findings/{id}/mute":                    map[string]any{"kind": "mute", "reason": "isolation test"},
+	"POST /api/v1/findings/{id}/triage":                  map[string]any{"state": "false_positive", "reason": "isolation test"},
+	"PUT /api/v1/findings/{id}/assignee":                 map[string]any{"assignee_id": ""},
+	"POST /api/v1/findings/{id}/comments":                map[string]any{"body": "isolation test"},
+	"POST /api/v1/findings/{id}/risk-acceptance":         map[string]any{"reason": "isolation test"},
+	"POST /api/v1/findings/{id}/risk-acceptance/approve": map[string]any{},
+	"POST /api/v1/findings/{id}/risk-acceptance/reject":  map[string]any{},
+	"POST /api/v1/findings/{id}/reopen":                  map[string]any{},
+	"PATCH /api/v1/vulnerabilities/occurrences/{id}":     map[string]any{"status": "accepted", "reason": "isolation test"},
+	"PATCH /api/v1/cloud/accounts/{id}":                  map[string]any{"alias": "renamed"},
+	"PUT /api/v1/scan-schedules/{id}":                    map[string]any{"tools": []string{"prowler"}, "frequency": "daily", "hour": 3},
+	"PUT /api/v1/bia/{id}":                               map[string]any{"name": "renamed", "tier": 2, "revision": 1},
+	"PUT /api/v1/bia/{id}/dependencies":                  map[string]any{"dependencies": []any{}, "revision": 1},
+	"PUT /api/v1/knowledge/documents/{id}/tags":          map[string]any{"tags": []string{"isolation"}},
+	"POST /api/v1/bia/{id}/transitions":                  map[string]any{"action": "archive", "comment": "isolation test"},
 }
 
 var accountSeq atomic.Int64
