@@ -22,6 +22,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/httpapi"
 	"github.com/offloadsecurity/cspm/internal/id"
 	"github.com/offloadsecurity/cspm/internal/knowledge"
+	"github.com/offloadsecurity/cspm/internal/notify"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/vuln"
@@ -143,6 +144,7 @@ var validBodies = map[string]any{
 	"PUT /api/v1/bia/{id}/dependencies":                  map[string]any{"dependencies": []any{}, "revision": 1},
 	"PUT /api/v1/knowledge/documents/{id}/tags":          map[string]any{"tags": []string{"isolation"}},
 	"POST /api/v1/bia/{id}/transitions":                  map[string]any{"action": "archive", "comment": "isolation test"},
+	"PUT /api/v1/notifications/rules/{id}":               map[string]any{"name": "renamed", "event": "scan.failed"},
 }
 
 var accountSeq atomic.Int64
@@ -263,6 +265,14 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 		return kbFixture(t, e, teamA).DocumentID
 	},
 	knowledge.ChunkResource: func(t *testing.T, e *env, teamA string) string { return kbFixture(t, e, teamA).ChunkID },
+	notify.RuleResource: func(t *testing.T, e *env, teamA string) string {
+		r, err := e.app.Notify.RuleCreate(context.Background(), teamA, notify.RuleInput{Name: "isolation", Event: notify.EventScanFailed,
+			Channel: &notify.ChannelInput{Kind: notify.ChannelSlack, URL: "https://hooks.slack.com/services/T0/B0/X"}}, audit.Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	},
 	"token": func(t *testing.T, e *env, teamA string) string {
 		c := e.login(e.user(teamA, rbac.Viewer).Email)
 		_, body := c.do("POST", "/api/v1/auth/tokens", map[string]any{"name": "a", "expires_in_days": 1})

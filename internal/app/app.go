@@ -33,6 +33,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/imports"
 	"github.com/offloadsecurity/cspm/internal/knowledge"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/notify"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/queue"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -66,6 +67,8 @@ type App struct {
 	Compliance    *compliance.Service
 	BIA           *bia.Service
 	Knowledge     *knowledge.Service
+	// Notify sends notifications and pushes tickets (internal/notify).
+	Notify *notify.Service
 	// Artifacts keeps raw reports: a local directory or an S3 bucket.
 	Artifacts artifact.Store
 	// Tools finds the scanning tools and reads their versions (the status
@@ -153,7 +156,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Artifacts = artifacts
 	a.Compliance = compliance.New(a.Registry, compliance.Options{Findings: a.Findings, Artifacts: artifacts,
-		Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger})
+		Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger, Synced: a.complianceSynced})
 	a.Imports = &imports.Service{Registry: a.Registry, Findings: a.Findings, Artifacts: artifacts, Logger: a.Logger,
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
@@ -202,6 +205,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.buildBIA()
 	a.buildKnowledge()
+	a.buildNotify()
 
 	if a.Redis != nil {
 		a.System.AddCheck("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
@@ -225,6 +229,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Compliance.RegisterRoutes(a.Router, a.Queue)
 	a.BIA.RegisterRoutes(a.Router)
 	a.Knowledge.RegisterRoutes(a.Router)
+	a.Notify.RegisterRoutes(a.Router)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }
@@ -280,6 +285,7 @@ func (a *App) workers() *river.Workers {
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
 	a.addKnowledgeWorkers(w)
+	a.addNotifyWorkers(w)
 	return w
 }
 

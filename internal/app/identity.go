@@ -16,6 +16,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/notify"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
 	"github.com/offloadsecurity/cspm/internal/secrets"
@@ -150,6 +151,9 @@ func PeriodicJobs() []PeriodicJob {
 		// Hourly, for a daily snapshot: the job skips teams already synced today.
 		{Every: compliance.SnapshotEvery, Args: compliance.SnapshotArgs{}, RunOnStart: true},
 		{Every: bia.ArchiveOverdueEvery, Args: bia.ArchiveOverdueArgs{}, RunOnStart: true},
+		// Digests that are due, and deliveries a dead process left pending.
+		{Every: notify.DigestEvery, Args: notify.DigestArgs{}, RunOnStart: true},
+		{Every: time.Hour, Args: notifyWatchArgs{}, RunOnStart: true},
 	}
 }
 

@@ -69,6 +69,7 @@ type Service struct {
 	learned learnedChecks
 	// MaxEvidenceBytes bounds an attestation's evidence file.
 	MaxEvidenceBytes int64
+	synced           func(ctx context.Context, res SyncResult)
 }
 
 // Options are the service's dependencies. Audit and Artifacts may be nil in
@@ -79,6 +80,9 @@ type Options struct {
 	Audit     *audit.Log
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Synced, when set, hears every sync's scores after they are stored
+	// (the app tells notifications of a score that dropped).
+	Synced func(ctx context.Context, res SyncResult)
 }
 
 // New returns the service on reg's platform database.
@@ -90,7 +94,7 @@ func New(reg *db.Registry, o Options) *Service {
 		o.Now = time.Now
 	}
 	s := &Service{d: reg.Get(db.Platform), findings: o.Findings, artifacts: o.Artifacts, audit: o.Audit, logger: o.Logger,
-		now: o.Now, MaxEvidenceBytes: 50 << 20}
+		now: o.Now, MaxEvidenceBytes: 50 << 20, synced: o.Synced}
 	s.Engine = &Engine{s: s}
 	return s
 }

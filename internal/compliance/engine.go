@@ -60,6 +60,9 @@ func (e *Engine) run(ctx context.Context, teamID string, checks, controls []stri
 	res, err := e.sync(ctx, teamID, checks, controls, start)
 	if err != nil {
 		e.recordStatus(ctx, teamID, checks == nil, start, 0, err)
+	} else if e.s.synced != nil {
+		res.TeamID = teamID
+		e.s.synced(ctx, res)
 	}
 	return res, err
 }

@@ -90,6 +90,12 @@ type Config struct {
 	ArtifactS3SecretKey string
 	// ArtifactRetention is how long scan reports are kept; 0 keeps them.
 	ArtifactRetention time.Duration
+	// PublicURL is the platform's address as users reach it: links in
+	// notifications and tickets.
+	PublicURL string
+	// IntegrationsAllowInsecure lets notification channels and ticket
+	// systems use http:// and loopback addresses.
+	IntegrationsAllowInsecure bool
 	// BIAReviewGrace is how long a business impact analysis may stay
 	// overdue for review before the hourly job archives it.
 	BIAReviewGrace time.Duration

@@ -41,6 +41,9 @@ type Service struct {
 	// AfterImport, when set, runs after an import commits with the checks
 	// it touched: the app queues a compliance sync of them.
 	AfterImport func(ctx context.Context, teamID string, checks []string) error
+	// Imported, when set, hears what a committed import opened (the app
+	// turns it into notifications).
+	Imported func(ctx context.Context, args ImportReportArgs, res findings.ImportResult)
 }
 
 // ErrBadFormat wraps an unknown --format value.
@@ -168,6 +171,9 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 		if err := w.Service.AfterImport(ctx, a.TeamID, res.Checks); err != nil {
 			w.Service.Logger.Warn("queueing the compliance sync after an import failed", "scan_id", a.ScanID, "err", err)
 		}
+	}
+	if w.Service.Imported != nil {
+		w.Service.Imported(ctx, a, res)
 	}
 	ev.Details = map[string]any{"items_read": res.ItemsRead, "created": res.FindingsCreated, "updated": res.FindingsUpdated,
 		"unchanged": res.FindingsUnchanged, "resolved": res.FindingsResolved, "format": res.Format}

@@ -61,6 +61,11 @@ type Service struct {
 	// SubJob's findings touched (nil: every check), in tx, the
 	// orchestration transaction that records them.
 	ComplianceSync func(ctx context.Context, tx *sql.Tx, teamID string, checks []string) error
+	// SubJobFinished, when set, hears in tx (the orchestration transaction
+	// that records a SubJob's end) the run as refreshed and the SubJob's
+	// findings (nil when it recorded none): the app queues notifications
+	// there, so that one exists exactly when the other does.
+	SubJobFinished func(ctx context.Context, tx *sql.Tx, run ScanRun, subJobID string, part *findings.PartResult) error
 	// WorkRoot holds each running SubJob's directory.
 	WorkRoot string
 	// WorkerID names this process in SubJob rows.

@@ -440,8 +440,13 @@ func (s *Service) finish(ctx context.Context, sj SubJob, status, msg string, par
 			return err
 		}
 		var err error
-		run, err = s.refresh(ctx, q, sj.TeamID, sj.ScanRunID)
-		return err
+		if run, err = s.refresh(ctx, q, sj.TeamID, sj.ScanRunID); err != nil {
+			return err
+		}
+		if tx, ok := q.Querier.(*sql.Tx); ok && s.SubJobFinished != nil {
+			return s.SubJobFinished(ctx, tx, run, sj.ID, part)
+		}
+		return nil
 	})
 	if err == nil && Terminal(run.Status) {
 		s.Logger.Info("scan run finished", "scan_run_id", run.ID, "status", run.Status, "subjobs", run.SubJobsTotal, "failed", run.SubJobsFailed)

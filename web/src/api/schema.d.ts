@@ -1198,6 +1198,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's notification rules */
+        get: operations["list-notification-rules"];
+        put?: never;
+        /**
+         * Add a notification rule
+         * @description The channel's URL, signing secret and password are sealed and never answered again. A webhook rule created without a signing_secret gets one generated, answered in this response only.
+         */
+        post: operations["create-notification-rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One notification rule */
+        get: operations["get-notification-rule"];
+        /**
+         * Change a notification rule
+         * @description Omit channel to keep it; in a channel of the same kind, empty secrets keep the stored ones.
+         */
+        put: operations["update-notification-rule"];
+        post?: never;
+        /** Delete a rule and its delivery log */
+        delete: operations["delete-notification-rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/rules/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's delivery log, newest first */
+        get: operations["list-notification-deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/rules/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message now
+         * @description Sends at once, without retries, and answers the delivery as logged: delivered, or failed with the receiver's status code and error.
+         */
+        post: operations["test-notification-rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/posture/overview": {
         parameters: {
             query?: never;
@@ -1907,6 +1987,36 @@ export interface components {
             key: string;
             label: string;
         };
+        Channel: {
+            from?: string;
+            kind: string;
+            smtp_host?: string;
+            /** Format: int64 */
+            smtp_port?: number;
+            to?: string[];
+            /** @description Scheme, host and first path element of the URL. */
+            url_hint?: string;
+            username?: string;
+        };
+        ChannelInput: {
+            from?: string;
+            /** @enum {string} */
+            kind: "webhook" | "slack" | "teams" | "email";
+            /** @description SMTP password. Write-only; kept when empty on a change. */
+            password?: string;
+            /** @description webhook: the HMAC-SHA256 key. Write-only; generated and answered once when empty at creation. */
+            signing_secret?: string;
+            smtp_host?: string;
+            /**
+             * Format: int64
+             * @description Default 587. The server must offer STARTTLS.
+             */
+            smtp_port?: number;
+            to?: string[];
+            /** @description webhook, slack, teams: where to POST. Write-only; kept when empty on a change. */
+            url?: string;
+            username?: string;
+        };
         CheckEvidence: {
             check_id: string;
             /** @enum {string} */
@@ -2092,6 +2202,35 @@ export interface components {
         };
         DecideInputBody: {
             note?: string;
+        };
+        DeliveriesOutputBody: {
+            deliveries: components["schemas"]["Delivery"][];
+        };
+        Delivery: {
+            /** Format: int64 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string;
+            digest_id?: string;
+            event_id: string;
+            event_type: string;
+            id: string;
+            /** @enum {string} */
+            kind: "event" | "digest" | "test";
+            last_error?: string;
+            rule_id: string;
+            /** @enum {string} */
+            status: "pending" | "queued_for_digest" | "in_digest" | "delivered" | "failed";
+            /**
+             * Format: int64
+             * @description The receiver's last HTTP status; 0 for email or when none answered.
+             */
+            status_code: number;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         Dependency: {
             /** @enum {string} */
@@ -2382,6 +2521,21 @@ export interface components {
             status?: string[];
             tool?: string[];
             triage?: string[];
+        };
+        Filters: {
+            /** @description Only events of these cloud account IDs (UIDs). */
+            accounts?: string[];
+            /**
+             * Format: double
+             * @description compliance.score_dropped: at least this many points (default 5).
+             */
+            min_drop?: number;
+            /** @description Only events of these severities. */
+            severities?: ("critical" | "high" | "medium" | "low" | "informational")[];
+            /** @description Only events carrying one of these tags, as key=value. */
+            tags?: string[];
+            /** @description Only events on BIA tiers among these (1 most critical). */
+            tiers?: number[];
         };
         Finding: {
             account_uid: string;
@@ -3178,6 +3332,28 @@ export interface components {
              */
             score: number | null;
         };
+        Rule: {
+            channel: components["schemas"]["Channel"];
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /**
+             * @description Empty: one message per event.
+             * @enum {string}
+             */
+            digest: "" | "hourly" | "daily";
+            enabled: boolean;
+            event: string;
+            filters: components["schemas"]["Filters"];
+            id: string;
+            /** Format: date-time */
+            last_digest_at?: string;
+            name: string;
+            /** @description Only in the answer that generated it. */
+            signing_secret?: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         RuleCreateInputBody: {
             account_uid?: string;
             check_pattern?: string;
@@ -3195,6 +3371,22 @@ export interface components {
              */
             muted: number;
             rule: components["schemas"]["MuteRule"];
+        };
+        RuleInput: {
+            /** @description Required at creation; on a change, omitted keeps the channel. */
+            channel?: components["schemas"]["ChannelInput"];
+            /** @enum {string} */
+            digest?: "" | "hourly" | "daily";
+            /** @description Default true. */
+            enabled?: boolean;
+            /** @enum {string} */
+            event: "finding.new" | "vuln.kev" | "sla.breached" | "scan.failed" | "compliance.score_dropped" | "bia.review_overdue";
+            filters?: components["schemas"]["Filters"];
+            name: string;
+        };
+        RuleListOutputBody: {
+            event_types: string[];
+            rules: components["schemas"]["Rule"][];
         };
         RulesOutputBody: {
             rules: components["schemas"]["MuteRule"][];
@@ -7707,6 +7899,326 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnmutedOutputBody"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-notification-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleListOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-notification-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-notification-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-notification-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-notification-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-notification-deliveries": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "test-notification-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
                 };
             };
             /** @description The request is malformed. */
