@@ -21,6 +21,7 @@ import { ScanRunPage } from "./pages/ScanRunPage";
 import { ComplianceArea } from "./pages/CompliancePage";
 import { BIAArea } from "./pages/BIAPage";
 import { KnowledgePage } from "./pages/KnowledgePage";
+import { IntegrationsPage } from "./pages/IntegrationsPage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -33,6 +34,7 @@ const built: Record<string, JSX.Element> = {
   "/compliance": <ComplianceArea />,
   "/bia": <BIAArea />,
   "/knowledge-base": <KnowledgePage />,
+  "/integrations": <IntegrationsPage />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;
@@ -104,6 +106,7 @@ function Shell() {
     if (a.path === "/admin") return can("users:read") || can("audit:read");
     if (a.path === "/status") return true;
     if (a.path === "/import") return can("findings:import");
+    if (a.path === "/integrations") return can("integrations:read");
     return !!me;
   });
   return (

@@ -17,6 +17,7 @@ export const areas: Area[] = [
   { path: "/compliance", label: "Compliance", group: "Governance", description: "The Secure Controls Framework and scores computed continuously from findings." },
   { path: "/bia", label: "Business impact", group: "Governance", description: "Business impact analyses of the organization's activities." },
   { path: "/knowledge-base", label: "Knowledge base", group: "Governance", description: "Questions about the organization's security policies, answered with citations." },
+  { path: "/integrations", label: "Integrations", group: "Platform", description: "Notifications to webhooks, Slack, Teams and email; tickets in Jira and GitHub." },
   { path: "/admin", label: "Administration", group: "Platform", description: "Users, roles, team settings and the audit log." },
   { path: "/status", label: "System status", group: "Platform", description: "Version, database engine and job queue health." },
 ];
