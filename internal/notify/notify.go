@@ -125,6 +125,9 @@ type Options struct {
 	MaxAttempts int
 	// Timeout bounds one HTTP or SMTP exchange. Default 15 s.
 	Timeout time.Duration
+	// Subjects describes findings and vulnerabilities for tickets and
+	// closes them when the team says a done ticket does.
+	Subjects Subjects
 }
 
 // Service keeps notification rules, delivers events and pushes tickets.
