@@ -1,0 +1,45 @@
+// The rows a bulk action applies to: some findings by ID, or every finding
+// the current filter matches ("all matching", which the server counts and
+// caps). Changing the filter clears the selection.
+
+export type Selection = { mode: "ids"; ids: number[] } | { mode: "filter" };
+
+export const EMPTY: Selection = { mode: "ids", ids: [] };
+
+export function toggle(s: Selection, id: number): Selection {
+  if (s.mode === "filter") return { mode: "ids", ids: [id] };
+  return s.ids.includes(id) ? { mode: "ids", ids: s.ids.filter((x) => x !== id) } : { mode: "ids", ids: [...s.ids, id] };
+}
+
+// togglePage selects every row shown, or none when they all are.
+export function togglePage(s: Selection, pageIDs: number[]): Selection {
+  if (s.mode === "filter") return EMPTY;
+  const all = pageIDs.length > 0 && pageIDs.every((id) => s.ids.includes(id));
+  if (all) return { mode: "ids", ids: s.ids.filter((id) => !pageIDs.includes(id)) };
+  return { mode: "ids", ids: [...s.ids, ...pageIDs.filter((id) => !s.ids.includes(id))] };
+}
+
+export function selectAllMatching(): Selection {
+  return { mode: "filter" };
+}
+
+export function isSelected(s: Selection, id: number): boolean {
+  return s.mode === "filter" || s.ids.includes(id);
+}
+
+// pageState is the header checkbox: all rows shown selected, some, or none.
+export function pageState(s: Selection, pageIDs: number[]): "all" | "some" | "none" {
+  if (s.mode === "filter") return pageIDs.length ? "all" : "none";
+  const n = pageIDs.filter((id) => s.ids.includes(id)).length;
+  return n === 0 ? "none" : n === pageIDs.length ? "all" : "some";
+}
+
+// count is how many findings the selection names, given the filter's total.
+export function count(s: Selection, total: number): number {
+  return s.mode === "filter" ? total : s.ids.length;
+}
+
+// target is the bulk request's ids or filter.
+export function target(s: Selection, filter: Record<string, unknown>): { ids: number[] } | { filter: Record<string, unknown> } {
+  return s.mode === "filter" ? { filter } : { ids: s.ids };
+}
