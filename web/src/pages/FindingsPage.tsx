@@ -1,41 +1,60 @@
-import { useCallback, useEffect, useState } from "react";
-import { Alert, Anchor, Badge, Button, Code, Collapse, Drawer, Group, MultiSelect, Stack, Table, Text, TextInput, Timeline, Title } from "@mantine/core";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Button, Checkbox, Drawer, Group, MultiSelect, Pill, Stack, Switch, Table, Text, TextInput, Title, UnstyledButton } from "@mantine/core";
 import { useSearchParams } from "react-router-dom";
 import { api, type Finding, type FindingDetail, type FindingList } from "../api/client";
+import { triageApi, type AssignableUser } from "../api/triage";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
-import { SeverityBadge, StatusBadge } from "../components/SeverityBadge";
+import { SeverityBadge } from "../components/SeverityBadge";
 import { SEVERITIES } from "../severity";
-import { muteInfo, todayISO, untilFromDate, type MuteFields } from "../mute";
+import { BulkBar } from "./findings/BulkBar";
+import { FindingDetailView, wrap } from "./findings/FindingDetail";
+import { FindingStatusBadge } from "./findings/FindingStatusBadge";
+import {
+  bulkFilter, chips, clearedFilters, defaultView, effectiveFilters, exportHref, isDefaultView, listQuery, sortOf, withFilter, withSort,
+  type FilterKey, type SortKey,
+} from "./findings/filters";
+import { EMPTY, isSelected, pageState, selectAllMatching, toggle, togglePage, type Selection } from "./findings/selection";
 
-// Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
-const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
-const FILTERS = ["severity", "status", "tool", "service", "account", "region", "check", "resource", "scan", "q"];
-const STATUSES = ["open", "reopened", "resolved", "muted"];
+export { MuteSummary } from "./findings/FindingDetail";
+
+const STATUSES = ["open", "reopened", "resolved", "muted", "false_positive", "out_of_scope"];
+const RESULTS = [{ value: "fail", label: "fail" }, { value: "pass", label: "pass" }, { value: "manual", label: "manual (needs a person)" }];
+const PROVIDERS = ["aws", "gcp", "azure", "kubernetes", "m365", "github"];
+const TRIAGE = [
+  { value: "none", label: "not triaged" }, { value: "false_positive", label: "false positive" }, { value: "out_of_scope", label: "out of scope" },
+  { value: "risk_accepted", label: "risk accepted" }, { value: "risk_pending", label: "risk acceptance pending" }, { value: "muted", label: "muted" },
+];
+
+function SortHeader({ label, sort, params, onSort }: { label: string; sort: SortKey; params: URLSearchParams; onSort: (s: SortKey) => void }) {
+  const cur = sortOf(params);
+  const active = cur.sort === sort;
+  return (
+    <Table.Th aria-sort={active ? (cur.desc ? "descending" : "ascending") : "none"}>
+      <UnstyledButton onClick={() => onSort(sort)} data-testid={`sort-${sort}`} fw={600} fz="sm">
+        {label} {active ? (cur.desc ? "▼" : "▲") : ""}
+      </UnstyledButton>
+    </Table.Th>
+  );
+}
 
 export function FindingsPage() {
-  const { can } = useAuth();
+  const { can, me } = useAuth();
   const [params, setParams] = useSearchParams();
   const [list, setList] = useState<FindingList | null>(null);
   const [rows, setRows] = useState<Finding[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [selected, setSelected] = useState<FindingDetail | null>(null);
   const [text, setText] = useState(params.get("q") ?? "");
+  const [selection, setSelection] = useState<Selection>(EMPTY);
+  const [users, setUsers] = useState<AssignableUser[]>([]);
+  const [reload, setReload] = useState(0);
+  const triage = can("findings:triage");
 
-  const get = (k: string) => (params.get(k) ? params.get(k)!.split(",") : []);
-  const query = useCallback(
-    (cursor?: string) => {
-      const q: Record<string, string> = { limit: "50", facets: "true" };
-      for (const k of FILTERS) {
-        const v = params.get(k);
-        if (v) q[k] = v;
-      }
-      if (cursor) q.cursor = cursor;
-      return q;
-    },
-    [params],
-  );
+  const filters = effectiveFilters(params);
+  const get = (k: FilterKey) => (filters[k] ? filters[k]!.split(",") : []);
+  const query = useCallback((cursor?: string) => listQuery(params, cursor), [params]);
 
   useEffect(() => {
     api.findings(query()).then(
@@ -46,66 +65,112 @@ export function FindingsPage() {
       },
       setError,
     );
-  }, [query]);
+  }, [query, reload]);
+  // A new filter is a new set of rows: what was selected is not in it.
+  useEffect(() => setSelection(EMPTY), [params]);
+  useEffect(() => {
+    triageApi.assignees().then((r) => setUsers(r.users), () => setUsers([]));
+  }, []);
 
-  const set = (k: string, v: string[]) => {
-    const next = new URLSearchParams(params);
-    if (v.length) next.set(k, v.join(","));
-    else next.delete(k);
-    setParams(next);
-  };
+  const set = (k: FilterKey, v: string[]) => setParams(withFilter(params, k, v));
   const facet = (name: keyof NonNullable<FindingList["facets"]>) =>
     Object.entries(list?.facets?.[name] ?? {}).map(([k, n]) => ({ value: k, label: `${k || "(none)"} (${n})` }));
+  const withCurrent = (options: string[], k: FilterKey) => [...new Set([...options, ...get(k)])];
+  const assigneeOptions = useMemo(() => [{ value: "none", label: "unassigned" }, ...(me ? [{ value: me.user.id, label: "me" }] : []),
+    ...users.filter((u) => u.id !== me?.user.id).map((u) => ({ value: u.id, label: u.email }))], [users, me]);
+  const pageIDs = rows.map((f) => f.id);
+  const openDetail = (id: number) => api.finding(id).then(setSelected, setError);
+  const chipValue = (k: FilterKey, v: string) =>
+    k === "assignee" ? v.split(", ").map((id) => assigneeOptions.find((o) => o.value === id)?.label ?? id).join(", ") : v;
 
   return (
     <Stack>
-      <Title order={2}>Findings</Title>
+      <Group justify="space-between">
+        <Title order={2}>Findings</Title>
+        <Group gap="xs">
+          <Button component="a" href={exportHref(params, "csv")} size="xs" variant="light" data-testid="export-csv">Export CSV</Button>
+          <Button component="a" href={exportHref(params, "json")} size="xs" variant="light" data-testid="export-json">Export JSON</Button>
+        </Group>
+      </Group>
       <ErrorAlert error={error} />
-      <Group align="end">
-        <MultiSelect label="Severity" data={SEVERITIES} value={get("severity")} onChange={(v) => set("severity", v)} w={260} clearable data-testid="filter-severity" />
-        <MultiSelect label="Status" data={STATUSES} value={get("status")} onChange={(v) => set("status", v)} w={240} clearable />
-        <MultiSelect label="Tool" data={facet("tool")} value={get("tool")} onChange={(v) => set("tool", v)} w={200} clearable searchable />
-        <MultiSelect label="Service" data={facet("service")} value={get("service")} onChange={(v) => set("service", v)} w={200} clearable searchable />
+      <Group align="end" gap="xs">
+        <MultiSelect label="Severity" data={SEVERITIES} value={get("severity")} onChange={(v) => set("severity", v)} w={230} clearable data-testid="filter-severity" />
+        <MultiSelect label="Status" data={STATUSES} value={get("status")} onChange={(v) => set("status", v)} w={230} clearable data-testid="filter-status" />
+        <MultiSelect label="Result" data={RESULTS} value={get("result")} onChange={(v) => set("result", v)} w={180} clearable data-testid="filter-result" />
+        <MultiSelect label="Provider" data={withCurrent(PROVIDERS, "provider")} value={get("provider")} onChange={(v) => set("provider", v)} w={160} clearable searchable />
+        <MultiSelect label="Account" data={facet("account")} value={get("account")} onChange={(v) => set("account", v)} w={190} clearable searchable />
+        <MultiSelect label="Region" data={facet("region")} value={get("region")} onChange={(v) => set("region", v)} w={170} clearable searchable />
+        <MultiSelect label="Tool" data={facet("tool")} value={get("tool")} onChange={(v) => set("tool", v)} w={160} clearable searchable />
+        <MultiSelect label="Service" data={facet("service")} value={get("service")} onChange={(v) => set("service", v)} w={160} clearable searchable />
+        <MultiSelect label="Triage" data={TRIAGE} value={get("triage")} onChange={(v) => set("triage", v)} w={200} clearable data-testid="filter-triage" />
+        <MultiSelect label="Assignee" data={assigneeOptions} value={get("assignee")} onChange={(v) => set("assignee", v)} w={200} clearable searchable />
         <form onSubmit={(e) => { e.preventDefault(); set("q", text ? [text] : []); }}>
           <TextInput label="Search" placeholder="title, check, resource" value={text} onChange={(e) => setText(e.currentTarget.value)} name="q" />
         </form>
+        <Switch label="New since the previous scan" checked={filters.new_since_previous_scan === "true"} mb={8}
+          onChange={(e) => set("new_since_previous_scan", e.currentTarget.checked ? ["true"] : [])} data-testid="filter-new" />
       </Group>
-      {params.get("scan") && (
-        <Group gap="xs">
-          <Badge variant="light">scan {params.get("scan")}</Badge>
-          <Button size="xs" variant="subtle" onClick={() => set("scan", [])}>clear</Button>
-        </Group>
-      )}
+      <Group gap="xs" data-testid="filter-chips">
+        {isDefaultView(params) && <Text size="sm" c="dimmed">Default view: open failures ·</Text>}
+        {chips(params).map((c) => (
+          <Pill key={c.key} withRemoveButton onRemove={() => set(c.key, [])} data-testid={`chip-${c.key}`} style={wrap}>
+            {c.label}: {chipValue(c.key, c.value)}
+          </Pill>
+        ))}
+        {chips(params).length > 0 && <Button size="compact-xs" variant="subtle" onClick={() => setParams(clearedFilters(params))} data-testid="clear-filters">Clear all</Button>}
+        {!isDefaultView(params) && <Button size="compact-xs" variant="subtle" onClick={() => setParams(defaultView(params))}>Open failures</Button>}
+      </Group>
       <Text size="sm" c="dimmed" data-testid="findings-total">{list ? `${list.total} findings` : ""}</Text>
-      {list && list.total === 0 && (FILTERS.some((k) => params.get(k)) ? (
-        <EmptyState title="No findings match these filters" steps={[{ label: "Clear the filters", to: "/findings" }]} testid="findings-empty">
+      {triage && (
+        <BulkBar selection={selection} total={list?.total ?? 0} filter={bulkFilter(params)} users={users}
+          onDone={() => { setSelection(EMPTY); setReload((n) => n + 1); if (selected) openDetail(selected.id); }}
+          onSelectAll={() => setSelection(selectAllMatching())} onClear={() => setSelection(EMPTY)} />
+      )}
+      {list && list.total === 0 && (!isDefaultView(params) && Object.keys(filters).length > 0 ? (
+        <EmptyState title="No findings match these filters" steps={[{ label: "Clear the filters", to: "/findings?all=1" }]} testid="findings-empty">
           Widen the filters, or clear them to see every finding.
         </EmptyState>
       ) : (
-        <EmptyState title="No findings yet" steps={firstSteps(can)} testid="findings-empty">
+        <EmptyState title={isDefaultView(params) ? "No open failures" : "No findings yet"} steps={firstSteps(can)} testid="findings-empty">
           Import a scanner report, add a cloud account to scan, or start a network, web or container scan; its findings are listed here.
         </EmptyState>
       ))}
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={820}>
       <Table striped highlightOnHover data-testid="findings-table">
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Severity</Table.Th>
-            <Table.Th>Title</Table.Th>
+            {triage && (
+              <Table.Th w={36}>
+                <Checkbox aria-label="Select the page" data-testid="select-page" checked={pageState(selection, pageIDs) === "all"}
+                  indeterminate={pageState(selection, pageIDs) === "some"} onChange={() => setSelection((s) => togglePage(s, pageIDs))} />
+              </Table.Th>
+            )}
+            <SortHeader label="Severity" sort="severity" params={params} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="Title" sort="title" params={params} onSort={(s) => setParams(withSort(params, s))} />
             <Table.Th>Resource</Table.Th>
             <Table.Th>Tool</Table.Th>
             <Table.Th>Status</Table.Th>
-            <Table.Th>Last seen</Table.Th>
+            <Table.Th>Assignee</Table.Th>
+            <SortHeader label="First seen" sort="first_seen" params={params} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="Last seen" sort="last_seen" params={params} onSort={(s) => setParams(withSort(params, s))} />
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {rows.map((f) => (
-            <Table.Tr key={f.id} style={{ cursor: "pointer" }} onClick={() => api.finding(f.id).then(setSelected, setError)}>
+            <Table.Tr key={f.id} style={{ cursor: "pointer" }} onClick={() => openDetail(f.id)} data-testid="finding-row">
+              {triage && (
+                <Table.Td onClick={(e) => e.stopPropagation()}>
+                  <Checkbox aria-label={`Select ${f.title}`} data-testid="select-row" checked={isSelected(selection, f.id)}
+                    onChange={() => setSelection((s) => toggle(s, f.id))} />
+                </Table.Td>
+              )}
               <Table.Td><SeverityBadge severity={f.severity} /></Table.Td>
-              <Table.Td><Text size="sm" lineClamp={2}>{f.title}</Text></Table.Td>
+              <Table.Td><Text size="sm" lineClamp={2} data-testid="finding-title">{f.title}</Text></Table.Td>
               <Table.Td><Text size="xs" lineClamp={1}>{f.resource_name || f.resource_uid || f.target}{f.location ? ` · ${f.location}` : ""}</Text></Table.Td>
               <Table.Td><Text size="sm">{f.tool}</Text></Table.Td>
-              <Table.Td><StatusBadge status={f.status} finding={f as MuteFields} /></Table.Td>
+              <Table.Td><FindingStatusBadge f={f} /></Table.Td>
+              <Table.Td><Text size="xs" lineClamp={1}>{f.assignee_email ?? ""}</Text></Table.Td>
+              <Table.Td><Text size="xs">{new Date(f.first_seen).toLocaleDateString()}</Text></Table.Td>
               <Table.Td><Text size="xs">{new Date(f.last_seen).toLocaleString()}</Text></Table.Td>
             </Table.Tr>
           ))}
@@ -118,124 +183,10 @@ export function FindingsPage() {
         </Button>
       )}
       <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="xl" title={selected?.title}
-        styles={{ title: wrap, content: { overflowX: "hidden" } }}>
-        {selected && <FindingDetailView f={selected} onChange={() => api.finding(selected.id).then(setSelected, setError)} />}
+        styles={{ title: wrap, content: { overflowX: "hidden" } }}
+        closeButtonProps={{ "aria-label": "Close" }}>
+        {selected && <FindingDetailView f={selected} onChange={() => { openDetail(selected.id); setReload((n) => n + 1); }} />}
       </Drawer>
-    </Stack>
-  );
-}
-
-function TriageBar({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
-  const { can } = useAuth();
-  const [reason, setReason] = useState("");
-  const [until, setUntil] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  if (!can("findings:triage")) return null;
-  const act = (fn: () => Promise<void>) => fn().then(() => { setReason(""); setUntil(""); setError(null); onChange(); }, setError);
-  const mute = (kind: "mute" | "risk_accepted") => act(() => api.muteFinding(f.id, kind, reason, untilFromDate(until)));
-  const m = muteInfo(f as MuteFields);
-  return (
-    <Stack gap="xs" data-testid="triage">
-      <ErrorAlert error={error} />
-      {f.status === "muted" ? (
-        <Group justify="flex-end">
-          <Button size="xs" variant="light" onClick={() => act(() => api.unmuteFinding(f.id))} data-testid="unmute">
-            {m?.kind === "risk_accepted" ? "Revoke risk acceptance" : "Unmute"}
-          </Button>
-        </Group>
-      ) : (
-        <Group align="end" gap="xs">
-          <TextInput size="xs" label="Reason" placeholder="why this is acceptable" value={reason} onChange={(e) => setReason(e.currentTarget.value)}
-            style={{ flex: "1 1 220px" }} data-testid="mute-reason" />
-          <TextInput size="xs" type="date" label="Until (optional)" min={todayISO()} value={until} onChange={(e) => setUntil(e.currentTarget.value)}
-            w={150} data-testid="mute-until" />
-          <Group gap="xs" wrap="nowrap">
-            <Button size="xs" variant="light" disabled={!reason} onClick={() => mute("mute")} data-testid="mute">Mute</Button>
-            <Button size="xs" variant="light" color="violet" disabled={!reason} onClick={() => mute("risk_accepted")} data-testid="accept-risk">Accept risk</Button>
-          </Group>
-        </Group>
-      )}
-    </Stack>
-  );
-}
-
-// MuteSummary says what kind of mute covers a finding, why, by whom and
-// until when.
-export function MuteSummary({ f }: { f: MuteFields }) {
-  const m = muteInfo(f);
-  if (!m) return null;
-  return (
-    <Alert color={m.color} variant="light" title={m.kind === "risk_accepted" ? "Risk accepted" : m.kind === "rule" ? "Muted by a mute rule" : m.kind === "tool" ? "Suppressed by the report" : "Muted"}
-      data-testid="mute-summary">
-      {m.detailed && <Stack gap={2}>
-        <Text size="sm" style={wrap}>{m.reason ? `Reason: ${m.reason}` : "No reason recorded."}</Text>
-        {m.by && <Text size="sm">By {m.by}</Text>}
-        <Text size="sm" data-testid="mute-until-text">
-          {m.until ? (m.expired ? `Expired ${m.until.toLocaleDateString()}` : `Until ${m.until.toLocaleDateString()}`) : "No end date"}
-        </Text>
-      </Stack>}
-    </Alert>
-  );
-}
-
-function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange: () => void }) {
-  const [raw, setRaw] = useState(false);
-  return (
-    <Stack data-testid="finding-detail" style={{ minWidth: 0 }}>
-      <Group gap="xs">
-        <SeverityBadge severity={f.severity} />
-        <StatusBadge status={f.status} finding={f as MuteFields} />
-        <Badge variant="outline">{f.tool}</Badge>
-        <Code style={wrap}>{f.check_id}</Code>
-      </Group>
-      <MuteSummary f={f as MuteFields} />
-      <TriageBar f={f} onChange={onChange} />
-      <Text size="sm" style={wrap}>{f.description}</Text>
-      <Table layout="fixed">
-        <Table.Tbody>
-          {[
-            ["Resource", f.resource_uid || f.target],
-            ["Tags", f.resource_tags.join(", ")],
-            ["Location", f.location],
-            ["Account / region", [f.account_uid, f.region].filter(Boolean).join(" / ")],
-            ["Component", [f.component, f.version].filter(Boolean).join(" ")],
-            ["Fixed in", f.fixed_version],
-            ["Vulnerabilities", f.vuln_ids.join(", ")],
-            ["First seen", new Date(f.first_seen).toLocaleString()],
-          ]
-            .filter(([, v]) => v)
-            .map(([k, v]) => (
-              <Table.Tr key={k}>
-                <Table.Td w={130} style={{ verticalAlign: "top" }}><Text size="sm" c="dimmed">{k}</Text></Table.Td>
-                <Table.Td><Text size="sm" style={wrap}>{v}</Text></Table.Td>
-              </Table.Tr>
-            ))}
-        </Table.Tbody>
-      </Table>
-      {f.remediation && (
-        <>
-          <Title order={5}>Remediation</Title>
-          <Text size="sm" style={wrap} data-testid="finding-remediation">{f.remediation}</Text>
-        </>
-      )}
-      <Title order={5}>History</Title>
-      <Timeline bulletSize={14} lineWidth={2}>
-        {f.history.map((h, i) => (
-          <Timeline.Item key={i} title={h.change}>
-            <Text size="xs" c="dimmed">{new Date(h.at).toLocaleString()} · {h.from_status ? `${h.from_status} → ` : ""}{h.to_status}</Text>
-          </Timeline.Item>
-        ))}
-      </Timeline>
-      <Anchor component="button" type="button" size="sm" onClick={() => setRaw((v) => !v)} data-testid="ocsf-toggle" ta="left">
-        {raw ? "Hide the raw OCSF" : "Show the raw OCSF"}
-      </Anchor>
-      <Collapse expanded={raw}>
-        {/* Wrapped, and scrolled within its own box: a raw record never widens the drawer. */}
-        <Code block data-testid="finding-ocsf"
-          style={{ whiteSpace: "pre-wrap", ...wrap, maxHeight: 480, overflow: "auto" }}>
-          {JSON.stringify(f.raw_ocsf, null, 2)}
-        </Code>
-      </Collapse>
     </Stack>
   );
 }
