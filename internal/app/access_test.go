@@ -145,6 +145,7 @@ var validBodies = map[string]any{
 	"PUT /api/v1/knowledge/documents/{id}/tags":          map[string]any{"tags": []string{"isolation"}},
 	"POST /api/v1/bia/{id}/transitions":                  map[string]any{"action": "archive", "comment": "isolation test"},
 	"PUT /api/v1/notifications/rules/{id}":               map[string]any{"name": "renamed", "event": "scan.failed"},
+	"PUT /api/v1/tickets/integrations/{id}":              map[string]any{"kind": "github", "name": "renamed", "project": "acme/infra"},
 }
 
 var accountSeq atomic.Int64
@@ -265,6 +266,14 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 		return kbFixture(t, e, teamA).DocumentID
 	},
 	knowledge.ChunkResource: func(t *testing.T, e *env, teamA string) string { return kbFixture(t, e, teamA).ChunkID },
+	notify.IntegrationResource: func(t *testing.T, e *env, teamA string) string {
+		it, err := e.app.Notify.IntegrationCreate(context.Background(), teamA, notify.IntegrationInput{Kind: notify.TicketGitHub, Name: "isolation",
+			Project: "acme/infra", Token: "ghp_x"}, audit.Event{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it.ID
+	},
 	notify.RuleResource: func(t *testing.T, e *env, teamA string) string {
 		r, err := e.app.Notify.RuleCreate(context.Background(), teamA, notify.RuleInput{Name: "isolation", Event: notify.EventScanFailed,
 			Channel: &notify.ChannelInput{Kind: notify.ChannelSlack, URL: "https://hooks.slack.com/services/T0/B0/X"}}, audit.Event{})

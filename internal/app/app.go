@@ -230,6 +230,7 @@ func (a *App) build(ctx context.Context) error {
 	a.BIA.RegisterRoutes(a.Router)
 	a.Knowledge.RegisterRoutes(a.Router)
 	a.Notify.RegisterRoutes(a.Router)
+	a.Notify.RegisterTicketRoutes(a.Router)
 	a.Router.Handle("", "/", rbac.Public, web.Handler())
 	return nil
 }

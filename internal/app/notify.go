@@ -26,7 +26,15 @@ import (
 // only a function of theirs, never this package.
 func (a *App) buildNotify() {
 	a.Notify = notify.New(a.Registry, notify.Options{Box: a.box, Queue: a.Queue, Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger,
-		PublicURL: a.Config.PublicURL, AllowInsecure: a.Config.IntegrationsAllowInsecure})
+		PublicURL: a.Config.PublicURL, AllowInsecure: a.Config.IntegrationsAllowInsecure, Subjects: ticketSubjects{a}})
+	a.Vulns.Tickets = func(ctx context.Context, teamID, vulnID string) ([]vuln.TicketRef, error) {
+		list, err := a.Notify.TicketList(ctx, teamID, "vulnerability", []string{vulnID})
+		out := make([]vuln.TicketRef, 0, len(list))
+		for _, t := range list {
+			out = append(out, vuln.TicketRef{Key: t.Key, URL: t.URL, State: t.State, StatusName: t.StatusName})
+		}
+		return out, err
+	}
 	a.Imports.Imported = func(ctx context.Context, args imports.ImportReportArgs, res findings.ImportResult) {
 		account := ""
 		for _, c := range args.Covers {

@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -118,4 +121,74 @@ func TestImportNotifiesAWebhook(t *testing.T) {
 			t.Errorf("delivery log: %d %s", status, body)
 		}
 	})
+}
+
+// An analyst sends a vulnerability to GitHub Issues; the vulnerability
+// shows the ticket, and GitHub's signed issues event marks it done.
+func TestVulnerabilityTicketThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		e := newEnv(t, reg, func(c *config.Config) { c.IntegrationsAllowInsecure = true })
+		teamID := e.team("acme").ID
+		admin := e.tokenClient(e.user(teamID, rbac.Admin).Email)
+		analyst := e.tokenClient(e.user(teamID, rbac.SecurityAnalyst).Email)
+		gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/repos/acme/infra/issues" || r.Header.Get("Authorization") != "Bearer ghp_app" {
+				http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+				return
+			}
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"number":7,"html_url":"https://github.com/acme/infra/issues/7","state":"open"}`)
+		}))
+		t.Cleanup(gh.Close)
+		const secret = "github-webhook-secret-123"
+		status, body := admin.do("POST", "/api/v1/tickets/integrations", map[string]any{"kind": "github", "name": "infra", "base_url": gh.URL,
+			"project": "acme/infra", "token": "ghp_app", "webhook_secret": secret})
+		if status != 201 {
+			t.Fatalf("create integration: %d %s", status, body)
+		}
+		it := decode[notify.Integration](t, body)
+		if strings.Contains(string(body), "ghp_app") || strings.Contains(string(body), secret) {
+			t.Errorf("integration answers its secrets: %s", body)
+		}
+		occ := vulnFixture(t, e, teamID)
+		status, body = analyst.do("POST", "/api/v1/tickets", map[string]any{"integration_id": it.ID, "subject_kind": "vulnerability",
+			"subject_ids": []string{occ.VulnID}})
+		if status != 200 || !strings.Contains(string(body), `"key":"acme/infra#7"`) {
+			t.Fatalf("create ticket: %d %s", status, body)
+		}
+		_, body = analyst.do("GET", "/api/v1/vulnerabilities/"+occ.VulnID, nil)
+		if !strings.Contains(string(body), `"tickets":[{"key":"acme/infra#7","url":"https://github.com/acme/infra/issues/7","state":"open"`) {
+			t.Errorf("vulnerability detail: %s", body)
+		}
+		event := `{"action":"closed","issue":{"number":7,"state":"closed"},"repository":{"full_name":"acme/infra"}}`
+		hook := func(sig string) int {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/tickets/webhooks/github?integration="+it.ID, strings.NewReader(event))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-GitHub-Event", "issues")
+			req.Header.Set("X-Hub-Signature-256", sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if s := hook("sha256=00"); s != 401 {
+			t.Errorf("bad signature answered %d", s)
+		}
+		if s := hook(hubSignature(secret, event)); s != 204 {
+			t.Fatalf("signed webhook answered %d", s)
+		}
+		_, body = analyst.do("GET", "/api/v1/tickets?subject_kind=vulnerability&subject_id="+occ.VulnID, nil)
+		if !strings.Contains(string(body), `"state":"done"`) {
+			t.Errorf("after GitHub closed it: %s", body)
+		}
+	})
+}
+
+func hubSignature(secret, body string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }

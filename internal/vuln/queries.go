@@ -532,6 +532,16 @@ type VulnerabilityDetail struct {
 	KEVEnrichedAt  *time.Time   `json:"kev_enriched_at"`
 	FirstSeen      time.Time    `json:"first_seen"`
 	Occurrences    []Occurrence `json:"occurrences"`
+	// Tickets are the vulnerability's tickets in the team's ticket systems.
+	Tickets []TicketRef `json:"tickets,omitempty"`
+}
+
+// TicketRef is a ticket of a vulnerability (internal/notify keeps them).
+type TicketRef struct {
+	Key        string `json:"key"`
+	URL        string `json:"url"`
+	State      string `json:"state" enum:"open,done"`
+	StatusName string `json:"status_name"`
 }
 
 // Get returns a vulnerability the team has occurrences of; ErrNotFound

@@ -116,6 +116,11 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, kevURL string) {
 			if err != nil {
 				return nil, toHTTP(err)
 			}
+			if s.Tickets != nil {
+				if d.Tickets, err = s.Tickets(ctx, team.FromContext(ctx), d.ID); err != nil {
+					return nil, err
+				}
+			}
 			return &getOutput{Body: d}, nil
 		})
 	httpapi.Register(r, huma.Operation{OperationID: "set-vulnerability-occurrence-status", Method: http.MethodPatch,

@@ -105,6 +105,8 @@ type Service struct {
 	HTTP *http.Client
 	// Audit, when set, records KEV syncs, EPSS imports, SLA and occurrence changes.
 	Audit *audit.Log
+	// Tickets, when set, lists a vulnerability's tickets for its detail.
+	Tickets func(ctx context.Context, teamID, vulnID string) ([]TicketRef, error)
 
 	totals listcache.Cache[int]
 	// firstWindow is how many scores a list page reads first (see pageKeys).

@@ -1498,6 +1498,109 @@ export interface paths {
         patch: operations["update-team"];
         trace?: never;
     };
+    "/api/v1/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tickets of findings or vulnerabilities, with their state */
+        get: operations["list-tickets"];
+        put?: never;
+        /**
+         * Send findings or vulnerabilities to a ticket system
+         * @description One ticket per subject; a subject that already has a ticket in that integration answers it instead of a second one.
+         */
+        post: operations["create-tickets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The team's ticket systems, without their secrets
+         * @description Every role that reads findings may list them, to pick one when it sends a ticket.
+         */
+        get: operations["list-ticket-integrations"];
+        put?: never;
+        /**
+         * Add a Jira or GitHub Issues integration
+         * @description The token and the webhook secret are sealed and never answered again; a webhook secret generated here is answered once.
+         */
+        post: operations["create-ticket-integration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/integrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a ticket integration */
+        put: operations["update-ticket-integration"];
+        post?: never;
+        /** Delete a ticket integration and its ticket records */
+        delete: operations["delete-ticket-integration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/webhooks/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GitHub's issues webhook: an issue closed or reopened
+         * @description Authenticated by X-Hub-Signature-256 with the integration's webhook secret; 401 otherwise.
+         */
+        post: operations["github-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/webhooks/jira": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Jira's webhook: an issue's status changed
+         * @description Authenticated by the integration's webhook secret, in ?secret= or as an X-Hub-Signature HMAC of the body; 401 otherwise.
+         */
+        post: operations["jira-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/triage/assignees": {
         parameters: {
             query?: never;
@@ -2811,6 +2914,46 @@ export interface components {
             name: string;
             process_id: string;
         };
+        Integration: {
+            base_url: string;
+            /** @description A ticket done closes its finding or vulnerability. */
+            close_on_done: boolean;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            issue_type?: string;
+            /** @enum {string} */
+            kind: "jira" | "github";
+            name: string;
+            /** @description Jira project key, or GitHub owner/repo. */
+            project: string;
+            /** Format: date-time */
+            updated_at: string;
+            username?: string;
+            webhook_secret?: string;
+            /** @description Where the ticket system sends its webhook (Jira: with the secret as ?secret=). */
+            webhook_url: string;
+        };
+        IntegrationInput: {
+            /** @description Jira: https://your-site.atlassian.net or the Data Center URL. GitHub: default https://api.github.com. */
+            base_url?: string;
+            close_on_done?: boolean;
+            /** @description Jira: default Task. */
+            issue_type?: string;
+            /** @enum {string} */
+            kind: "jira" | "github";
+            name: string;
+            project: string;
+            /** @description Write-only; kept when empty on a change. */
+            token?: string;
+            /** @description Jira Cloud: the account's email (with an API token). Empty: the token is a bearer token (Jira Data Center PAT, GitHub). */
+            username?: string;
+            /** @description Write-only; generated and answered once when empty at creation. */
+            webhook_secret?: string;
+        };
+        IntegrationListOutputBody: {
+            integrations: components["schemas"]["Integration"][];
+        };
         KEVJournalEntry: {
             catalog_version: string;
             /** @enum {string} */
@@ -3738,6 +3881,42 @@ export interface components {
             detail: string;
             ok: boolean;
         };
+        Ticket: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            id: string;
+            integration_id: string;
+            /** @description PROJ-12, or owner/repo#34. */
+            key: string;
+            /** @enum {string} */
+            state: "open" | "done";
+            /** @description The ticket system's own status name. */
+            status_name: string;
+            subject_id: string;
+            /** @enum {string} */
+            subject_kind: "finding" | "vulnerability";
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
+        };
+        TicketParams: {
+            integration_id: string;
+            /** @description Finding IDs, or vulnerability IDs (CVE-...). */
+            subject_ids: string[];
+            /** @enum {string} */
+            subject_kind: "finding" | "vulnerability";
+        };
+        TicketRef: {
+            key: string;
+            /** @enum {string} */
+            state: "open" | "done";
+            status_name: string;
+            url: string;
+        };
+        TicketsOutputBody: {
+            tickets: components["schemas"]["Ticket"][];
+        };
         TierCount: {
             by_status: {
                 [key: string]: number;
@@ -3912,6 +4091,7 @@ export interface components {
             occurrences: components["schemas"]["Occurrence"][];
             references: string[];
             severity: string;
+            tickets?: components["schemas"]["TicketRef"][];
             title: string;
         };
         VulnerabilityList: {
@@ -8942,6 +9122,360 @@ export interface operations {
             };
             /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-tickets": {
+        parameters: {
+            query: {
+                subject_kind: "finding" | "vulnerability";
+                /** @description Only these subjects; all of the kind when omitted. */
+                subject_id?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketsOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketParams"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketsOutputBody"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-ticket-integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationListOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-ticket-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Integration"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "update-ticket-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Integration"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-ticket-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "github-webhook": {
+        parameters: {
+            query?: {
+                integration?: string;
+            };
+            header?: {
+                "X-GitHub-Event"?: string;
+                "X-Hub-Signature-256"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "jira-webhook": {
+        parameters: {
+            query?: {
+                integration?: string;
+                secret?: string;
+            };
+            header?: {
+                "X-Hub-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
