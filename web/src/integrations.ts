@@ -58,3 +58,25 @@ export const splitList = (s: string) =>
     .split(",")
     .map((t) => t.trim())
     .filter((t) => t !== "");
+
+export type Integration = S["Integration"];
+export type IntegrationInput = S["IntegrationInput"];
+export type Ticket = S["Ticket"];
+
+export const tickets = {
+  integrations: () => apiFetch<S["IntegrationListOutputBody"]>("/api/v1/tickets/integrations"),
+  createIntegration: (i: IntegrationInput) => apiFetch<Integration>("/api/v1/tickets/integrations", json("POST", i)),
+  removeIntegration: (id: string) => apiFetch<void>(`/api/v1/tickets/integrations/${enc(id)}`, json("DELETE")),
+  create: (integrationId: string, kind: "finding" | "vulnerability", ids: string[]) =>
+    apiFetch<S["TicketsOutputBody"]>("/api/v1/tickets", json("POST", { integration_id: integrationId, subject_kind: kind, subject_ids: ids })),
+  list: (kind: "finding" | "vulnerability", ids: string[]) => {
+    const p = new URLSearchParams({ subject_kind: kind });
+    ids.forEach((id) => p.append("subject_id", id));
+    return apiFetch<S["TicketsOutputBody"]>("/api/v1/tickets?" + p.toString());
+  },
+};
+
+// jiraWebhookURL is the URL to paste into Jira's webhook settings: the
+// integration's webhook URL with its secret (Jira cannot sign its body
+// everywhere, so the secret rides in the query string).
+export const jiraWebhookURL = (it: Integration, secret: string) => `${it.webhook_url}&secret=${enc(secret)}`;

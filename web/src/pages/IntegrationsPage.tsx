@@ -11,6 +11,7 @@ import {
   CHANNEL_LABELS, DELIVERY_COLORS, EVENT_LABELS, channelSummary, notifications, splitList, type ChannelInput, type Delivery, type Rule,
   type RuleInput,
 } from "../integrations";
+import { TicketsPanel } from "./TicketsPanel";
 
 // Integrations: notification rules (which events go where, with their
 // delivery logs) and ticket systems. Reading needs integrations:read;
@@ -27,8 +28,10 @@ export function IntegrationsPage() {
       <Tabs defaultValue="notifications" keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="notifications" data-testid="int-tab-notifications">Notifications</Tabs.Tab>
+          <Tabs.Tab value="tickets" data-testid="int-tab-tickets">Tickets</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="notifications" pt="md"><RulesPanel manage={can("integrations:manage")} /></Tabs.Panel>
+        <Tabs.Panel value="tickets" pt="md"><TicketsPanel manage={can("integrations:manage")} /></Tabs.Panel>
       </Tabs>
     </Stack>
   );

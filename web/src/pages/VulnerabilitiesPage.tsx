@@ -11,6 +11,7 @@ import { SeverityBadge } from "../components/SeverityBadge";
 import { useAuth } from "../auth";
 import { SEVERITIES } from "../severity";
 import { kevErrorSummary } from "../kev";
+import { TicketsBox } from "../components/TicketsBox";
 
 const wrap = { overflowWrap: "anywhere" as const };
 const FILTERS = ["severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q"];
@@ -269,6 +270,7 @@ function VulnerabilityDetailView({ v, onChange }: { v: VulnerabilityDetail; onCh
       </Group>
       <Text fw={500} style={wrap}>{v.title}</Text>
       <Text size="sm" style={wrap}>{v.description}</Text>
+      <TicketsBox kind="vulnerability" id={v.id} list={v.tickets ?? []} onChange={onChange} />
       {v.kev.state === "in_kev" && (
         <Alert color="red" title={`Known exploited: ${v.kev.name}`} data-testid="kev-detail">
           <Text size="sm">{v.kev.vendor} {v.kev.product}. Added {v.kev.date_added}, due {v.kev.due_date}.</Text>
