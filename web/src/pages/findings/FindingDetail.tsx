@@ -104,7 +104,8 @@ function TriagePanel({ f, users, onChange }: { f: FindingDetail; users: Assignab
         value={f.assignee_id || null} onChange={(v) => act(() => triageApi.assign(f.id, v ?? ""))} />
       {parked || f.risk_pending ? (
         <Group justify="flex-end">
-          <Button size="xs" variant="light" onClick={() => act(() => triageApi.reopen(f.id))} data-testid="reopen">
+          <Button size="xs" variant="light" onClick={() => act(() => triageApi.reopen(f.id))}
+            data-testid={f.status === "muted" ? "unmute" : "reopen"}>
             {f.risk_pending && !parked ? "Withdraw the risk acceptance" : f.mute_kind === "risk_accepted" ? "Revoke risk acceptance" : f.status === "muted" ? "Unmute" : "Reopen"}
           </Button>
         </Group>
