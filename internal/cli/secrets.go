@@ -32,16 +32,17 @@ func runSecrets(env Env, args []string) error {
 	}
 	ctx, stop := env.Signals()
 	defer stop()
-	accounts, totp, err := a.RotateSecretKey(ctx, key)
+	accounts, totp, integrations, err := a.RotateSecretKey(ctx, key)
 	if err != nil {
 		return fmt.Errorf("nothing was changed: %w", err)
 	}
 	_ = a.Audit.Record(ctx, audit.Event{ActorEmail: cliActor.ActorEmail, Action: "secrets.key_rotated",
-		Details: map[string]any{"cloud_credentials": accounts, "totp_secrets": totp}})
+		Details: map[string]any{"cloud_credentials": accounts, "totp_secrets": totp, "integration_secrets": integrations}})
 	if created {
 		fmt.Fprintf(env.Stdout, "created %s with a new random key (mode 0600)\n", newFile)
 	}
-	fmt.Fprintf(env.Stdout, "resealed %d cloud credential(s) and %d TOTP secret(s) under the key in %s\n", accounts, totp, newFile)
+	fmt.Fprintf(env.Stdout, "resealed %d cloud credential(s), %d TOTP secret(s) and %d notification or ticket secret(s) under the key in %s\n",
+		accounts, totp, integrations, newFile)
 	fmt.Fprintf(env.Stdout, "now point every process at it (secret_key_file=%s, or CSPM_SECRET_KEY=<its content>) and restart them; the old key opens nothing any more\n", newFile)
 	return nil
 }

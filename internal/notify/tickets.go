@@ -10,6 +10,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/secrets"
 )
 
 // Ticket systems.
@@ -450,4 +451,23 @@ func (s *Service) integrationByID(ctx context.Context, integrationID string) (st
 		return err
 	})
 	return teamID, it, err
+}
+
+// ResealTx seals every notification channel secret and ticket credential
+// again under to (cspm secrets rotate-key), in q, the caller's system
+// transaction on the platform database; it returns how many it resealed.
+func ResealTx(ctx context.Context, q db.Querier, from, to *secrets.Box) (int, error) {
+	n, err := secrets.Reseal(ctx, q, "notify_rules", "id", "channel_secret", sealContext, from, to)
+	if err != nil {
+		return n, fmt.Errorf("notification channels: %w", err)
+	}
+	m, err := secrets.Reseal(ctx, q, "ticket_integrations", "id", "token", tokenContext, from, to)
+	if err != nil {
+		return n + m, fmt.Errorf("ticket tokens: %w", err)
+	}
+	k, err := secrets.Reseal(ctx, q, "ticket_integrations", "id", "webhook_secret", webhookContext, from, to)
+	if err != nil {
+		return n + m + k, fmt.Errorf("ticket webhook secrets: %w", err)
+	}
+	return n + m + k, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
+	"github.com/offloadsecurity/cspm/internal/secrets"
 )
 
 // subjects describes fixed findings and records what it was asked to close.
@@ -278,4 +279,57 @@ func basic(user, pass string) string {
 	r, _ := http.NewRequest(http.MethodGet, "http://x", nil)
 	r.SetBasicAuth(user, pass)
 	return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
+}
+
+// Rotating the secret key reseals channel secrets and ticket credentials:
+// a service with the new key opens them, one with the old key does not.
+func TestResealUnderANewKey(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg, nil)
+		ctx := context.Background()
+		r, err := b.s.RuleCreate(ctx, teamA, webhookRule("https://hooks.example.com/x"), admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := b.s.IntegrationCreate(ctx, teamA, IntegrationInput{Kind: TicketGitHub, Name: "gh", Project: "a/b", Token: "ghp_rotate"}, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := make([]byte, secrets.KeySize)
+		key[0] = 7
+		to, _ := secrets.NewBox(key)
+		var n int
+		if err := reg.Get(db.Platform).AsSystem(ctx, func(q db.Querier) error {
+			n, err = ResealTx(ctx, q, b.s.box, to)
+			return err
+		}); err != nil || n != 3 {
+			t.Fatalf("resealed %d: %v", n, err)
+		}
+		fresh := New(reg, Options{Box: to, Queue: b.queue, AllowInsecure: true})
+		err = reg.Get(db.Platform).ReadInTeam(ctx, teamA, func(q db.Querier) error {
+			full, err := fresh.ruleGet(ctx, q, teamA, r.ID, true)
+			if err == nil && full.secret.URL != "https://hooks.example.com/x" {
+				t.Errorf("rule secret %+v", full.secret)
+			}
+			if err != nil {
+				return err
+			}
+			g, err := fresh.integrationGet(ctx, q, teamA, it.ID, true)
+			if err == nil && g.token != "ghp_rotate" {
+				t.Errorf("token %q", g.token)
+			}
+			if err != nil {
+				return err
+			}
+			_, err = b.s.integrationGet(ctx, q, teamA, it.ID, true)
+			if !errors.Is(err, secrets.ErrOpen) {
+				t.Errorf("the old key still opens: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
