@@ -9,6 +9,7 @@
 # of its own is created and dropped).
 # Usage: [DATABASE_URL=...] bash bench/scans.sh [path/to/cspm]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 BIN=${1:-bin/cspm}
 PORT=${PORT:-18385}
 [ -x "$BIN" ] || { echo "no binary at $BIN: run 'make build'" >&2; exit 1; }
@@ -34,7 +35,7 @@ fresh() {
   "$BIN" serve --no-workers --addr "127.0.0.1:$PORT" >"$work/serve-$1.out" 2>"$work/serve-$1.err" &
   pids+=($!)
   until curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz"; do sleep 0.1; done
-  password=$(awk '/password:/ {print $2}' "$work/serve-$1.out")
+  password=$(replace_one_time_password "http://127.0.0.1:$PORT" "$(awk '/password:/ {print $2}' "$work/serve-$1.out")")
 }
 dbs=()
 cleanup() {

@@ -6,6 +6,7 @@
 # schema set is used and dropped).
 # Usage: [DATABASE_URL=...] [N=1000000] bash bench/vulns.sh [path/to/cspm]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 BIN=${1:-bin/cspm}
 PORT=${PORT:-18384}
 N=${N:-1000000}
@@ -42,6 +43,7 @@ for f in "$kev" "$kev" "$work/kev-next.json"; do
 done
 
 start
+password=$(replace_one_time_password "http://127.0.0.1:$PORT" "$password")
 curl -fs -c "$work/jar" -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"email\":\"admin@cspm.local\",\"password\":\"$password\"}" "http://127.0.0.1:$PORT/api/v1/auth/login"
 for q in "limit=50" "in_kev=true&limit=50" "overdue=true&severity=critical,high&limit=50" "group_by=asset&limit=50"; do
