@@ -161,6 +161,7 @@ func (a *App) build(ctx context.Context) error {
 		MaxBytes: a.Config.ImportMaxBytes}
 	a.Cloud = cloud.New(a.Registry, a.box)
 	a.Cloud.WorkerIdentityAllowed = a.workerIdentityAllowed
+	a.Cloud.Statuses = a.accountStatuses
 	a.Cloud.Endpoints = cloud.Endpoints{AWSEndpointURL: a.Config.AWSEndpointURL, AzureAuthorityHost: a.Config.AzureAuthorityHost,
 		GCPTokenURL: a.Config.GCPTokenURL}
 	if err := a.buildOrchestration(artifacts); err != nil {

@@ -33,6 +33,7 @@ type Account struct {
 	CredentialHint string            `json:"credential_hint" doc:"A non-secret reminder of the credential: the access key ID's last four characters, the role ARN, the client ID."`
 	ExternalID     string            `json:"external_id,omitempty" doc:"assume_role: the external ID the role's trust policy must require (sts:ExternalId). The platform chooses it per team and account."`
 	LastTest       *TestResult       `json:"last_test,omitempty"`
+	Status         *AccountStatus    `json:"status,omitempty" doc:"Scans and posture, in the list only."`
 	CreatedBy      string            `json:"created_by"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
@@ -67,7 +68,10 @@ type Service struct {
 	// own cloud identity (worker_identity); nil allows none. The install's
 	// worker_identity_teams setting names the teams.
 	WorkerIdentityAllowed func(ctx context.Context, teamID string) bool
-	now                   func() time.Time
+	// Statuses fills the list's status of each account from the scans and
+	// findings stores, which this package does not know; nil leaves it out.
+	Statuses func(ctx context.Context, teamID string, accounts []Account) error
+	now      func() time.Time
 }
 
 // ErrWorkerIdentityNotAllowed means the team may not use the platform's own identity.

@@ -15,6 +15,8 @@ import (
 	"github.com/offloadsecurity/cspm/internal/team"
 )
 
+type onboardingOutput struct{ Body Onboarding }
+
 type accountIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
@@ -63,9 +65,12 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 	tags := []string{"Cloud accounts"}
 	tenant := map[string]any{auth.TenantResourceKey: "cloud_account"}
 	httpapi.Register(r, huma.Operation{OperationID: "list-cloud-accounts", Method: http.MethodGet, Path: "/api/v1/cloud/accounts",
-		Summary: "The team's cloud accounts (never their credentials)", Tags: tags},
+		Summary: "The team's cloud accounts (never their credentials), with their last and next scan and their pass rate", Tags: tags},
 		rbac.CloudAccountsRead, func(ctx context.Context, _ *struct{}) (*accountListOutput, error) {
 			list, err := s.AccountList(ctx, team.FromContext(ctx))
+			if err == nil && s.Statuses != nil {
+				err = s.Statuses(ctx, team.FromContext(ctx), list)
+			}
 			out := &accountListOutput{}
 			out.Body.Accounts = list
 			return out, err
@@ -119,6 +124,21 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 			ev.Action, ev.TargetType, ev.TargetID = "cloud_account.deleted", "cloud_account", in.ID
 			_ = s.Audit.Record(ctx, ev)
 			return nil, nil
+		})
+	httpapi.Register(r, huma.Operation{OperationID: "get-cloud-account-onboarding", Method: http.MethodGet, Path: "/api/v1/cloud/accounts/{id}/onboarding",
+		Summary: "A read-only role for an AWS account, as CloudFormation and Terraform", Tags: tags, Metadata: tenant,
+		Description: "For an AWS account that scans through an assumed role: a role that trusts the platform's principal (a parameter), " +
+			"requires the account's external ID, and has the permissions Prowler documents (SecurityAudit, ViewOnlyAccess and its read-only additions)."},
+		rbac.CloudAccountsRead, func(ctx context.Context, in *accountIDInput) (*onboardingOutput, error) {
+			a, err := s.AccountGet(ctx, team.FromContext(ctx), in.ID)
+			if err != nil {
+				return nil, ToHTTP(err)
+			}
+			kit, err := OnboardingFor(a)
+			if err != nil {
+				return nil, ToHTTP(err)
+			}
+			return &onboardingOutput{Body: kit}, nil
 		})
 	httpapi.Register(r, huma.Operation{OperationID: "test-cloud-account", Method: http.MethodPost, Path: "/api/v1/cloud/accounts/{id}/test",
 		Summary: "Test the account's credentials against its provider", Tags: tags, Metadata: tenant,

@@ -166,7 +166,7 @@ func (s *Store) postureCounts(ctx context.Context, q db.Querier, w *db.Where, o 
 			}
 			return list[a].Provider < list[b].Provider
 		})
-		if i > 0 && len(list) > 50 {
+		if i > 1 && len(list) > 50 { // every provider and account; the top 50 of the rest
 			list = list[:50]
 		}
 		*dst = list
@@ -272,4 +272,11 @@ func (s *Store) trend(ctx context.Context, q db.Querier, w *db.Where, days int) 
 		out = append(out, *points[k])
 	}
 	return out, nil
+}
+
+// AccountPassRates is the posture of each of the team's accounts, as the
+// unfiltered overview counts it (and from its cache).
+func (s *Store) AccountPassRates(ctx context.Context, teamID string) ([]PassRate, error) {
+	o, err := s.PostureOverview(ctx, teamID, 30, PostureFilter{})
+	return o.ByAccount, err
 }

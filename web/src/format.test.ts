@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, shortCommit } from "./format";
+import { formatDuration, formatRelative, shortCommit } from "./format";
 import { problemMessage } from "./api/client";
 
 describe("formatDuration", () => {
@@ -30,5 +30,19 @@ describe("problemMessage", () => {
   it("falls back to title, then status", () => {
     expect(problemMessage(404, { title: "Not Found" })).toBe("Not Found");
     expect(problemMessage(502, {})).toBe("HTTP 502");
+  });
+});
+
+describe("formatRelative", () => {
+  const now = Date.parse("2026-12-03T12:00:00Z");
+  it("says how long ago or how soon, in the largest unit", () => {
+    expect(formatRelative("2026-12-03T09:00:00Z", now)).toBe("3h ago");
+    expect(formatRelative("2026-12-05T13:00:00Z", now)).toBe("in 2d");
+    expect(formatRelative("2026-12-03T12:00:30Z", now)).toBe("just now");
+    expect(formatRelative("2026-12-03T11:55:00Z", now)).toBe("5m ago");
+  });
+  it("shows a dash without a valid instant", () => {
+    expect(formatRelative(undefined, now)).toBe("—");
+    expect(formatRelative("not a date", now)).toBe("—");
   });
 });

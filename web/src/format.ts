@@ -15,3 +15,15 @@ export function formatDuration(seconds: number): string {
 export function shortCommit(commit: string | undefined): string {
   return commit ? commit.slice(0, 12) : "unknown";
 }
+
+// formatRelative says how far an instant is from now: "3h ago", "in 2d",
+// "just now" within a minute; "—" without an instant.
+export function formatRelative(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "—";
+  const diff = Math.round((t - now) / 1000);
+  if (Math.abs(diff) < 60) return "just now";
+  const span = formatDuration(Math.abs(diff)).split(" ")[0];
+  return diff < 0 ? `${span} ago` : `in ${span}`;
+}

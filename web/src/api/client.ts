@@ -32,6 +32,7 @@ export type AccountParams = S["AccountParams"];
 export type AccountChange = S["AccountChange"];
 export type Credentials = S["Credentials"];
 export type ConnectionTest = S["TestResult"];
+export type Onboarding = S["Onboarding"];
 export type ScanRun = S["ScanRun"];
 export type SubJob = S["SubJob"];
 export type Schedule = S["Schedule"];
@@ -155,6 +156,7 @@ export const api = {
   createCloudAccount: (p: AccountParams) => apiFetch<CloudAccount>("/api/v1/cloud/accounts", json("POST", p)),
   updateCloudAccount: (id: string, c: AccountChange) => apiFetch<CloudAccount>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}`, json("PATCH", c)),
   deleteCloudAccount: (id: string) => apiFetch<void>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}`, json("DELETE")),
+  cloudAccountOnboarding: (id: string) => apiFetch<Onboarding>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}/onboarding`),
   testCloudAccount: (id: string) => apiFetch<ConnectionTest>(`/api/v1/cloud/accounts/${encodeURIComponent(id)}/test`, json("POST")),
   cloudScan: (account_id: string, tools: string[], regions: string[]) =>
     apiFetch<ScanRun>("/api/v1/cloud/scan", json("POST", { account_id, tools, regions })),

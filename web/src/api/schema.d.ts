@@ -386,7 +386,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The team's cloud accounts (never their credentials) */
+        /** The team's cloud accounts (never their credentials), with their last and next scan and their pass rate */
         get: operations["list-cloud-accounts"];
         put?: never;
         /**
@@ -420,6 +420,26 @@ export interface paths {
          * @description Omit credentials to keep the stored ones.
          */
         patch: operations["update-cloud-account"];
+        trace?: never;
+    };
+    "/api/v1/cloud/accounts/{id}/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A read-only role for an AWS account, as CloudFormation and Terraform
+         * @description For an AWS account that scans through an assumed role: a role that trusts the platform's principal (a parameter), requires the account's external ID, and has the permissions Prowler documents (SecurityAudit, ViewOnlyAccess and its read-only additions).
+         */
+        get: operations["get-cloud-account-onboarding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/cloud/accounts/{id}/test": {
@@ -1813,6 +1833,8 @@ export interface components {
             provider: "aws" | "gcp" | "azure";
             /** @description Regions a scan covers unless it names its own. */
             regions: string[];
+            /** @description Scans and posture, in the list only. */
+            status?: components["schemas"]["AccountStatus"];
             tags: {
                 [key: string]: string;
             };
@@ -1841,6 +1863,41 @@ export interface components {
             tags?: {
                 [key: string]: string;
             };
+        };
+        AccountStatus: {
+            /**
+             * Format: int64
+             * @description Open failures.
+             */
+            failed: number;
+            /**
+             * Format: date-time
+             * @description When the newest scan finished, or was queued if it has not.
+             */
+            last_scan_at?: string;
+            last_scan_id?: string;
+            /** @enum {string} */
+            last_scan_status?: "queued" | "running" | "completed" | "partial" | "failed" | "cancelled" | "";
+            /**
+             * Format: int64
+             * @description Open MANUAL results.
+             */
+            manual: number;
+            /**
+             * Format: date-time
+             * @description The next run of the account's enabled schedules.
+             */
+            next_scan_at?: string;
+            /**
+             * Format: double
+             * @description passed / (passed + failed), null when there is neither.
+             */
+            pass_rate: number | null;
+            /**
+             * Format: int64
+             * @description Resources whose check passed.
+             */
+            passed: number;
         };
         Analytics: {
             /** @description Every process, archived too, by the latest version's status. */
@@ -3159,6 +3216,20 @@ export interface components {
             status: "open" | "fixed" | "accepted" | "not_affected" | "will_not_fix";
             version: string;
             vuln_id: string;
+        };
+        Onboarding: {
+            /** @description A CloudFormation template (YAML); its one parameter is the platform's principal ARN. */
+            cloudformation: string;
+            /** @description The external ID the role's trust policy requires (sts:ExternalId). */
+            external_id: string;
+            managed_policies: string[];
+            /** @description The additional read-only actions Prowler documents. */
+            read_actions: string[];
+            /** @description The ARN the role will have, to enter as the account's role ARN. */
+            role_arn: string;
+            role_name: string;
+            /** @description The same role as Terraform (hashicorp/aws); its one variable is the platform's principal ARN. */
+            terraform: string;
         };
         Overdue: {
             /** Format: int64 */
@@ -5591,6 +5662,46 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-cloud-account-onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Onboarding"];
                 };
             };
             /** @description Not signed in, or the token or session is no longer valid. */

@@ -1,15 +1,20 @@
 import { useCallback, useEffect, useState } from "react";
 import {
-  Alert, Badge, Button, Checkbox, Code, Group, Modal, MultiSelect, NumberInput, PasswordInput, Select, Stack, Table, TagsInput, Text,
+  Alert, Anchor, Badge, Button, Checkbox, Code, Group, Modal, MultiSelect, NumberInput, PasswordInput, Select, Stack, Table, TagsInput, Text,
   Textarea, TextInput, Title, Tooltip,
 } from "@mantine/core";
-import { useNavigate } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { api, type AccountParams, type CloudAccount, type Credentials, type Schedule } from "../api/client";
+import { formatRelative } from "../format";
+import { failuresHref, formatRate, rateColor } from "../posture";
+import { runStatusColor } from "./ScanRunPage";
+import { AWSOnboarding } from "./AWSOnboarding";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { useAuth } from "../auth";
 import { useAction } from "../useAction";
 import { isMissing, useToolInventory, type ToolInventory } from "../tools";
 import { MissingTools } from "../components/MissingTools";
+import { EmptyState } from "../components/EmptyState";
 
 const PROVIDERS = [
   { value: "aws", label: "AWS account" },
@@ -200,6 +205,7 @@ export function CloudAccountsPage() {
   const [scanning, setScanning] = useState<CloudAccount | null>(null);
   const [scheduling, setScheduling] = useState<CloudAccount | null>(null);
   const [testing, setTesting] = useState<string>("");
+  const [onboarding, setOnboarding] = useState<CloudAccount | null>(null);
   const load = useCallback(() => api.cloudAccounts().then((r) => setAccounts(r.accounts), setError), []);
   useEffect(() => { load(); }, [load]);
   const manage = can("cloud_accounts:manage");
@@ -221,9 +227,16 @@ export function CloudAccountsPage() {
         {manage && <Button onClick={() => setAdding(true)} data-testid="account-add">Add account</Button>}
       </Group>
       <ErrorAlert error={error} />
-      {accounts.length === 0 && <Alert color="gray">No cloud account yet.{manage ? " Add one to scan it with Prowler or Steampipe." : ""}</Alert>}
+      {accounts.length === 0 && (
+        <EmptyState title="No cloud account yet" testid="accounts-empty"
+          steps={[{ label: "Import a report instead", to: "/import" }]}>
+          {manage
+            ? "Add an AWS account, GCP project or Azure subscription to scan it with Prowler or Steampipe. For AWS, choose \"Assume a role\": the platform then gives you a CloudFormation template and a Terraform snippet for a read-only role."
+            : "An administrator or security manager adds the accounts to scan."}
+        </EmptyState>
+      )}
       {accounts.length > 0 && (
-        <Table.ScrollContainer minWidth={980}>
+        <Table.ScrollContainer minWidth={1280}>
         <Table striped data-testid="accounts-table">
           <Table.Thead>
             <Table.Tr>
@@ -232,6 +245,10 @@ export function CloudAccountsPage() {
               <Table.Th>Regions</Table.Th>
               <Table.Th>Credentials</Table.Th>
               <Table.Th>Connection</Table.Th>
+              <Table.Th>Last scan</Table.Th>
+              <Table.Th ta="right">Open failures</Table.Th>
+              <Table.Th>Pass rate</Table.Th>
+              <Table.Th>Next scan</Table.Th>
               <Table.Th />
             </Table.Tr>
           </Table.Thead>
@@ -257,6 +274,32 @@ export function CloudAccountsPage() {
                       <Badge color={a.last_test.ok ? "green" : "red"} variant="light" data-testid="account-test-result">{a.last_test.ok ? "connected" : "refused"}</Badge>
                     </Tooltip>
                   ) : <Text size="xs" c="dimmed">not tested</Text>}
+                  {a.provider === "aws" && a.credential_type === "assume_role" && (
+                    <Anchor component="button" size="xs" display="block" onClick={() => setOnboarding(a)} data-testid="account-onboarding">Set up the role</Anchor>
+                  )}
+                </Table.Td>
+                <Table.Td data-testid="account-last-scan">
+                  {a.status?.last_scan_id ? (
+                    <Group gap={6} wrap="nowrap">
+                      <Badge color={runStatusColor[a.status.last_scan_status ?? ""] ?? "gray"} variant="light" component={Link} to={`/scans/${a.status.last_scan_id}`}
+                        style={{ cursor: "pointer" }}>{a.status.last_scan_status}</Badge>
+                      <Tooltip label={a.status.last_scan_at ? new Date(a.status.last_scan_at).toLocaleString() : ""}>
+                        <Text size="xs" c="dimmed">{formatRelative(a.status.last_scan_at)}</Text>
+                      </Tooltip>
+                    </Group>
+                  ) : <Text size="xs" c="dimmed">never scanned</Text>}
+                </Table.Td>
+                <Table.Td ta="right">
+                  <Anchor component={Link} to={failuresHref({ provider: a.provider, account: a.account_uid })} size="sm"
+                    fw={a.status?.failed ? 700 : undefined} c={a.status?.failed ? "red.7" : undefined} data-testid="account-failed">{a.status?.failed ?? 0}</Anchor>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" c={rateColor(a.status?.pass_rate)} fw={600} data-testid="account-pass-rate">{formatRate(a.status?.pass_rate)}</Text>
+                </Table.Td>
+                <Table.Td data-testid="account-next-scan">
+                  {a.status?.next_scan_at ? (
+                    <Tooltip label={new Date(a.status.next_scan_at).toLocaleString()}><Text size="sm">{formatRelative(a.status.next_scan_at)}</Text></Tooltip>
+                  ) : <Text size="xs" c="dimmed">not scheduled</Text>}
                 </Table.Td>
                 <Table.Td>
                   <Group gap={4} justify="flex-end" wrap="nowrap">
@@ -286,6 +329,9 @@ export function CloudAccountsPage() {
       </Modal>
       <Modal opened={!!scanning} onClose={() => setScanning(null)} title={`Scan ${scanning?.alias || scanning?.account_uid}`}>
         {scanning && <ScanForm account={scanning} onStarted={(id) => navigate(`/scans/${id}`)} />}
+      </Modal>
+      <Modal opened={!!onboarding} onClose={() => setOnboarding(null)} title={`A read-only role in ${onboarding?.alias || onboarding?.account_uid}`} size="xl">
+        {onboarding && <AWSOnboarding account={onboarding} />}
       </Modal>
       <Modal opened={!!scheduling} onClose={() => setScheduling(null)} title={`Schedules of ${scheduling?.alias || scheduling?.account_uid}`} size="lg">
         {scheduling && <Schedules account={scheduling} canManage={can("scans:run")} />}
