@@ -27,6 +27,8 @@ export const triageApi = {
   reopen: (id: number) => apiFetch<void>(`/api/v1/findings/${id}/reopen`, post()),
   assignees: () => apiFetch<{ users: AssignableUser[] }>("/api/v1/triage/assignees"),
   settings: () => apiFetch<TriageSettings>("/api/v1/triage/settings"),
+  setSettings: (risk_acceptance_requires_approval: boolean) =>
+    apiFetch<TriageSettings>("/api/v1/triage/settings", { method: "PUT", body: JSON.stringify({ risk_acceptance_requires_approval }) }),
 };
 
 // The roles that approve risk acceptances (besides the requester's own).

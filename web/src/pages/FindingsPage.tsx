@@ -11,6 +11,7 @@ import { SEVERITIES } from "../severity";
 import { BulkBar } from "./findings/BulkBar";
 import { FindingDetailView, wrap } from "./findings/FindingDetail";
 import { FindingStatusBadge } from "./findings/FindingStatusBadge";
+import { TriageSettingsSwitch } from "./findings/TriageSettingsSwitch";
 import {
   bulkFilter, chips, clearedFilters, defaultView, effectiveFilters, exportHref, isDefaultView, listQuery, sortOf, withFilter, withSort,
   type FilterKey, type SortKey,
@@ -88,6 +89,7 @@ export function FindingsPage() {
       <Group justify="space-between">
         <Title order={2}>Findings</Title>
         <Group gap="xs">
+          <TriageSettingsSwitch />
           <Button component="a" href={exportHref(params, "csv")} size="xs" variant="light" data-testid="export-csv">Export CSV</Button>
           <Button component="a" href={exportHref(params, "json")} size="xs" variant="light" data-testid="export-json">Export JSON</Button>
         </Group>
