@@ -42,6 +42,8 @@ type Store struct {
 	// engine's default (snapshotLimitFor), below 0 none. Tests set it to
 	// compare both ways.
 	snapshotLimit int
+	// sortLimit, when set, replaces MaxUnindexedSort (tests).
+	sortLimit int
 
 	totals    listcache.Cache[int]
 	facets    listcache.Cache[*Facets]

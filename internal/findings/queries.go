@@ -324,6 +324,9 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 		if err != nil {
 			return err
 		}
+		if p.Sort != "severity" && res.Total > s.unindexedSortLimit() {
+			return &SortTooBroadError{Sort: p.Sort, Total: res.Total}
+		}
 		page := w.Clone()
 		if p.Cursor != "" {
 			c, err := decodeCursor(p.Cursor)
@@ -356,8 +359,17 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 			dir = "DESC"
 		}
 		page.Args = append(page.Args, p.Limit+1)
+		order := col
+		if s.d.Dialect == db.SQLite && p.parkedOnly() {
+			// SQLite walks (team, severity, id) for any filter of several
+			// statuses, to skip the sort, and reads every finding of the team
+			// to find none muted or triaged out (5.8 s at 1M). Parked findings
+			// are few: "+" keeps that index from giving the order, and the
+			// status index finds them, then they are sorted.
+			order = "+" + col
+		}
 		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM findings WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
-			selectColumns, page.SQL(), col, dir, dir, len(page.Args)), page.Args...)
+			selectColumns, page.SQL(), order, dir, dir, len(page.Args)), page.Args...)
 		if err != nil {
 			return err
 		}

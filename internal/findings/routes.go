@@ -80,6 +80,8 @@ func toHTTP(err error) error {
 		return huma.Error404NotFound("not found")
 	case errors.Is(err, ErrBadCursor):
 		return huma.Error400BadRequest("invalid cursor")
+	case errors.As(err, new(*SortTooBroadError)):
+		return huma.Error422UnprocessableEntity(err.Error())
 	case strings.HasPrefix(err.Error(), "unknown "):
 		return huma.Error422UnprocessableEntity(err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,6 +144,26 @@ func (p *ListParams) triageFilters(w *db.Where) error {
 	if len(p.Triage) > 0 {
 		var ors []string
 		var args []any
+		// The statuses the triage states keep to, when all of them do: an
+		// indexed term for the planner beside the ORs.
+		var statuses []string
+		restricted := true
+		for _, t := range p.Triage {
+			switch t {
+			case "none":
+				statuses = append(statuses, StatusOpen, StatusReopened, StatusResolved)
+			case StatusFalsePositive, StatusOutOfScope, StatusMuted:
+				statuses = append(statuses, t)
+			case MuteRiskAccepted:
+				statuses = append(statuses, StatusMuted)
+			default:
+				restricted = false
+			}
+		}
+		if restricted {
+			slices.Sort(statuses)
+			w.In("status", slices.Compact(statuses))
+		}
 		for _, t := range p.Triage {
 			switch t {
 			case "none":
@@ -163,6 +184,41 @@ func (p *ListParams) triageFilters(w *db.Where) error {
 		w.Add("("+strings.Join(ors, " OR ")+")", args...)
 	}
 	return nil
+}
+
+// parkedOnly tells whether the filter keeps only parked findings (muted,
+// risk-accepted, false positive, out of scope): few, found by the status index.
+func (p *ListParams) parkedOnly() bool {
+	if len(p.Status) > 0 && !slices.ContainsFunc(p.Status, func(s string) bool { return !parked(s) }) {
+		return true
+	}
+	return len(p.Triage) > 0 && !slices.ContainsFunc(p.Triage, func(t string) bool {
+		return t != StatusFalsePositive && t != StatusOutOfScope && t != StatusMuted && t != MuteRiskAccepted
+	})
+}
+
+// MaxUnindexedSort is the most matches a list sorts by title, first or
+// last seen: no index gives those orders, so each page sorts every match
+// (title over 400,000 findings: 2.5 s, and 35 s at 16 clients). Severity,
+// which an index walks, has no limit.
+const MaxUnindexedSort = 100000
+
+// unindexedSortLimit is MaxUnindexedSort, or the store's own for tests.
+func (s *Store) unindexedSortLimit() int {
+	if s.sortLimit > 0 {
+		return s.sortLimit
+	}
+	return MaxUnindexedSort
+}
+
+// SortTooBroadError is a sort that would read too many findings.
+type SortTooBroadError struct {
+	Sort  string
+	Total int
+}
+
+func (e *SortTooBroadError) Error() string {
+	return fmt.Sprintf("sorting %d findings by %s reads every one of them: narrow the filter to at most %d, or sort by severity", e.Total, e.Sort, MaxUnindexedSort)
 }
 
 // target is a finding a bulk action works on.

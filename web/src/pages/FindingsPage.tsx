@@ -28,12 +28,18 @@ const TRIAGE = [
   { value: "risk_accepted", label: "risk accepted" }, { value: "risk_pending", label: "risk acceptance pending" }, { value: "muted", label: "muted" },
 ];
 
-function SortHeader({ label, sort, params, onSort }: { label: string; sort: SortKey; params: URLSearchParams; onSort: (s: SortKey) => void }) {
+// The API sorts at most this many matches by anything but severity (no
+// index gives those orders: findings.MaxUnindexedSort).
+const MAX_UNINDEXED_SORT = 100000;
+
+function SortHeader({ label, sort, params, total, onSort }: { label: string; sort: SortKey; params: URLSearchParams; total: number; onSort: (s: SortKey) => void }) {
   const cur = sortOf(params);
   const active = cur.sort === sort;
+  const tooMany = sort !== "severity" && total > MAX_UNINDEXED_SORT;
   return (
     <Table.Th aria-sort={active ? (cur.desc ? "descending" : "ascending") : "none"}>
-      <UnstyledButton onClick={() => onSort(sort)} data-testid={`sort-${sort}`} fw={600} fz="sm">
+      <UnstyledButton onClick={() => onSort(sort)} data-testid={`sort-${sort}`} fw={600} fz="sm" disabled={tooMany && !active}
+        title={tooMany ? `Narrow the filter to at most ${MAX_UNINDEXED_SORT} findings to sort by ${label.toLowerCase()}` : `Sort by ${label.toLowerCase()}`}>
         {label} {active ? (cur.desc ? "▼" : "▲") : ""}
       </UnstyledButton>
     </Table.Th>
@@ -147,14 +153,14 @@ export function FindingsPage() {
                   indeterminate={pageState(selection, pageIDs) === "some"} onChange={() => setSelection((s) => togglePage(s, pageIDs))} />
               </Table.Th>
             )}
-            <SortHeader label="Severity" sort="severity" params={params} onSort={(s) => setParams(withSort(params, s))} />
-            <SortHeader label="Title" sort="title" params={params} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="Severity" sort="severity" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="Title" sort="title" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
             <Table.Th>Resource</Table.Th>
             <Table.Th>Tool</Table.Th>
             <Table.Th>Status</Table.Th>
             <Table.Th>Assignee</Table.Th>
-            <SortHeader label="First seen" sort="first_seen" params={params} onSort={(s) => setParams(withSort(params, s))} />
-            <SortHeader label="Last seen" sort="last_seen" params={params} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="First seen" sort="first_seen" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
+            <SortHeader label="Last seen" sort="last_seen" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
