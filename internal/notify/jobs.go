@@ -170,33 +170,12 @@ func (s *Service) Digest(ctx context.Context) (int, error) {
 func (s *Service) digestRule(ctx context.Context, r digestRule, now time.Time) (string, error) {
 	var digestID string
 	err := s.d.InTeam(ctx, r.teamID, func(q db.Querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT id, payload FROM notify_deliveries WHERE team_id = $1 AND rule_id = $2 AND status = $3
-			ORDER BY created_at, id LIMIT 500`, r.teamID, r.id, StatusQueuedForDigest)
+		p := digestPayload{From: r.since.UTC(), To: now}
+		ids, events, err := queuedForDigest(ctx, q, r)
 		if err != nil {
 			return err
 		}
-		var (
-			ids []string
-			p   = digestPayload{From: r.since.UTC(), To: now}
-		)
-		for rows.Next() {
-			var (
-				did, payload string
-				ev           Event
-			)
-			if err := rows.Scan(&did, &payload); err != nil {
-				rows.Close()
-				return err
-			}
-			if json.Unmarshal([]byte(payload), &ev) == nil {
-				ids = append(ids, did)
-				p.Events = append(p.Events, ev)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		p.Events = events
 		if _, err := q.ExecContext(ctx, `UPDATE notify_rules SET last_digest_at = $1 WHERE team_id = $2 AND id = $3`, now, r.teamID, r.id); err != nil {
 			return err
 		}
@@ -219,6 +198,33 @@ func (s *Service) digestRule(ctx context.Context, r digestRule, now time.Time) (
 		return err
 	})
 	return digestID, err
+}
+
+// queuedForDigest reads a rule's events waiting for its digest, oldest first.
+func queuedForDigest(ctx context.Context, q db.Querier, r digestRule) ([]string, []Event, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, payload FROM notify_deliveries WHERE team_id = $1 AND rule_id = $2 AND status = $3
+		ORDER BY created_at, id LIMIT 500`, r.teamID, r.id, StatusQueuedForDigest)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		ids    []string
+		events []Event
+	)
+	for rows.Next() {
+		var (
+			did, payload string
+			ev           Event
+		)
+		if err := rows.Scan(&did, &payload); err != nil {
+			return nil, nil, err
+		}
+		if json.Unmarshal([]byte(payload), &ev) == nil {
+			ids, events = append(ids, did), append(events, ev)
+		}
+	}
+	return ids, events, rows.Err()
 }
 
 // Sweep queues again the deliveries left pending longer than olderThan (a

@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -304,7 +302,7 @@ func (s *Service) encodeRule(r Rule) (filters, channel, sealed string, err error
 	if err != nil {
 		return "", "", "", err
 	}
-	sec, err := json.Marshal(r.secret)
+	sec, err := json.Marshal(r.secret) //nolint:gosec // G117: marshalled to be sealed at once, never sent
 	if err != nil {
 		return "", "", "", err
 	}
@@ -482,8 +480,3 @@ func digestEvery(mode string) time.Duration {
 	}
 	return time.Hour
 }
-
-var errNoRule = errors.New("rule not found")
-
-// itoa is strconv.Itoa, for building messages.
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -171,7 +171,7 @@ func (s *Service) JiraWebhook(ctx context.Context, integrationID, secret, signat
 	}
 	var h jiraHook
 	if err := json.Unmarshal(body, &h); err != nil {
-		return fmt.Errorf("%w: not a Jira webhook: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: not a Jira webhook: %w", ErrInvalid, err)
 	}
 	if h.Issue.Key == "" || (h.WebhookEvent != "jira:issue_updated" && h.WebhookEvent != "jira:issue_created") {
 		return nil // another event: nothing to follow
@@ -208,7 +208,7 @@ func (s *Service) GitHubWebhook(ctx context.Context, integrationID, event, signa
 	}
 	var h githubHook
 	if err := json.Unmarshal(body, &h); err != nil {
-		return fmt.Errorf("%w: not a GitHub issues event: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: not a GitHub issues event: %w", ErrInvalid, err)
 	}
 	if h.Issue.Number == 0 || h.Repository.FullName == "" {
 		return nil

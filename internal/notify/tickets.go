@@ -388,22 +388,8 @@ func (s *Service) TicketList(ctx context.Context, teamID, kind string, ids []str
 func (s *Service) ticketSync(ctx context.Context, teamID string, it Integration, key, state, statusName string, subjects Subjects) error {
 	var changed []Ticket
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE team_id = $1 AND integration_id = $2 AND ticket_key = $3`,
-			teamID, it.ID, key)
+		all, err := ticketsByKey(ctx, q, teamID, it.ID, key)
 		if err != nil {
-			return err
-		}
-		var all []Ticket
-		for rows.Next() {
-			t, err := scanTicket(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		now := s.now().UTC()
@@ -432,6 +418,25 @@ func (s *Service) ticketSync(ctx context.Context, teamID string, it Integration,
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ticketsByKey reads the tickets of one key (one per subject sent to it).
+func ticketsByKey(ctx context.Context, q db.Querier, teamID, integrationID, key string) ([]Ticket, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE team_id = $1 AND integration_id = $2 AND ticket_key = $3`,
+		teamID, integrationID, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, t)
+	}
+	return all, rows.Err()
 }
 
 // integrationByID finds an integration from a webhook, whichever team it is
