@@ -898,3 +898,57 @@ func TestCodeScan(t *testing.T) {
 		}
 	})
 }
+
+// SubJobFinished hears, in the transaction that records a SubJob's end,
+// the findings it opened and, once, the run's failure (the app queues
+// notifications there).
+func TestSubJobFinishedHearsFindingsAndFailures(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg)
+		ctx := context.Background()
+		var (
+			mu     sync.Mutex
+			opened = map[string]int{}
+			ended  = map[string]string{}
+		)
+		b.svc.SubJobFinished = func(_ context.Context, tx *sql.Tx, run orchestration.ScanRun, subJobID string, part *findings.PartResult) error {
+			if tx == nil || subJobID == "" {
+				t.Errorf("hook without tx or SubJob: %v %q", tx, subJobID)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if part != nil {
+				opened[run.ID] += part.OpenedBySeverity["critical"] + part.OpenedBySeverity["high"]
+			}
+			if orchestration.Terminal(run.Status) {
+				ended[run.ID] = run.Status
+			}
+			return nil
+		}
+		b.tool(t, "trivy", scannertest.Behaviour{Sample: scannertest.Sample(t, "trivy/scheme_2_many_vulns.json")})
+		ok, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"registry.example/app:3"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done := b.waitDone(t, teamA, ok.ID); done.Status != "completed" {
+			t.Fatalf("run %s", done.Status)
+		}
+		b.tool(t, "trivy", scannertest.Behaviour{ExitCode: 1, Stderr: "FATAL unable to find the specified image"})
+		bad, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"trivy"}, Targets: []string{"registry.example/gone:1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done := b.waitDone(t, teamA, bad.ID); done.Status != "failed" {
+			t.Fatalf("failing run %s", done.Status)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if opened[ok.ID] == 0 || ended[ok.ID] != "completed" {
+			t.Errorf("completed run: opened %d, ended %q", opened[ok.ID], ended[ok.ID])
+		}
+		if opened[bad.ID] != 0 || ended[bad.ID] != "failed" {
+			t.Errorf("failed run: opened %d, ended %q", opened[bad.ID], ended[bad.ID])
+		}
+	})
+}
