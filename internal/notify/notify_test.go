@@ -552,3 +552,39 @@ func TestPublishRefusesBadEvents(t *testing.T) {
 		}
 	}
 }
+
+// A compliance score that falls by at least a rule's points is told once
+// per sync; the first sync only sets the baseline.
+func TestComplianceScoreDrop(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		b := setup(t, reg, nil)
+		ctx := context.Background()
+		r := newReceiver(t, &receiver{answer: "ok"})
+		in := webhookRule(r.srv.URL)
+		in.Event, in.Filters = EventComplianceDrop, Filters{MinDrop: 5}
+		rule, err := b.s.RuleCreate(ctx, teamA, in, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores := func(overall, soc2 float64) []Score {
+			return []Score{{Scope: "overall", Name: "Overall", Score: overall}, {Scope: "framework:soc2", Name: "SOC 2", Score: soc2}}
+		}
+		for _, s := range [][]Score{scores(80, 70), scores(77, 62.5)} {
+			if err := b.s.ObserveScores(ctx, teamA, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := b.waitDelivery(t, teamA, rule.ID, kindEvent)
+		if d.Status != StatusDelivered || d.Title != "SOC 2 compliance score dropped 7.5 points" {
+			t.Fatalf("delivery %+v", d)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if list, _ := b.s.DeliveryList(ctx, teamA, rule.ID, 10); len(list) != 1 {
+			t.Errorf("a 3-point drop was told too: %+v", list)
+		}
+		if err := b.s.ObserveScores(ctx, teamB, scores(10, 10)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
