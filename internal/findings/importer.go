@@ -45,9 +45,10 @@ type Store struct {
 	// sortLimit, when set, replaces MaxUnindexedSort (tests).
 	sortLimit int
 
-	totals    listcache.Cache[int]
-	facets    listcache.Cache[*Facets]
-	overviews listcache.Cache[Overview]
+	totals        listcache.Cache[int]
+	facets        listcache.Cache[*Facets]
+	overviews     listcache.Cache[Overview]
+	postureGroups listcache.Cache[[]postureGroup]
 }
 
 // dataVersions versions what the team's finding lists count (see

@@ -2,6 +2,8 @@ package findings
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"sort"
 	"time"
 
@@ -21,14 +23,14 @@ type Overview struct {
 	OpenByAccount  map[string]int `json:"open_by_account" doc:"Top 50 accounts by open failures."`
 	OpenByTool     map[string]int `json:"open_by_tool" doc:"Open failures by tool."`
 	// Pass and fail the way Prowler App shows them: per resource and check.
-	Totals           PassRate     `json:"totals" doc:"Every check result under the filter."`
-	ResourcesScanned int          `json:"resources_scanned" doc:"Distinct resources any finding under the filter names."`
-	ByProvider       []PassRate   `json:"by_provider"`
-	ByAccount        []PassRate   `json:"by_account" doc:"Top 50 by failures."`
-	ByRegion         []PassRate   `json:"by_region" doc:"Top 50 by failures."`
-	ByService        []PassRate   `json:"by_service" doc:"Top 50 by failures."`
-	ByCheck          []PassRate   `json:"by_check" doc:"Top 50 by failures."`
-	Trend            []TrendPoint `json:"trend" doc:"Per UTC day over the window: findings first seen and findings resolved."`
+	Totals     PassRate     `json:"totals" doc:"Every check result under the filter."`
+	Evaluated  int          `json:"evaluated" doc:"Check results under the filter (passed, failed, manual and muted): one per resource and check."`
+	ByProvider []PassRate   `json:"by_provider"`
+	ByAccount  []PassRate   `json:"by_account" doc:"Top 50 by failures."`
+	ByRegion   []PassRate   `json:"by_region" doc:"Top 50 by failures."`
+	ByService  []PassRate   `json:"by_service" doc:"Top 50 by failures."`
+	ByCheck    []PassRate   `json:"by_check" doc:"Top 50 by failures."`
+	Trend      []TrendPoint `json:"trend" doc:"Per UTC day over the window: findings first seen and findings resolved."`
 }
 
 // PostureFilter narrows the overview to providers, accounts and regions.
@@ -59,8 +61,9 @@ type TrendPoint struct {
 }
 
 // PostureOverview summarizes the team's findings under f; the trend covers
-// days days. The answer is cached under the team's data version, the filter
-// and the day.
+// days days. The counts come from the team's posture groups, read once per
+// data version and filtered here, so that a filtered dashboard costs no
+// query; the answer is cached under the version, the filter and the day.
 func (s *Store) PostureOverview(ctx context.Context, teamID string, days int, f PostureFilter) (Overview, error) {
 	if days <= 0 || days > 365 {
 		days = 30
@@ -73,83 +76,102 @@ func (s *Store) PostureOverview(ctx context.Context, teamID string, days int, f 
 		return Overview{}, err
 	}
 	key := listcache.Key(teamID, version, "overview", []any{days, s.now().UTC().Format(time.DateOnly), f.Provider, f.Account, f.Region})
-	return s.overviews.Get(key, func() (Overview, error) { return s.postureOverview(ctx, teamID, days, f) })
-}
-
-func (s *Store) postureOverview(ctx context.Context, teamID string, days int, f PostureFilter) (Overview, error) {
-	o := Overview{Filter: f}
-	w := &db.Where{}
-	w.Add("team_id = %s", teamID)
-	w.In("provider", f.Provider)
-	w.In("account_uid", f.Account)
-	w.In("region", f.Region)
-	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		if err := s.postureCounts(ctx, q, w, &o); err != nil {
-			return err
+	return s.overviews.Get(key, func() (Overview, error) {
+		groups, err := s.postureGroups.Get(listcache.Key(teamID, version, "posture-groups", nil), func() ([]postureGroup, error) {
+			return s.readPostureGroups(ctx, teamID)
+		})
+		if err != nil {
+			return Overview{}, err
 		}
-		if err := q.QueryRowContext(ctx, "SELECT count(DISTINCT resource_uid) FROM findings WHERE "+w.SQL()+" AND resource_uid <> ''",
-			w.Args...).Scan(&o.ResourcesScanned); err != nil {
+		o := Overview{Filter: f}
+		summarize(groups, f, &o)
+		err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) (err error) {
+			o.Trend, err = s.trend(ctx, q, teamID, days, f)
 			return err
-		}
-		var err error
-		o.Trend, err = s.trend(ctx, q, w, days)
-		return err
+		})
+		return o, err
 	})
-	return o, err
 }
 
-// postureCounts fills every count of o from one pass over the team's
-// findings, grouped by what the breakdowns need: a check fixes its service
-// and nearly always its severity, so the groups are about checks x regions x
-// accounts x states, a few thousand where the findings are a million.
-func (s *Store) postureCounts(ctx context.Context, q db.Querier, w *db.Where, o *Overview) error {
-	rows, err := q.QueryContext(ctx, `SELECT provider, account_uid, region, service, tool, check_id, severity, status, result, count(*)
-		FROM findings WHERE `+w.SQL()+` GROUP BY provider, account_uid, region, service, tool, check_id, severity, status, result`, w.Args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+// postureGroup is one count of the team's findings by every column the
+// overview breaks down or filters by.
+type postureGroup struct {
+	check, tool, status, result, provider, account, region, service string
+	severity, n                                                     int
+}
+
+// readPostureGroups counts the team's findings by check, tool, status,
+// result, provider, account, region, service and severity, in the order of
+// the index that covers them (findings_team_check_results, native_scans
+// 0018): a walk of the index without a sort or a read of the table. A check
+// fixes its service and nearly always its severity, so the groups are about
+// checks x accounts x regions x states: 38,000 where the findings are a
+// million.
+func (s *Store) readPostureGroups(ctx context.Context, teamID string) ([]postureGroup, error) {
+	var out []postureGroup
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		if s.d.Dialect == db.Postgres {
+			if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil { // as CheckResults: compiling costs more than it saves
+				return err
+			}
+		}
+		rows, err := q.QueryContext(ctx, `SELECT check_id, tool, status, result, provider, account_uid, region, service, severity, count(*)
+			FROM findings WHERE team_id = $1
+			GROUP BY check_id, tool, status, result, provider, account_uid, region, service, severity`, teamID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g postureGroup
+			if err := rows.Scan(&g.check, &g.tool, &g.status, &g.result, &g.provider, &g.account, &g.region, &g.service, &g.severity, &g.n); err != nil {
+				return err
+			}
+			out = append(out, g)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// summarize fills every count of o from the groups that f admits.
+func summarize(groups []postureGroup, f PostureFilter, o *Overview) {
+	admit := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
 	o.OpenBySeverity, o.ByStatus, o.OpenByService, o.OpenByAccount, o.OpenByTool =
 		map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	type key struct{ provider, value string }
 	dims := [5]map[key]*PassRate{{}, {}, {}, {}, {}} // provider, account, region, service, check
-	for rows.Next() {
-		var (
-			provider, account, region, service, tool, check, status, result string
-			severity, n                                                     int
-		)
-		if err := rows.Scan(&provider, &account, &region, &service, &tool, &check, &severity, &status, &result, &n); err != nil {
-			return err
+	for _, g := range groups {
+		if !admit(f.Provider, g.provider) || !admit(f.Account, g.account) || !admit(f.Region, g.region) {
+			continue
 		}
-		o.ByStatus[status] += n
-		add := postureBucket(status, result)
+		o.ByStatus[g.status] += g.n
+		add := postureBucket(g.status, g.result)
 		if add == nil {
 			continue
 		}
-		add(&o.Totals, n)
-		checkOwner := provider
+		add(&o.Totals, g.n)
+		checkOwner := g.provider
 		if checkOwner == "" {
-			checkOwner = tool
+			checkOwner = g.tool
 		}
-		for i, k := range [5]key{{provider, provider}, {provider, account}, {provider, region}, {provider, service}, {checkOwner, check}} {
+		for i, k := range [5]key{{g.provider, g.provider}, {g.provider, g.account}, {g.provider, g.region}, {g.provider, g.service}, {checkOwner, g.check}} {
 			r := dims[i][k]
 			if r == nil {
 				r = &PassRate{Key: k.value, Provider: k.provider}
 				dims[i][k] = r
 			}
-			add(r, n)
+			add(r, g.n)
 		}
-		if (status == StatusOpen || status == StatusReopened) && result == "fail" {
-			o.OpenBySeverity[ocsf.Severity(severity).Key()] += n
-			o.OpenByService[service] += n
-			o.OpenByAccount[account] += n
-			o.OpenByTool[tool] += n
+		if (g.status == StatusOpen || g.status == StatusReopened) && g.result == "fail" {
+			o.OpenBySeverity[ocsf.Severity(g.severity).Key()] += g.n
+			o.OpenByService[g.service] += g.n
+			o.OpenByAccount[g.account] += g.n
+			o.OpenByTool[g.tool] += g.n
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	o.OpenByService, o.OpenByAccount = topCounts(o.OpenByService, 50), topCounts(o.OpenByAccount, 50)
+	o.Evaluated = o.Totals.Passed + o.Totals.Failed + o.Totals.Manual + o.Totals.Muted
 	setRate(&o.Totals)
 	for i, dst := range []*[]PassRate{&o.ByProvider, &o.ByAccount, &o.ByRegion, &o.ByService, &o.ByCheck} {
 		list := make([]PassRate, 0, len(dims[i]))
@@ -171,13 +193,15 @@ func (s *Store) postureCounts(ctx context.Context, q db.Querier, w *db.Where, o 
 		}
 		*dst = list
 	}
-	return nil
 }
 
 // postureBucket says which count a finding in status with result adds to:
 // nil for one resolved because a later scan no longer reported it (the
 // resource is gone, not fixed), as CheckResults counts.
 func postureBucket(status, result string) func(*PassRate, int) {
+	if parked(status) {
+		return func(r *PassRate, n int) { r.Muted += n }
+	}
 	switch status {
 	case StatusOpen, StatusReopened:
 		switch result {
@@ -191,9 +215,8 @@ func postureBucket(status, result string) func(*PassRate, int) {
 		if result == "pass" {
 			return func(r *PassRate, n int) { r.Passed += n }
 		}
-		return nil
 	}
-	return func(r *PassRate, n int) { r.Muted += n }
+	return nil
 }
 
 func setRate(r *PassRate) {
@@ -220,7 +243,12 @@ func topCounts(m map[string]int, n int) map[string]int {
 	return out
 }
 
-func (s *Store) trend(ctx context.Context, q db.Querier, w *db.Where, days int) ([]TrendPoint, error) {
+// trend counts, per UTC day of the window, the findings first seen and those
+// resolved. Unfiltered, it reads the imports' own counts (scan_results, one
+// row per import, by its (team, started_at) index) instead of walking every
+// finding's dates; filtered by provider, account or region, which an import
+// does not record, it counts the findings themselves.
+func (s *Store) trend(ctx context.Context, q db.Querier, teamID string, days int, f PostureFilter) ([]TrendPoint, error) {
 	since := s.now().UTC().AddDate(0, 0, -days+1).Truncate(24 * time.Hour)
 	day := func(col string) string {
 		if s.d.Dialect == db.Postgres {
@@ -235,6 +263,40 @@ func (s *Store) trend(ctx context.Context, q db.Querier, w *db.Where, days int) 
 		points[k] = &TrendPoint{Day: k}
 		order = append(order, k)
 	}
+	collect := func() []TrendPoint {
+		out := make([]TrendPoint, 0, len(order))
+		for _, k := range order {
+			out = append(out, *points[k])
+		}
+		return out
+	}
+	if len(f.Provider)+len(f.Account)+len(f.Region) == 0 {
+		rows, err := q.QueryContext(ctx, "SELECT "+day("started_at")+`, sum(findings_created), sum(findings_resolved) FROM scan_results
+			WHERE team_id = $1 AND started_at >= $2 AND status <> 'failed' GROUP BY 1`, teamID, since)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k                 string
+				created, resolved sql.NullInt64
+			)
+			if err := rows.Scan(&k, &created, &resolved); err != nil {
+				return nil, err
+			}
+			if p := points[k]; p != nil {
+				p.New += int(created.Int64)
+				p.Resolved += int(resolved.Int64)
+			}
+		}
+		return collect(), rows.Err()
+	}
+	w := &db.Where{}
+	w.Add("team_id = %s", teamID)
+	w.In("provider", f.Provider)
+	w.In("account_uid", f.Account)
+	w.In("region", f.Region)
 	for _, spec := range []struct {
 		col string
 		add func(p *TrendPoint, n int)
@@ -267,11 +329,7 @@ func (s *Store) trend(ctx context.Context, q db.Querier, w *db.Where, days int) 
 			return nil, err
 		}
 	}
-	out := make([]TrendPoint, 0, len(order))
-	for _, k := range order {
-		out = append(out, *points[k])
-	}
-	return out, nil
+	return collect(), nil
 }
 
 // AccountPassRates is the posture of each of the team's accounts, as the

@@ -56,8 +56,8 @@ func TestPostureOverviewPassRates(t *testing.T) {
 		if want := (PassRate{Passed: 3, Failed: 3, Manual: 1, Muted: 1}); !sameCounts(o.Totals, want) || rate(o.Totals) != "0.50" {
 			t.Errorf("totals %+v (rate %s), want %+v at 0.50", o.Totals, rate(o.Totals), want)
 		}
-		if o.ResourcesScanned != 5 {
-			t.Errorf("resources scanned %d, want 5", o.ResourcesScanned)
+		if o.Evaluated != 8 {
+			t.Errorf("%d check results evaluated, want 8", o.Evaluated)
 		}
 		// The MANUAL result is not an open failure of any severity.
 		if o.OpenBySeverity["medium"] != 1 || o.OpenBySeverity["critical"] != 1 || o.OpenBySeverity["high"] != 1 || o.ByStatus["muted"] != 1 {
@@ -99,8 +99,8 @@ func TestPostureOverviewPassRates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (PassRate{Passed: 2, Failed: 1, Muted: 1}); !sameCounts(f.Totals, want) || f.ResourcesScanned != 3 || len(f.ByProvider) != 1 {
-			t.Errorf("aws in eu-west-1: totals %+v, %d resources, providers %+v", f.Totals, f.ResourcesScanned, f.ByProvider)
+		if want := (PassRate{Passed: 2, Failed: 1, Muted: 1}); !sameCounts(f.Totals, want) || f.Evaluated != 4 || len(f.ByProvider) != 1 {
+			t.Errorf("aws in eu-west-1: totals %+v, %d evaluated, providers %+v", f.Totals, f.Evaluated, f.ByProvider)
 		}
 		if n := f.Trend[len(f.Trend)-1].New; n != 4 {
 			t.Errorf("aws in eu-west-1: %d new today, want 4", n)

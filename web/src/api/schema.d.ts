@@ -3254,6 +3254,11 @@ export interface components {
             by_status: {
                 [key: string]: number;
             };
+            /**
+             * Format: int64
+             * @description Check results under the filter (passed, failed, manual and muted): one per resource and check.
+             */
+            evaluated: number;
             /** @description The filter the counts are under. */
             filter: components["schemas"]["PostureFilter"];
             /** @description Top 50 accounts by open failures. */
@@ -3272,11 +3277,6 @@ export interface components {
             open_by_tool: {
                 [key: string]: number;
             };
-            /**
-             * Format: int64
-             * @description Distinct resources any finding under the filter names.
-             */
-            resources_scanned: number;
             /** @description Every check result under the filter. */
             totals: components["schemas"]["PassRate"];
             /** @description Per UTC day over the window: findings first seen and findings resolved. */

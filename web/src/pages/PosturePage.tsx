@@ -134,7 +134,7 @@ export function PosturePage() {
         <Tile label="Pass rate" value={formatRate(o.totals.pass_rate)} color={rateColor(o.totals.pass_rate)} to={passesHref(base)} testid="pass-rate" />
         <Tile label="Failed checks" value={o.totals.failed} color="red.6" to={failuresHref(base)} testid="failed-total" />
         <Tile label="Manual checks" value={o.totals.manual} to={manualHref(base)} testid="manual-total" />
-        <Tile label="Resources scanned" value={o.resources_scanned} to={findingsHref(base)} testid="resources-scanned" />
+        <Tile label="Checks evaluated" value={o.evaluated} to={findingsHref(base)} testid="evaluated" />
       </SimpleGrid>
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
         <Tile label="Open failures" value={open} to={openFindingsHref(base)} testid="open-total" />
