@@ -297,37 +297,30 @@ func (s *Store) trend(ctx context.Context, q db.Querier, teamID string, days int
 	w.In("provider", f.Provider)
 	w.In("account_uid", f.Account)
 	w.In("region", f.Region)
-	for _, spec := range []struct {
-		col string
-		add func(p *TrendPoint, n int)
-	}{
-		{"first_seen", func(p *TrendPoint, n int) { p.New += n }},
-		{"resolved_at", func(p *TrendPoint, n int) { p.Resolved += n }},
-	} {
-		if err := func() error {
-			cond := w.Clone()
-			cond.Add(spec.col+" >= %s", since)
-			rows, err := q.QueryContext(ctx, "SELECT "+day(spec.col)+", count(*) FROM findings WHERE "+cond.SQL()+" GROUP BY 1", cond.Args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var (
-					k string
-					n int
-				)
-				if err := rows.Scan(&k, &n); err != nil {
-					return err
-				}
-				if p := points[k]; p != nil {
-					spec.add(p, n)
-				}
-			}
-			return rows.Err()
-		}(); err != nil {
+	// Both dates in one pass over the matching findings.
+	w.Add("(first_seen >= %s OR resolved_at >= %s)", since, since)
+	rows, err := q.QueryContext(ctx, "SELECT "+day("first_seen")+", "+day("resolved_at")+", count(*) FROM findings WHERE "+w.SQL()+" GROUP BY 1, 2", w.Args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			first, resolved sql.NullString
+			n               int
+		)
+		if err := rows.Scan(&first, &resolved, &n); err != nil {
 			return nil, err
 		}
+		if p := points[first.String]; p != nil {
+			p.New += n
+		}
+		if p := points[resolved.String]; p != nil {
+			p.Resolved += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	return collect(), nil
 }
