@@ -264,7 +264,7 @@ func (s *Store) MuteRuleCreate(ctx context.Context, teamID, actor string, r Mute
 		}
 		w := &db.Where{}
 		w.Add("team_id = %s", teamID)
-		w.Conds = append(w.Conds, "status <> 'muted'")
+		w.Conds = append(w.Conds, notParked)
 		r.where(w)
 		ids, err := findingStates(ctx, q, "SELECT id, status FROM findings WHERE "+w.SQL(), w.Args)
 		if err != nil {

@@ -21,10 +21,24 @@ type ruleCreateInput struct {
 		AccountUID      string     `json:"account_uid,omitempty" maxLength:"100"`
 		Region          string     `json:"region,omitempty" maxLength:"50"`
 		Tool            string     `json:"tool,omitempty" maxLength:"50"`
+		Tag             string     `json:"tag,omitempty" maxLength:"300" doc:"A resource tag: key=value, or key for any value."`
 		Reason          string     `json:"reason" maxLength:"1000"`
 		ExpiresAt       *time.Time `json:"expires_at,omitempty"`
 	}
 }
+
+type rulePreviewInput struct {
+	Body struct {
+		CheckPattern    string `json:"check_pattern,omitempty" maxLength:"200"`
+		ResourcePattern string `json:"resource_pattern,omitempty" maxLength:"500"`
+		AccountUID      string `json:"account_uid,omitempty" maxLength:"100"`
+		Region          string `json:"region,omitempty" maxLength:"50"`
+		Tool            string `json:"tool,omitempty" maxLength:"50"`
+		Tag             string `json:"tag,omitempty" maxLength:"300"`
+	}
+}
+
+type rulePreviewOutput struct{ Body MutePreview }
 
 type ruleCreateOutput struct {
 	Body struct {
@@ -100,7 +114,7 @@ func (s *Store) registerMuteRoutes(r *httpapi.Router) {
 		p := auth.PrincipalFrom(ctx)
 		b := in.Body
 		rule, n, err := s.MuteRuleCreate(ctx, p.TeamID(), p.User.Email, MuteRule{CheckPattern: b.CheckPattern, ResourcePattern: b.ResourcePattern,
-			AccountUID: b.AccountUID, Region: b.Region, Tool: b.Tool, Reason: b.Reason, ExpiresAt: b.ExpiresAt})
+			AccountUID: b.AccountUID, Region: b.Region, Tool: b.Tool, Tag: b.Tag, Reason: b.Reason, ExpiresAt: b.ExpiresAt})
 		if err != nil {
 			return nil, muteHTTP(err)
 		}
@@ -109,6 +123,17 @@ func (s *Store) registerMuteRoutes(r *httpapi.Router) {
 		out.Body.Rule, out.Body.Muted = rule, n
 		return out, nil
 	})
+	httpapi.Register(r, huma.Operation{OperationID: "preview-mute-rule", Method: http.MethodPost, Path: "/api/v1/mute-rules/preview",
+		Summary: "How many stored findings a rule would mute now, and the most severe of them; nothing is saved", Tags: []string{"Findings"}},
+		rbac.FindingsRead, func(ctx context.Context, in *rulePreviewInput) (*rulePreviewOutput, error) {
+			b := in.Body
+			p, err := s.MuteRulePreview(ctx, auth.PrincipalFrom(ctx).TeamID(), MuteRule{CheckPattern: b.CheckPattern, ResourcePattern: b.ResourcePattern,
+				AccountUID: b.AccountUID, Region: b.Region, Tool: b.Tool, Tag: b.Tag})
+			if err != nil {
+				return nil, muteHTTP(err)
+			}
+			return &rulePreviewOutput{Body: p}, nil
+		})
 	httpapi.Register(r, huma.Operation{OperationID: "delete-mute-rule", Method: http.MethodDelete, Path: "/api/v1/mute-rules/{id}",
 		Summary: "Delete a mute rule and unmute the findings it muted", Tags: []string{"Findings"},
 		Metadata: map[string]any{TenantResourceKey: "mute_rule"}},

@@ -22,6 +22,7 @@ import { ComplianceArea } from "./pages/CompliancePage";
 import { BIAArea } from "./pages/BIAPage";
 import { KnowledgePage } from "./pages/KnowledgePage";
 import { IntegrationsPage } from "./pages/IntegrationsPage";
+import { MuteRulesPage } from "./pages/MuteRulesPage";
 
 // Areas with a page of their own; the others show their placeholder.
 const built: Record<string, JSX.Element> = {
@@ -35,6 +36,7 @@ const built: Record<string, JSX.Element> = {
   "/bia": <BIAArea />,
   "/knowledge-base": <KnowledgePage />,
   "/integrations": <IntegrationsPage />,
+  "/mute-rules": <MuteRulesPage />,
 };
 
 const groups = ["Posture", "Governance", "Platform"] as const;

@@ -12,6 +12,7 @@ export const areas: Area[] = [
   { path: "/findings", label: "Findings", group: "Posture", description: "Every tool's findings normalized to OCSF, with filters, facets and history." },
   { path: "/scans", label: "Scans", group: "Posture", description: "One history of cloud, network, web and container scans and imports." },
   { path: "/import", label: "Import a report", group: "Posture", description: "Upload a scanner report to turn it into findings." },
+  { path: "/mute-rules", label: "Mute rules", group: "Posture", description: "Rules that mute expected findings, with a preview of what each would mute." },
   { path: "/cloud-accounts", label: "Cloud accounts", group: "Posture", description: "AWS, GCP and Azure accounts, their credentials and scan schedules." },
   { path: "/vulnerabilities", label: "Vulnerabilities", group: "Posture", description: "The unified vulnerability store, enriched with CISA KEV and EPSS." },
   { path: "/compliance", label: "Compliance", group: "Governance", description: "The Secure Controls Framework and scores computed continuously from findings." },

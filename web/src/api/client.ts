@@ -33,6 +33,8 @@ export type AccountChange = S["AccountChange"];
 export type Credentials = S["Credentials"];
 export type ConnectionTest = S["TestResult"];
 export type Onboarding = S["Onboarding"];
+export type MuteRule = S["MuteRule"];
+export type MutePreview = S["MutePreview"];
 export type ScanRun = S["ScanRun"];
 export type SubJob = S["SubJob"];
 export type Schedule = S["Schedule"];
@@ -148,6 +150,10 @@ export const api = {
   overview: (query = "") => apiFetch<Overview>("/api/v1/posture/overview" + query),
   muteFinding: (id: number, kind: "mute" | "risk_accepted", reason: string, until?: string) =>
     apiFetch<void>(`/api/v1/findings/${id}/mute`, json("POST", { kind, reason, until })),
+  muteRules: () => apiFetch<{ rules: MuteRule[] }>("/api/v1/mute-rules"),
+  previewMuteRule: (body: Record<string, string>) => apiFetch<MutePreview>("/api/v1/mute-rules/preview", json("POST", body)),
+  createMuteRule: (body: Record<string, string>) => apiFetch<{ rule: MuteRule; muted: number }>("/api/v1/mute-rules", json("POST", body)),
+  deleteMuteRule: (id: string) => apiFetch<{ unmuted: number }>(`/api/v1/mute-rules/${encodeURIComponent(id)}`, json("DELETE")),
   unmuteFinding: (id: number) => apiFetch<void>(`/api/v1/findings/${id}/mute`, json("DELETE")),
   scanResults: (params: Record<string, string>) =>
     apiFetch<S["ListOutputBody"]>("/api/v1/scan-results?" + new URLSearchParams(params).toString()),

@@ -1201,6 +1201,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mute-rules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How many stored findings a rule would mute now, and the most severe of them; nothing is saved */
+        post: operations["preview-mute-rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mute-rules/{id}": {
         parameters: {
             query?: never;
@@ -3140,6 +3157,20 @@ export interface components {
              */
             until?: string;
         };
+        MutePreview: {
+            /**
+             * Format: int64
+             * @description Stored findings the rule would mute now (not already muted or triaged out).
+             */
+            matches: number;
+            /**
+             * Format: int64
+             * @description Of those, open or reopened failures.
+             */
+            open: number;
+            /** @description Up to 10 of them, the most severe first. */
+            sample: components["schemas"]["Finding"][];
+        };
         MuteRule: {
             account_uid?: string;
             /** @description Glob on the check, rule or template ID. */
@@ -3576,6 +3607,8 @@ export interface components {
             reason: string;
             region?: string;
             resource_pattern?: string;
+            /** @description A resource tag: key=value, or key for any value. */
+            tag?: string;
             tool?: string;
         };
         RuleCreateOutputBody: {
@@ -3601,6 +3634,14 @@ export interface components {
         RuleListOutputBody: {
             event_types: string[];
             rules: components["schemas"]["Rule"][];
+        };
+        RulePreviewInputBody: {
+            account_uid?: string;
+            check_pattern?: string;
+            region?: string;
+            resource_pattern?: string;
+            tag?: string;
+            tool?: string;
         };
         RulesOutputBody: {
             rules: components["schemas"]["MuteRule"][];
@@ -8141,6 +8182,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleCreateOutputBody"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "preview-mute-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePreviewInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MutePreview"];
                 };
             };
             /** @description The request is malformed. */

@@ -7,6 +7,8 @@ import { SeverityBadge } from "../../components/SeverityBadge";
 import { useAuth } from "../../auth";
 import { muteInfo, todayISO, untilFromDate, type MuteFields } from "../../mute";
 import { FindingStatusBadge } from "./FindingStatusBadge";
+import { Link } from "react-router-dom";
+import { likeThisHref } from "../../muteRules";
 
 // Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
 export const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
@@ -124,6 +126,7 @@ function TriagePanel({ f, users, onChange }: { f: FindingDetail; users: Assignab
             <Button size="xs" variant="light" color="teal" disabled={!reason}
               onClick={() => act(() => triageApi.setTriage(f.id, "out_of_scope", reason))} data-testid="mark-out-of-scope">Out of scope</Button>
           </Group>
+          <Anchor component={Link} to={likeThisHref(f)} size="xs" data-testid="mute-like-this">Mute everything like this…</Anchor>
         </Group>
       )}
     </Stack>
