@@ -3,8 +3,10 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Posture and mute rules as issue 20 asks: after a Prowler report (two
@@ -80,5 +82,31 @@ func TestBrowserPostureAndMuteRules(t *testing.T) {
 	}
 	if failed, manual := text(t, sctx, `[data-testid="failed-total"]`), text(t, sctx, `[data-testid="manual-total"]`); failed != "1" || manual != "0" {
 		t.Errorf("after the rule: failed %q, manual %q; want 1 and 0", failed, manual)
+	}
+
+	// The SLA, edited by the admin on the vulnerabilities page.
+	sctx = step(t, ctx)
+	if err := chromedp.Do(sctx,
+		chromedp.Navigate(p.url+"/vulnerabilities"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sla-edit"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="sla-edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sla-critical_days"]`)),
+		// The default is 7: one character to erase, as a person would.
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="sla-critical_days"]`), kb.End+kb.Backspace+kb.Backspace+"5"),
+		chromedp.Click(chromedp.CSS(`[data-testid="sla-save"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sla-save"]`)),
+	); err != nil {
+		shot(t, ctx, "cspm-sla-failed.png")
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got := text(t, sctx, `[data-testid="vulns-total"]`)
+		if strings.Contains(got, "critical 5 d") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after saving the SLA the page says %q", got)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

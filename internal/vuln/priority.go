@@ -147,6 +147,10 @@ func (p SLAPolicy) Validate() error {
 			return errors.New("every deadline must be between 1 and 3650 days")
 		}
 	}
+	if p.CriticalDays > p.HighDays || p.HighDays > p.MediumDays || p.MediumDays > p.LowDays {
+		// A critical finding due after a high one would rank it below.
+		return errors.New("a more severe level cannot have a longer deadline than a less severe one")
+	}
 	return nil
 }
 

@@ -391,6 +391,9 @@ func TestSLAAndPrioritization(t *testing.T) {
 		if err := vs.SLAPolicySet(ctx, team, "admin@x", vuln.SLAPolicy{CriticalDays: 1, HighDays: 1, MediumDays: 1, LowDays: 1}); err != nil {
 			t.Fatal(err)
 		}
+		if err := vs.SLAPolicySet(ctx, team, "admin@x", vuln.SLAPolicy{CriticalDays: 30, HighDays: 7, MediumDays: 90, LowDays: 120}); err == nil {
+			t.Error("a critical deadline longer than the high one was accepted")
+		}
 		if err := vs.SLAPolicySet(ctx, team, "admin@x", vuln.SLAPolicy{CriticalDays: 0, HighDays: 1, MediumDays: 1, LowDays: 1}); err == nil {
 			t.Fatal("a zero-day deadline was accepted")
 		}

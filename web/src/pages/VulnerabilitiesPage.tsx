@@ -6,6 +6,7 @@ import {
 import { useSearchParams } from "react-router-dom";
 import { api, type KEVSyncResult, type Occurrence, type VulnerabilityDetail, type VulnerabilityList, type VulnerabilitySummary } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { SLAEditor } from "./SLAEditor";
 import { EmptyState, firstSteps } from "../components/EmptyState";
 import { SeverityBadge } from "../components/SeverityBadge";
 import { useAuth } from "../auth";
@@ -117,6 +118,7 @@ export function VulnerabilitiesPage() {
       <Text size="sm" c="dimmed" data-testid="vulns-total">
         {list ? `${list.total} ${groupBy === "asset" ? "assets" : "vulnerabilities"}` : ""}
         {list ? ` · SLA: critical ${list.sla.critical_days} d, high ${list.sla.high_days} d, medium ${list.sla.medium_days} d, low ${list.sla.low_days} d` : ""}
+        {list && can("vulnerabilities:manage") && <SLAEditor sla={list.sla} onSaved={() => setReload((n) => n + 1)} />}
       </Text>
       {list && list.total === 0 && (FILTERS.some((k) => params.get(k)) ? (
         <EmptyState title="Nothing matches these filters" steps={[{ label: "Clear the filters", to: "/vulnerabilities" }]} testid="vulns-empty">
