@@ -572,12 +572,14 @@ func (r *importRun) prepare(b parsedBatch) *pendingBatch {
 		if !r.checks[f.CheckID] {
 			r.checks[f.CheckID] = true
 		}
-		for _, id := range f.VulnIDs {
+		// A finding's IDs name one vulnerability (a GHSA and its CVE): one
+		// sighting, under the CVE, the others its aliases.
+		if id, aliases := vuln.CanonicalID(f.VulnIDs); id != "" {
 			asset := f.Target
 			if asset == "" {
 				asset = f.ResourceUID
 			}
-			r.sightings = append(r.sightings, vuln.Sighting{VulnID: id, Title: f.Title, Description: f.Description, Severity: f.Severity,
+			r.sightings = append(r.sightings, vuln.Sighting{VulnID: id, Aliases: aliases, Title: f.Title, Description: f.Description, Severity: f.Severity,
 				CVSS: f.CVSS, CWEs: f.CWEs, References: f.References, Asset: asset, Exposure: vuln.ExposureOf(f.Tool, f.AccountUID),
 				Component: f.Component, Location: f.Location, Version: f.Version, FixedVersion: f.FixedVersion,
 				Tool: f.Tool, ScopeKey: f.ScopeKey(), VendorStatus: f.VendorStatus})

@@ -158,7 +158,8 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 	}
 	if t := strings.TrimSpace(p.Text); t != "" {
 		like := "%" + strings.ToLower(t) + "%"
-		f.add("(LOWER(c.id) LIKE %s OR LOWER(c.title) LIKE %s OR LOWER(o.asset) LIKE %s OR LOWER(o.component) LIKE %s)", like, like, like, like)
+		f.add("(LOWER(c.id) LIKE %s OR LOWER(c.title) LIKE %s OR LOWER(o.asset) LIKE %s OR LOWER(o.component) LIKE %s"+
+			" OR c.id IN (SELECT vuln_id FROM vuln_aliases WHERE LOWER(alias) LIKE %s))", like, like, like, like, like)
 	}
 	return f, nil
 }
@@ -516,6 +517,7 @@ func (s *Service) occurrences(ctx context.Context, teamID, vulnID, status string
 // VulnerabilityDetail is one catalog entry and the team's occurrences of it.
 type VulnerabilityDetail struct {
 	ID             string       `json:"id"`
+	Aliases        []string     `json:"aliases" doc:"Its other IDs (a GHSA of a CVE), which lead here."`
 	Title          string       `json:"title"`
 	Description    string       `json:"description"`
 	Severity       string       `json:"severity"`
@@ -548,6 +550,20 @@ type TicketRef struct {
 // otherwise, so that the catalog does not tell a team what others have.
 func (s *Service) Get(ctx context.Context, teamID, id string) (VulnerabilityDetail, error) {
 	id = NormalizeID(id)
+	// An alias (a GHSA of a CVE) opens the vulnerability it names.
+	if err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		var canonical string
+		err := q.QueryRowContext(ctx, "SELECT vuln_id FROM vuln_aliases WHERE alias = $1", id).Scan(&canonical)
+		if err == nil {
+			id = canonical
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return VulnerabilityDetail{}, err
+	}
 	occ, err := s.occurrences(ctx, teamID, id, "")
 	if err != nil {
 		return VulnerabilityDetail{}, err
@@ -555,7 +571,7 @@ func (s *Service) Get(ctx context.Context, teamID, id string) (VulnerabilityDeta
 	if len(occ) == 0 {
 		return VulnerabilityDetail{}, db.ErrNotFound
 	}
-	d := VulnerabilityDetail{ID: id, Occurrences: occ}
+	d := VulnerabilityDetail{ID: id, Aliases: []string{}, Occurrences: occ}
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var (
 			sev           int
@@ -571,6 +587,11 @@ func (s *Service) Get(ctx context.Context, teamID, id string) (VulnerabilityDeta
 		}
 		d.Severity, d.CWEs, d.References, d.FirstSeen = ocsf.Severity(sev).Key(), strings.Fields(cwes), splitLines(refs), first.Time
 		d.EPSSEnrichedAt, d.KEVEnrichedAt = epssAt.Ptr(), kevAt.Ptr()
+		aliases, err := db.QueryStrings(ctx, q, "SELECT alias FROM vuln_aliases WHERE vuln_id = $1 ORDER BY alias", id)
+		if err != nil {
+			return err
+		}
+		d.Aliases = append(d.Aliases, aliases...)
 		states, err := kevStates(ctx, q, []string{id})
 		d.KEV = states[id]
 		return err

@@ -22,7 +22,10 @@ import (
 
 // Sighting is one vulnerability seen by one scan in one asset's component.
 type Sighting struct {
-	VulnID       string
+	VulnID string
+	// Aliases are the vulnerability's other IDs in the same report (a
+	// GHSA beside its CVE); see CanonicalID.
+	Aliases      []string
 	Title        string
 	Description  string
 	Severity     ocsf.Severity
@@ -125,6 +128,92 @@ func New(reg *db.Registry) *Service {
 // NormalizeID upper-cases and trims a vulnerability ID.
 func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
 
+// CanonicalID picks the ID a vulnerability is kept under among the IDs one
+// finding gives it: the first CVE (KEV and EPSS name CVEs), else the first
+// ID; the rest are its aliases.
+func CanonicalID(ids []string) (id string, aliases []string) {
+	var norm []string
+	for _, v := range ids {
+		if v = NormalizeID(v); v != "" && !slices.Contains(norm, v) {
+			norm = append(norm, v)
+		}
+	}
+	if len(norm) == 0 {
+		return "", nil
+	}
+	pick := 0
+	for i, v := range norm {
+		if strings.HasPrefix(v, "CVE-") {
+			pick = i
+			break
+		}
+	}
+	return norm[pick], slices.Delete(slices.Clone(norm), pick, pick+1)
+}
+
+// resolveAliases puts each sighting under the ID the catalog keeps for it
+// (a GHSA already known as a CVE's alias lands on the CVE) and records the
+// aliases the sightings bring. An ID that is a vulnerability of its own in
+// the catalog already keeps its occurrences: it is not made an alias.
+func resolveAliases(ctx context.Context, q db.Querier, sightings []Sighting) error {
+	ids := map[string]bool{}
+	for _, v := range sightings {
+		ids[NormalizeID(v.VulnID)] = true
+	}
+	known := map[string]string{}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	for start := 0; start < len(list); start += 500 {
+		part := list[start:min(start+500, len(list))]
+		if err := func() error {
+			rows, err := q.QueryContext(ctx, "SELECT alias, vuln_id FROM vuln_aliases WHERE alias IN ("+db.InList(len(part), 1)+")", anySlice(part)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var a, v string
+				if err := rows.Scan(&a, &v); err != nil {
+					return err
+				}
+				known[a] = v
+			}
+			return rows.Err()
+		}(); err != nil {
+			return err
+		}
+	}
+	for i := range sightings {
+		v := &sightings[i]
+		id := NormalizeID(v.VulnID)
+		if c, ok := known[id]; ok {
+			v.VulnID = c
+			id = c
+		}
+		for _, a := range v.Aliases {
+			if a = NormalizeID(a); a == "" || a == id || known[a] != "" {
+				continue
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO vuln_aliases (alias, vuln_id)
+				SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM vuln_catalog WHERE id = $1) ON CONFLICT (alias) DO NOTHING`, a, id); err != nil {
+				return err
+			}
+			known[a] = id
+		}
+	}
+	return nil
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
 // RecordOccurrences records what one scan saw, in one transaction: new IDs
 // join the catalog (enriched at once from the stored KEV and EPSS data),
 // occurrences open or are seen again (reopening fixed ones), the open
@@ -134,6 +223,9 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 	var res Result
 	now := s.now().UTC()
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) (err error) {
+		if err := resolveAliases(ctx, q, sightings); err != nil {
+			return fmt.Errorf("aliases: %w", err)
+		}
 		catalogued := map[string]bool{}
 		var added, openedIDs []string
 		for i := range sightings {

@@ -4181,6 +4181,8 @@ export interface components {
             version: number;
         };
         VulnerabilityDetail: {
+            /** @description Its other IDs (a GHSA of a CVE), which lead here. */
+            aliases: string[];
             /** Format: double */
             cvss_score: number | null;
             cvss_vector: string;

@@ -271,6 +271,9 @@ function VulnerabilityDetailView({ v, onChange }: { v: VulnerabilityDetail; onCh
         {v.epss_score != null && <Badge variant="outline">EPSS {pct(v.epss_score)} (p{pct(v.epss_percentile)})</Badge>}
       </Group>
       <Text fw={500} style={wrap}>{v.title}</Text>
+      {(v.aliases ?? []).length > 0 && (
+        <Text size="xs" c="dimmed" style={wrap} data-testid="vuln-aliases">Also known as {(v.aliases ?? []).join(", ")}</Text>
+      )}
       <Text size="sm" style={wrap}>{v.description}</Text>
       <TicketsBox kind="vulnerability" id={v.id} list={v.tickets ?? []} onChange={onChange} />
       {v.kev.state === "in_kev" && (
