@@ -354,11 +354,24 @@ func (s *Service) RuleUpdate(ctx context.Context, teamID, ruleID string, in Rule
 
 // RuleDelete removes a rule and its delivery log.
 func (s *Service) RuleDelete(ctx context.Context, teamID, ruleID string, actor audit.Event) error {
+	return s.deleteOwned(ctx, teamID, ruleID, actor, owned{table: "notify_rules", children: "notify_deliveries", childKey: "rule_id",
+		action: "notify.rule_deleted", targetType: "notify_rule"})
+}
+
+// owned names a team's row and the rows that belong to it.
+type owned struct {
+	table, children, childKey string
+	action, targetType        string
+}
+
+// deleteOwned removes one of the team's rows and its children in one
+// transaction and audits it; ErrNotFound when the team has no such row.
+func (s *Service) deleteOwned(ctx context.Context, teamID, id string, actor audit.Event, o owned) error {
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM notify_deliveries WHERE team_id = $1 AND rule_id = $2`, teamID, ruleID); err != nil {
+		if _, err := q.ExecContext(ctx, "DELETE FROM "+o.children+" WHERE team_id = $1 AND "+o.childKey+" = $2", teamID, id); err != nil {
 			return err
 		}
-		res, err := q.ExecContext(ctx, `DELETE FROM notify_rules WHERE team_id = $1 AND id = $2`, teamID, ruleID)
+		res, err := q.ExecContext(ctx, "DELETE FROM "+o.table+" WHERE team_id = $1 AND id = $2", teamID, id)
 		if err != nil {
 			return err
 		}
@@ -368,7 +381,7 @@ func (s *Service) RuleDelete(ctx context.Context, teamID, ruleID string, actor a
 		return nil
 	})
 	if err == nil {
-		s.record(ctx, actor, teamID, "notify.rule_deleted", "notify_rule", ruleID, nil)
+		s.record(ctx, actor, teamID, o.action, o.targetType, id, nil)
 	}
 	return err
 }

@@ -203,23 +203,8 @@ func (s *Service) IntegrationUpdate(ctx context.Context, teamID, integrationID s
 // IntegrationDelete removes an integration and its tickets' records (the
 // tickets themselves stay in the ticket system).
 func (s *Service) IntegrationDelete(ctx context.Context, teamID, integrationID string, actor audit.Event) error {
-	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM tickets WHERE team_id = $1 AND integration_id = $2`, teamID, integrationID); err != nil {
-			return err
-		}
-		res, err := q.ExecContext(ctx, `DELETE FROM ticket_integrations WHERE team_id = $1 AND id = $2`, teamID, integrationID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return db.ErrNotFound
-		}
-		return nil
-	})
-	if err == nil {
-		s.record(ctx, actor, teamID, "tickets.integration_deleted", "ticket_integration", integrationID, nil)
-	}
-	return err
+	return s.deleteOwned(ctx, teamID, integrationID, actor, owned{table: "ticket_integrations", children: "tickets", childKey: "integration_id",
+		action: "tickets.integration_deleted", targetType: "ticket_integration"})
 }
 
 // IntegrationList returns the team's ticket systems.
