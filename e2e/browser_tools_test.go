@@ -40,6 +40,15 @@ func TestBrowserToolsAndFailedRun(t *testing.T) {
 	if !strings.Contains(trivyRow, "missing") || !strings.Contains(trivyRow, "trivy_bin") || !strings.Contains(trivyRow, "install:") {
 		t.Errorf("trivy row %q", trivyRow)
 	}
+	// The workers' own reports: this process's worker, with nmap and without trivy.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="worker-row"]`))); err != nil {
+		shot(t, ctx, "cspm-tools-workers.png")
+		t.Fatal(err)
+	}
+	if got, missing := strings.ToLower(text(t, ctx, `[data-testid="worker-row"] [data-testid="worker-tool-nmap"]`)),
+		strings.ToLower(text(t, ctx, `[data-testid="worker-row"] [data-testid="worker-tool-trivy"]`)); got != "yes" || missing != "no" {
+		t.Errorf("the worker's report: nmap %q, trivy %q", got, missing)
+	}
 
 	// Container scans: both scanners missing, the form says so and will not start.
 	ctx = step(t, base)

@@ -200,6 +200,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Metrics.Registry.MustRegister(a.System.QueueCollector())
 	a.System.Tools = func(ctx context.Context) []scanner.ToolStatus { return a.Tools.Check(ctx, a.Orchestration.Tools) }
 	a.System.ShowTools = func(ctx context.Context) bool { return auth.PrincipalFrom(ctx) != nil }
+	a.System.Workers = a.Orchestration.WorkerReports
 
 	if err := a.buildAuth(ctx); err != nil {
 		return err

@@ -189,10 +189,30 @@ func TestAPIProcessChecksWhatWorkersReported(t *testing.T) {
 		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}}); !errors.As(err, &missing) {
 			t.Fatalf("grype, which no worker has: %v", err)
 		}
+		// The status page lists each worker's report.
+		reports, err := b.svc.WorkerReports(ctx)
+		if err != nil || len(reports) != 2 || reports[0].WorkerID != "host-1" || reports[1].WorkerID != "host-2" {
+			t.Fatalf("worker reports %+v, %v", reports, err)
+		}
+		has := func(r scanner.WorkerReport, tool string) bool {
+			for _, wt := range r.Tools {
+				if wt.Name == tool {
+					return wt.Found
+				}
+			}
+			t.Fatalf("%s's report has no %s: %+v", r.WorkerID, tool, r.Tools)
+			return false
+		}
+		if !has(reports[0], "nmap") || has(reports[0], "trivy") || !has(reports[1], "trivy") || reports[0].ReportedAt.IsZero() {
+			t.Errorf("worker reports %+v", reports)
+		}
 		// Reports older than a few minutes are workers that are gone: unchecked.
 		b.svc.SetClock(func() time.Time { return time.Now().Add(orchestration.ToolReportStale + time.Minute) })
 		if _, err := b.svc.InitiateScan(ctx, teamA, orchestration.ScanParams{ScanType: "container", Tools: []string{"grype"}, Targets: []string{"alpine:3.19"}}); err != nil {
 			t.Fatalf("with only stale reports, a scan is queued unchecked: %v", err)
+		}
+		if reports, err := b.svc.WorkerReports(ctx); err != nil || len(reports) != 0 {
+			t.Errorf("stale reports listed: %+v, %v", reports, err)
 		}
 	})
 }

@@ -100,3 +100,34 @@ func (s *Service) checkTools(ctx context.Context, tools []string) error {
 	}
 	return nil
 }
+
+// WorkerReports returns what each worker that reported within
+// ToolReportStale found of the scanners, by worker ID and tool name.
+func (s *Service) WorkerReports(ctx context.Context) ([]scanner.WorkerReport, error) {
+	rows, err := s.d.Reader().QueryContext(ctx, `SELECT worker_id, tool, found, problem, reported_at FROM worker_tools
+		WHERE reported_at >= $1 ORDER BY worker_id, tool`, s.now().UTC().Add(-ToolReportStale))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []scanner.WorkerReport{}
+	for rows.Next() {
+		var (
+			worker string
+			t      scanner.WorkerTool
+			at     db.Time
+		)
+		if err := rows.Scan(&worker, &t.Name, &t.Found, &t.Problem, &at); err != nil {
+			return nil, err
+		}
+		if n := len(out); n == 0 || out[n-1].WorkerID != worker {
+			out = append(out, scanner.WorkerReport{WorkerID: worker})
+		}
+		w := &out[len(out)-1]
+		w.Tools = append(w.Tools, t)
+		if at.Time.After(w.ReportedAt) {
+			w.ReportedAt = at.Time.UTC()
+		}
+	}
+	return out, rows.Err()
+}

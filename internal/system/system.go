@@ -34,6 +34,8 @@ type Service struct {
 	// them (signed-in callers: paths and versions describe the machine).
 	Tools     func(context.Context) []scanner.ToolStatus
 	ShowTools func(context.Context) bool
+	// Workers reads what each worker process reported of its scanners.
+	Workers func(context.Context) ([]scanner.WorkerReport, error)
 }
 
 // AddCheck adds a dependency to readiness, such as Redis.
@@ -70,13 +72,14 @@ type QueueInfo struct {
 
 // Status is the answer of GET /api/v1/system/status.
 type Status struct {
-	Version       version.Info         `json:"version"`
-	Engine        string               `json:"engine" enum:"sqlite,postgres,mixed" doc:"Database engine of the install."`
-	Databases     []DatabaseInfo       `json:"databases"`
-	Queue         QueueInfo            `json:"queue"`
-	StartedAt     time.Time            `json:"started_at"`
-	UptimeSeconds float64              `json:"uptime_seconds"`
-	Tools         []scanner.ToolStatus `json:"tools,omitempty" doc:"The scanning tools on this process's machine: found or not, path, version, the setting that names each, how to install it. Signed-in callers only. When this process runs no workers (queue.workers_in_process false), the workers' machines may differ: run cspm doctor there."`
+	Version       version.Info           `json:"version"`
+	Engine        string                 `json:"engine" enum:"sqlite,postgres,mixed" doc:"Database engine of the install."`
+	Databases     []DatabaseInfo         `json:"databases"`
+	Queue         QueueInfo              `json:"queue"`
+	StartedAt     time.Time              `json:"started_at"`
+	UptimeSeconds float64                `json:"uptime_seconds"`
+	Tools         []scanner.ToolStatus   `json:"tools,omitempty" doc:"The scanning tools on this process's machine: found or not, path, version, the setting that names each, how to install it. Signed-in callers only. When this process runs no workers (queue.workers_in_process false), the workers' machines may differ: run cspm doctor there."`
+	Workers       []scanner.WorkerReport `json:"workers,omitempty" doc:"What each worker process reported of its scanners in the last three minutes. Signed-in callers only."`
 }
 
 // StatusOutput wraps Status for huma.
@@ -114,6 +117,10 @@ func (s *Service) Status(ctx context.Context) Status {
 	}
 	if s.Tools != nil && s.ShowTools != nil && s.ShowTools(ctx) {
 		st.Tools = s.Tools(ctx)
+		if s.Workers != nil {
+			// A status page that cannot read the reports still answers.
+			st.Workers, _ = s.Workers(ctx)
+		}
 	}
 	return st
 }

@@ -3876,6 +3876,8 @@ export interface components {
             /** Format: double */
             uptime_seconds: number;
             version: components["schemas"]["Info"];
+            /** @description What each worker process reported of its scanners in the last three minutes. Signed-in callers only. */
+            workers?: components["schemas"]["WorkerReport"][];
         };
         StatusChange: {
             reason?: string;
@@ -4261,6 +4263,17 @@ export interface components {
              */
             sla_due: string | null;
             title: string;
+        };
+        WorkerReport: {
+            /** Format: date-time */
+            reported_at: string;
+            tools: components["schemas"]["WorkerTool"][];
+            worker_id: string;
+        };
+        WorkerTool: {
+            found: boolean;
+            name: string;
+            problem?: string;
         };
     };
     responses: never;

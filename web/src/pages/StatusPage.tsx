@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
-import { Alert, Badge, Card, Code, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Card, Code, Group, Loader, SimpleGrid, Stack, Table, Text, Title, Tooltip } from "@mantine/core";
 import { getSystemStatus, type SystemStatus } from "../api/client";
-import { formatDuration, shortCommit } from "../format";
+import { formatDuration, formatRelative, shortCommit } from "../format";
 
 const REFRESH_MS = 10_000;
 const JOB_STATES = ["available", "running", "scheduled", "retryable", "completed", "discarded", "cancelled"] as const;
@@ -100,6 +100,7 @@ function StatusView({ status }: { status: SystemStatus }) {
       </Card>
 
       <ToolsCard status={status} />
+      <WorkersCard status={status} />
 
       <Card withBorder>
         <Title order={4} mb="sm">Jobs by state</Title>
@@ -166,6 +167,54 @@ function ToolsCard({ status }: { status: SystemStatus }) {
             </Table>
           </Table.ScrollContainer>
         </>
+      )}
+    </Card>
+  );
+}
+
+// WorkersCard lists what each worker process reported of its scanners in
+// the last minutes: an API process without workers checks scans against
+// these reports, so a tool missing everywhere shows here first.
+function WorkersCard({ status }: { status: SystemStatus }) {
+  const workers = status.workers;
+  if (!workers) return null;
+  const tools = [...new Set(workers.flatMap((w) => w.tools.map((t) => t.name)))].sort();
+  return (
+    <Card withBorder data-testid="status-workers">
+      <Title order={4} mb="sm">Workers</Title>
+      {workers.length === 0 ? (
+        <Text size="sm" c="dimmed">No worker reported in the last three minutes: start one (cspm serve, or cspm worker), or check its logs.</Text>
+      ) : (
+        <Table.ScrollContainer minWidth={Math.max(480, 160 + tools.length * 90)}>
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Worker</Table.Th>
+                {tools.map((t) => <Table.Th key={t}>{t}</Table.Th>)}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {workers.map((w) => (
+                <Table.Tr key={w.worker_id} data-testid="worker-row">
+                  <Table.Td>
+                    <Text size="sm" style={{ overflowWrap: "anywhere" }}>{w.worker_id}</Text>
+                    <Text size="xs" c="dimmed">{formatRelative(w.reported_at)}</Text>
+                  </Table.Td>
+                  {tools.map((name) => {
+                    const t = w.tools.find((x) => x.name === name);
+                    return (
+                      <Table.Td key={name}>
+                        {t ? <Tooltip label={t.problem || (t.found ? "installed" : "missing")} disabled={!t.problem}>
+                          <Badge color={t.found ? "green" : "red"} variant="light" data-testid={`worker-tool-${name}`}>{t.found ? "yes" : "no"}</Badge>
+                        </Tooltip> : "—"}
+                      </Table.Td>
+                    );
+                  })}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
       )}
     </Card>
   );
