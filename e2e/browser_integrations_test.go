@@ -43,11 +43,18 @@ func TestBrowserIntegrationsWebhookRule(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="rule-save"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signing-secret"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rules-table"] tbody tr`)),
-		// The row's buttons: Deliveries, Test, Edit, Delete.
-		chromedp.Click(chromedp.CSS(`[data-testid="rules-table"] tbody tr td:last-child button:nth-of-type(2)`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="test-result"]`)),
+		// The form's modal gone: a click during its closing lands on its overlay.
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="rule-name"]`)),
 	); err != nil {
 		shot(t, ctx, "cspm-integrations-failed.png")
+		t.Fatal(err)
+	}
+	sctx = step(t, ctx)
+	if err := chromedp.Do(sctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rule-test"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="test-result"]`)),
+	); err != nil {
+		shot(t, ctx, "cspm-integrations-test-failed.png")
 		t.Fatal(err)
 	}
 	if got := text(t, sctx, `[data-testid="test-result"]`); !strings.Contains(got, "delivered") {
@@ -57,7 +64,7 @@ func TestBrowserIntegrationsWebhookRule(t *testing.T) {
 		t.Fatalf("the receiver got %d messages", received.Load())
 	}
 	if err := chromedp.Do(sctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="rules-table"] tbody tr td:last-child button:nth-of-type(1)`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="rule-deliveries"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="deliveries-table"] tbody tr`)),
 	); err != nil {
 		shot(t, ctx, "cspm-integrations-log-failed.png")

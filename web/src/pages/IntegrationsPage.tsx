@@ -96,11 +96,11 @@ function RulesPanel({ manage }: { manage: boolean }) {
                   <Table.Td><Text size="sm">{r.digest ? `${r.digest} digest` : "each event"}</Text></Table.Td>
                   <Table.Td>
                     <Group gap="xs" justify="flex-end" wrap="nowrap">
-                      <Button size="xs" variant="default" onClick={() => setLog(r)}>Deliveries</Button>
+                      <Button size="xs" variant="default" onClick={() => setLog(r)} data-testid="rule-deliveries">Deliveries</Button>
                       {manage && (
                         <>
                           <Button size="xs" variant="default" loading={action.busy}
-                            onClick={() => action.run(async () => setTested(await notifications.test(r.id)))}>Test</Button>
+                            onClick={() => action.run(async () => setTested(await notifications.test(r.id)))} data-testid="rule-test">Test</Button>
                           <Button size="xs" variant="default" onClick={() => setEditing(r)}>Edit</Button>
                           <Button size="xs" color="red" variant="light"
                             onClick={() => {
