@@ -35,6 +35,16 @@ func TestBrowserPostureAndMuteRules(t *testing.T) {
 	if got := text(t, sctx, `[data-testid="passrate-provider-failed"]`); got != "2" {
 		t.Errorf("the provider row counts %q failures, want 2", got)
 	}
+	// Resources are counted in the background; the page asks again.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		got := text(t, sctx, `[data-testid="resources-scanned"]`)
+		if got == "2" { // <resource_uid> and the account's root, under five results
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resources scanned shows %q, want 2", got)
+		}
+	}
 	if err := chromedp.Do(sctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="passrate-provider-failed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="findings-table"] tbody tr`)),

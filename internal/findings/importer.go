@@ -49,6 +49,8 @@ type Store struct {
 	facets        listcache.Cache[*Facets]
 	overviews     listcache.Cache[Overview]
 	postureGroups listcache.Cache[[]postureGroup]
+	// postureResources is filled in the background (resourcesScanned).
+	postureResources listcache.Cache[[]resourceCount]
 }
 
 // dataVersions versions what the team's finding lists count (see

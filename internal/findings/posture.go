@@ -23,14 +23,15 @@ type Overview struct {
 	OpenByAccount  map[string]int `json:"open_by_account" doc:"Top 50 accounts by open failures."`
 	OpenByTool     map[string]int `json:"open_by_tool" doc:"Open failures by tool."`
 	// Pass and fail the way Prowler App shows them: per resource and check.
-	Totals     PassRate     `json:"totals" doc:"Every check result under the filter."`
-	Evaluated  int          `json:"evaluated" doc:"Check results under the filter (passed, failed, manual and muted): one per resource and check."`
-	ByProvider []PassRate   `json:"by_provider"`
-	ByAccount  []PassRate   `json:"by_account" doc:"Top 50 by failures."`
-	ByRegion   []PassRate   `json:"by_region" doc:"Top 50 by failures."`
-	ByService  []PassRate   `json:"by_service" doc:"Top 50 by failures."`
-	ByCheck    []PassRate   `json:"by_check" doc:"Top 50 by failures."`
-	Trend      []TrendPoint `json:"trend" doc:"Per UTC day over the window: findings first seen and findings resolved."`
+	Totals           PassRate     `json:"totals" doc:"Every check result under the filter."`
+	ResourcesScanned *int         `json:"resources_scanned" doc:"Distinct resources the findings under the filter name; null while they are being counted (in the background, once per data change: ask again)."`
+	Evaluated        int          `json:"evaluated" doc:"Check results under the filter (passed, failed, manual and muted): one per resource and check."`
+	ByProvider       []PassRate   `json:"by_provider"`
+	ByAccount        []PassRate   `json:"by_account" doc:"Top 50 by failures."`
+	ByRegion         []PassRate   `json:"by_region" doc:"Top 50 by failures."`
+	ByService        []PassRate   `json:"by_service" doc:"Top 50 by failures."`
+	ByCheck          []PassRate   `json:"by_check" doc:"Top 50 by failures."`
+	Trend            []TrendPoint `json:"trend" doc:"Per UTC day over the window: findings first seen and findings resolved."`
 }
 
 // PostureFilter narrows the overview to providers, accounts and regions.
@@ -76,7 +77,7 @@ func (s *Store) PostureOverview(ctx context.Context, teamID string, days int, f 
 		return Overview{}, err
 	}
 	key := listcache.Key(teamID, version, "overview", []any{days, s.now().UTC().Format(time.DateOnly), f.Provider, f.Account, f.Region})
-	return s.overviews.Get(key, func() (Overview, error) {
+	o, err := s.overviews.Get(key, func() (Overview, error) {
 		groups, err := s.postureGroups.Get(listcache.Key(teamID, version, "posture-groups", nil), func() ([]postureGroup, error) {
 			return s.readPostureGroups(ctx, teamID)
 		})
@@ -91,6 +92,63 @@ func (s *Store) PostureOverview(ctx context.Context, teamID string, days int, f 
 		})
 		return o, err
 	})
+	if err == nil {
+		o.ResourcesScanned = s.resourcesScanned(teamID, version, f)
+	}
+	return o, err
+}
+
+// resourceCount is the distinct resources of one provider, account and
+// region: a resource is in one account and region, so the counts add up.
+type resourceCount struct {
+	provider, account, region string
+	n                         int
+}
+
+// resourcesScanned is the number of distinct resources under f, or nil
+// while they are being counted. Counting 1,000,000 findings' resources took
+// 10.6 s on SQLite (no index serves a distinct count of ARNs), so it runs
+// in the background, once per data version, and the dashboard asks again.
+func (s *Store) resourcesScanned(teamID string, version int64, f PostureFilter) *int {
+	key := listcache.Key(teamID, version, "posture-resources", nil)
+	counts, ok := s.postureResources.Peek(key)
+	if !ok {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			_, _ = s.postureResources.Get(key, func() ([]resourceCount, error) { return s.countResources(ctx, teamID) })
+		}()
+		return nil
+	}
+	admit := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
+	n := 0
+	for _, c := range counts {
+		if admit(f.Provider, c.provider) && admit(f.Account, c.account) && admit(f.Region, c.region) {
+			n += c.n
+		}
+	}
+	return &n
+}
+
+func (s *Store) countResources(ctx context.Context, teamID string) ([]resourceCount, error) {
+	var out []resourceCount
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT provider, account_uid, region, count(DISTINCT resource_uid) FROM findings
+			WHERE team_id = $1 AND resource_uid <> '' GROUP BY provider, account_uid, region`, teamID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c resourceCount
+			if err := rows.Scan(&c.provider, &c.account, &c.region, &c.n); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // postureGroup is one count of the team's findings by every column the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/db/dbtest"
@@ -58,6 +59,29 @@ func TestPostureOverviewPassRates(t *testing.T) {
 		}
 		if o.Evaluated != 8 {
 			t.Errorf("%d check results evaluated, want 8", o.Evaluated)
+		}
+		// Resources are counted in the background: ask until they are.
+		resources := func(f PostureFilter) int {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				o, err := st.PostureOverview(ctx, "t1", 7, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.ResourcesScanned != nil {
+					return *o.ResourcesScanned
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("resources never counted")
+				}
+			}
+		}
+		// a, b, root, c, fw-1: five resources under eight check results.
+		if n := resources(PostureFilter{}); n != 5 {
+			t.Errorf("%d resources scanned, want 5", n)
+		}
+		if n := resources(PostureFilter{Provider: []string{"aws"}, Region: []string{"eu-west-1"}}); n != 3 {
+			t.Errorf("%d resources in aws eu-west-1, want 3 (a, b, c)", n)
 		}
 		// The MANUAL result is not an open failure of any severity.
 		if o.OpenBySeverity["medium"] != 1 || o.OpenBySeverity["critical"] != 1 || o.OpenBySeverity["high"] != 1 || o.ByStatus["muted"] != 1 {

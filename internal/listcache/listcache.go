@@ -91,3 +91,11 @@ func (c *Cache[T]) Get(key string, fn func() (T, error)) (T, error) {
 	}
 	return r.(T), nil
 }
+
+// Peek returns the value for key if it is cached, without computing it.
+func (c *Cache[T]) Peek(key string) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.entries[key]
+	return v, ok
+}

@@ -3308,6 +3308,11 @@ export interface components {
             open_by_tool: {
                 [key: string]: number;
             };
+            /**
+             * Format: int64
+             * @description Distinct resources the findings under the filter name; null while they are being counted (in the background, once per data change: ask again).
+             */
+            resources_scanned: number | null;
             /** @description Every check result under the filter. */
             totals: components["schemas"]["PassRate"];
             /** @description Per UTC day over the window: findings first seen and findings resolved. */

@@ -99,13 +99,22 @@ export function PosturePage() {
   const [o, setO] = useState<Overview | null>(null);
   const [all, setAll] = useState<Overview | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     api.overview(query).then((v) => {
       setO(v);
       if (!query) setAll(v);
     }, setError);
     if (query) api.overview().then(setAll, () => undefined);
-  }, [query]);
+  }, [query, tick]);
+  // Resources are counted in the background after a change: ask again
+  // until the count is there.
+  const counting = o !== null && (o.resources_scanned === null || o.resources_scanned === undefined);
+  useEffect(() => {
+    if (!counting) return;
+    const t = setTimeout(() => setTick((n) => n + 1), 2000);
+    return () => clearTimeout(t);
+  }, [counting, tick]);
   if (!o) return <ErrorAlert error={error} />;
   const base: FindingsFilter = { provider: filter.provider, account: filter.account, region: filter.region };
   const open = SEVERITIES.reduce((n, s) => n + (o.open_by_severity[s] ?? 0), 0);
@@ -130,10 +139,11 @@ export function PosturePage() {
         </EmptyState>
       )}
       {everything > 0 && <FilterBar all={all} filter={filter} onChange={setFilter} />}
-      <SimpleGrid cols={{ base: 2, sm: 4 }}>
+      <SimpleGrid cols={{ base: 2, sm: 3, lg: 5 }}>
         <Tile label="Pass rate" value={formatRate(o.totals.pass_rate)} color={rateColor(o.totals.pass_rate)} to={passesHref(base)} testid="pass-rate" />
         <Tile label="Failed checks" value={o.totals.failed} color="red.6" to={failuresHref(base)} testid="failed-total" />
         <Tile label="Manual checks" value={o.totals.manual} to={manualHref(base)} testid="manual-total" />
+        <Tile label="Resources scanned" value={o.resources_scanned ?? "counting…"} to={findingsHref(base)} testid="resources-scanned" />
         <Tile label="Checks evaluated" value={o.evaluated} to={findingsHref(base)} testid="evaluated" />
       </SimpleGrid>
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
