@@ -125,8 +125,8 @@ func (s *Service) WorkerReports(ctx context.Context) ([]scanner.WorkerReport, er
 		}
 		w := &out[len(out)-1]
 		w.Tools = append(w.Tools, t)
-		if at.Time.After(w.ReportedAt) {
-			w.ReportedAt = at.Time.UTC()
+		if at.After(w.ReportedAt) {
+			w.ReportedAt = at.UTC()
 		}
 	}
 	return out, rows.Err()
