@@ -22,19 +22,10 @@ type UserDirectory interface {
 	UserList(ctx context.Context, teamID string) ([]auth.User, error)
 }
 
-// riskApprovers are the roles that may approve or reject a risk
-// acceptance, another person's only.
-var riskApprovers = []rbac.Role{rbac.Admin, rbac.SecurityManager, rbac.ComplianceOfficer}
-
-// CanApproveRisk reports whether role may approve risk acceptances.
-func CanApproveRisk(role rbac.Role) bool {
-	for _, r := range riskApprovers {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
+// CanApproveRisk reports whether role may approve or reject risk
+// acceptances (another person's only): ADMIN, SECURITY_MANAGER and
+// COMPLIANCE_OFFICER hold findings:approve_risk.
+func CanApproveRisk(role rbac.Role) bool { return rbac.Has(role, rbac.FindingsApproveRisk) }
 
 // FilterBody is the list's filter as a JSON object (the names of the
 // list's query parameters).
@@ -274,7 +265,7 @@ func (s *Store) RegisterTriageRoutes(r *httpapi.Router, users UserDirectory) {
 		httpapi.Register(r, huma.Operation{OperationID: d.verb + "-finding-risk", Method: http.MethodPost, Path: "/api/v1/findings/{id}/risk-acceptance/" + d.verb,
 			Summary: "Decide (" + d.verb + ") a finding's pending risk acceptance", Tags: tags, Metadata: finding,
 			Description: "SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN, other than the requester (403 otherwise)."},
-			rbac.FindingsRead, func(ctx context.Context, in *decideInput) (*riskOutput, error) {
+			rbac.FindingsApproveRisk, func(ctx context.Context, in *decideInput) (*riskOutput, error) {
 				p := auth.PrincipalFrom(ctx)
 				if !CanApproveRisk(p.User.Role) {
 					return nil, huma.Error403Forbidden("only a SECURITY_MANAGER, COMPLIANCE_OFFICER or ADMIN decides a risk acceptance")

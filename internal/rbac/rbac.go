@@ -39,6 +39,9 @@ const (
 	FindingsRead        Permission = "findings:read"
 	FindingsImport      Permission = "findings:import"
 	FindingsTriage      Permission = "findings:triage"
+	// FindingsApproveRisk decides another person's risk acceptance (the
+	// segregation of duties: never one's own, checked by the handler).
+	FindingsApproveRisk Permission = "findings:approve_risk"
 	VulnsRead           Permission = "vulnerabilities:read"
 	VulnsManage         Permission = "vulnerabilities:manage"
 	KEVSync             Permission = "kev:sync"
@@ -88,12 +91,12 @@ var readAll = []Permission{
 var table = map[Role][]Permission{
 	Admin: All(),
 	SecurityManager: append(slices.Clone(readAll),
-		UsersRead, CloudAccountsManage, ScansRun, FindingsImport, FindingsTriage, VulnsManage,
+		UsersRead, CloudAccountsManage, ScansRun, FindingsImport, FindingsTriage, FindingsApproveRisk, VulnsManage,
 		ComplianceSync, BIAManage, KBManage, IntegrationsRead, TicketsCreate),
 	SecurityAnalyst: append(slices.Clone(readAll),
 		ScansRun, FindingsImport, FindingsTriage, VulnsManage, TicketsCreate),
 	ComplianceOfficer: append(slices.Clone(readAll),
-		ComplianceManage, ComplianceSync, BIAManage, KBManage),
+		ComplianceManage, ComplianceSync, BIAManage, KBManage, FindingsApproveRisk),
 	Auditor: append(slices.Clone(readAll), UsersRead, AuditRead, IntegrationsRead),
 	Viewer:  slices.Clone(readAll),
 }
@@ -102,7 +105,7 @@ var table = map[Role][]Permission{
 func All() []Permission {
 	all := []Permission{
 		AccountSelf, UsersRead, UsersManage, TeamManage, AuditRead, SystemRead,
-		CloudAccountsRead, CloudAccountsManage, ScansRead, ScansRun, FindingsRead, FindingsImport, FindingsTriage,
+		CloudAccountsRead, CloudAccountsManage, ScansRead, ScansRun, FindingsRead, FindingsImport, FindingsTriage, FindingsApproveRisk,
 		VulnsRead, VulnsManage, KEVSync, ComplianceRead, ComplianceManage, ComplianceSync, BIARead, BIAManage, KBRead, KBManage,
 		IntegrationsRead, IntegrationsManage, TicketsCreate,
 	}
