@@ -82,10 +82,11 @@ func TestBrowserCloudAccountsListAndOnboarding(t *testing.T) {
 			t.Fatalf("import %s: %s", queued.ScanID, rec.Status)
 		}
 	}
-	signIn(t, step(t, ctx), p.url, "admin@cspm.local", password)
-
 	sctx := step(t, ctx)
+	signIn(t, sctx, p.url, "admin@cspm.local", password)
 	if err := chromedp.Do(sctx,
+		// Signed in before leaving the login page.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
 		chromedp.Navigate(p.url+"/cloud-accounts"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"]`)),
 	); err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 )
 
 // Posture and mute rules as issue 20 asks: after a Prowler report (two
@@ -101,12 +100,22 @@ func TestBrowserPostureAndMuteRules(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sla-edit"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="sla-edit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sla-critical_days"]`)),
-		// The default is 7: one character to erase, as a person would.
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="sla-critical_days"]`), kb.End+kb.Backspace+kb.Backspace+"5"),
+	); err != nil {
+		shot(t, ctx, "cspm-sla-failed.png")
+		t.Fatal(err)
+	}
+	// Set as typing would, without depending on where the caret is.
+	if _, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`(() => { const el = document.querySelector('[data-testid="sla-critical_days"]');
+		Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '5');
+		return el.dispatchEvent(new Event('input', { bubbles: true })); })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(sctx,
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sla-problem"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="sla-save"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sla-save"]`)),
 	); err != nil {
-		shot(t, ctx, "cspm-sla-failed.png")
+		shot(t, ctx, "cspm-sla-save-failed.png")
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
