@@ -96,6 +96,7 @@ type Service struct {
 	findings FindingSource
 	kev      KEVSource
 	noCache  bool
+	onChange func(ctx context.Context, teamID string)
 	// loaded keeps, per team, the analyses last read and their state key.
 	loaded sync.Map
 }
@@ -112,6 +113,9 @@ type Options struct {
 	// NoExposureCache computes the findings part of every analytics call
 	// afresh: for benchmarks of the pass itself.
 	NoExposureCache bool
+	// OnChange, when set, runs after every committed change to a team's
+	// analyses or settings (the app queues the business tier sync).
+	OnChange func(ctx context.Context, teamID string)
 }
 
 // New returns the service on reg's platform database.
@@ -123,11 +127,15 @@ func New(reg *db.Registry, o Options) *Service {
 		o.Now = time.Now
 	}
 	return &Service{d: reg.Get(db.Platform), users: o.Users, audit: o.Audit, logger: o.Logger, now: o.Now,
-		findings: o.Findings, kev: o.KEV, noCache: o.NoExposureCache}
+		findings: o.Findings, kev: o.KEV, noCache: o.NoExposureCache, onChange: o.OnChange}
 }
 
-// record writes an audit event when the service has a log.
+// record writes an audit event when the service has a log, after a change
+// commits, and tells OnChange: every change of the analyses passes here.
 func (s *Service) record(ctx context.Context, a Actor, teamID, action, targetID string, details map[string]any) {
+	if s.onChange != nil {
+		s.onChange(ctx, teamID)
+	}
 	if s.audit == nil {
 		return
 	}
