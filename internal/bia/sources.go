@@ -60,10 +60,8 @@ func NewStoreSources(reg *db.Registry) *StoreSources {
 // OpenFailing streams open and reopened findings with a failing result.
 func (s *StoreSources) OpenFailing(ctx context.Context, teamID string, fn func(FindingRow) error) error {
 	return s.Findings.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		if s.Findings.Dialect == db.Postgres {
-			if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
-				return err
-			}
+		if err := db.NoJIT(ctx, s.Findings, q); err != nil {
+			return err
 		}
 		rows, err := q.QueryContext(ctx, `SELECT account_uid, resource_uid, target, resource_tags, severity FROM findings
 			WHERE team_id = $1 AND status IN ('open', 'reopened') AND result = 'fail'`, teamID)

@@ -53,12 +53,8 @@ func (s *Store) CheckResults(ctx context.Context, teamID string, checks []string
 	}
 	newest := map[string]scan{} // by tool
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		if s.d.Dialect == db.Postgres {
-			// The planner's cost for a pass over a million index entries
-			// calls for JIT compilation, which took 75 ms of a 200 ms pass.
-			if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
-				return err
-			}
+		if err := db.NoJIT(ctx, s.d, q); err != nil {
+			return err
 		}
 		w := &db.Where{}
 		w.Add("team_id = %s", teamID)

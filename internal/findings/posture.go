@@ -41,6 +41,13 @@ type PostureFilter struct {
 	Region   []string `json:"region"`
 }
 
+// admits reports whether the filter keeps a count of that provider,
+// account and region (an empty list keeps every value).
+func (f PostureFilter) admits(provider, account, region string) bool {
+	in := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
+	return in(f.Provider, provider) && in(f.Account, account) && in(f.Region, region)
+}
+
 // PassRate counts one slice of the posture in resources (a finding is one
 // resource of one check).
 type PassRate struct {
@@ -120,10 +127,9 @@ func (s *Store) resourcesScanned(teamID string, version int64, f PostureFilter) 
 		}()
 		return nil
 	}
-	admit := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
 	n := 0
 	for _, c := range counts {
-		if admit(f.Provider, c.provider) && admit(f.Account, c.account) && admit(f.Region, c.region) {
+		if f.admits(c.provider, c.account, c.region) {
 			n += c.n
 		}
 	}
@@ -168,10 +174,8 @@ type postureGroup struct {
 func (s *Store) readPostureGroups(ctx context.Context, teamID string) ([]postureGroup, error) {
 	var out []postureGroup
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		if s.d.Dialect == db.Postgres {
-			if _, err := q.ExecContext(ctx, "SET LOCAL jit = off"); err != nil { // as CheckResults: compiling costs more than it saves
-				return err
-			}
+		if err := db.NoJIT(ctx, s.d, q); err != nil {
+			return err
 		}
 		rows, err := q.QueryContext(ctx, `SELECT check_id, tool, status, result, provider, account_uid, region, service, severity, count(*)
 			FROM findings WHERE team_id = $1
@@ -194,13 +198,12 @@ func (s *Store) readPostureGroups(ctx context.Context, teamID string) ([]posture
 
 // summarize fills every count of o from the groups that f admits.
 func summarize(groups []postureGroup, f PostureFilter, o *Overview) {
-	admit := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
 	o.OpenBySeverity, o.ByStatus, o.OpenByService, o.OpenByAccount, o.OpenByTool =
 		map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	type key struct{ provider, value string }
 	dims := [5]map[key]*PassRate{{}, {}, {}, {}, {}} // provider, account, region, service, check
 	for _, g := range groups {
-		if !admit(f.Provider, g.provider) || !admit(f.Account, g.account) || !admit(f.Region, g.region) {
+		if !f.admits(g.provider, g.account, g.region) {
 			continue
 		}
 		o.ByStatus[g.status] += g.n
