@@ -100,28 +100,64 @@ func (e FindingSeverity) Valid() bool {
 
 // Defines values for FindingStatus.
 const (
-	FalsePositive FindingStatus = "false_positive"
-	Muted         FindingStatus = "muted"
-	Open          FindingStatus = "open"
-	OutOfScope    FindingStatus = "out_of_scope"
-	Reopened      FindingStatus = "reopened"
-	Resolved      FindingStatus = "resolved"
+	FindingStatusFalsePositive FindingStatus = "false_positive"
+	FindingStatusMuted         FindingStatus = "muted"
+	FindingStatusOpen          FindingStatus = "open"
+	FindingStatusOutOfScope    FindingStatus = "out_of_scope"
+	FindingStatusReopened      FindingStatus = "reopened"
+	FindingStatusResolved      FindingStatus = "resolved"
 )
 
 // Valid indicates whether the value is a known member of the FindingStatus enum.
 func (e FindingStatus) Valid() bool {
 	switch e {
-	case FalsePositive:
+	case FindingStatusFalsePositive:
 		return true
-	case Muted:
+	case FindingStatusMuted:
 		return true
-	case Open:
+	case FindingStatusOpen:
 		return true
-	case OutOfScope:
+	case FindingStatusOutOfScope:
 		return true
-	case Reopened:
+	case FindingStatusReopened:
 		return true
-	case Resolved:
+	case FindingStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingTicketIntegrationKind.
+const (
+	Github FindingTicketIntegrationKind = "github"
+	Jira   FindingTicketIntegrationKind = "jira"
+)
+
+// Valid indicates whether the value is a known member of the FindingTicketIntegrationKind enum.
+func (e FindingTicketIntegrationKind) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Jira:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingTicketState.
+const (
+	FindingTicketStateDone FindingTicketState = "done"
+	FindingTicketStateOpen FindingTicketState = "open"
+)
+
+// Valid indicates whether the value is a known member of the FindingTicketState enum.
+func (e FindingTicketState) Valid() bool {
+	switch e {
+	case FindingTicketStateDone:
+		return true
+	case FindingTicketStateOpen:
 		return true
 	default:
 		return false
@@ -357,18 +393,19 @@ type Finding struct {
 	Result       FindingResult `json:"result"`
 
 	// RiskPending A risk acceptance of it waits for an approver.
-	RiskPending  *bool           `json:"risk_pending,omitempty"`
-	Service      string          `json:"service"`
-	Severity     FindingSeverity `json:"severity"`
-	Status       FindingStatus   `json:"status"`
-	Target       string          `json:"target"`
-	Title        string          `json:"title"`
-	Tool         string          `json:"tool"`
-	TriageReason *string         `json:"triage_reason,omitempty"`
-	TriagedAt    *time.Time      `json:"triaged_at,omitempty"`
-	TriagedBy    *string         `json:"triaged_by,omitempty"`
-	Version      string          `json:"version"`
-	VulnIds      []string        `json:"vuln_ids"`
+	RiskPending  *bool            `json:"risk_pending,omitempty"`
+	Service      string           `json:"service"`
+	Severity     FindingSeverity  `json:"severity"`
+	Status       FindingStatus    `json:"status"`
+	Target       string           `json:"target"`
+	Tickets      *[]FindingTicket `json:"tickets,omitempty"`
+	Title        string           `json:"title"`
+	Tool         string           `json:"tool"`
+	TriageReason *string          `json:"triage_reason,omitempty"`
+	TriagedAt    *time.Time       `json:"triaged_at,omitempty"`
+	TriagedBy    *string          `json:"triaged_by,omitempty"`
+	Version      string           `json:"version"`
+	VulnIds      []string         `json:"vuln_ids"`
 }
 
 // FindingMuteKind defines model for Finding.MuteKind.
@@ -382,6 +419,21 @@ type FindingSeverity string
 
 // FindingStatus defines model for Finding.Status.
 type FindingStatus string
+
+// FindingTicket defines model for FindingTicket.
+type FindingTicket struct {
+	IntegrationKind FindingTicketIntegrationKind `json:"integration_kind"`
+	Key             string                       `json:"key"`
+	State           FindingTicketState           `json:"state"`
+	StatusName      string                       `json:"status_name"`
+	Url             string                       `json:"url"`
+}
+
+// FindingTicketIntegrationKind defines model for FindingTicket.IntegrationKind.
+type FindingTicketIntegrationKind string
+
+// FindingTicketState defines model for FindingTicket.State.
+type FindingTicketState string
 
 // ListResult defines model for ListResult.
 type ListResult struct {

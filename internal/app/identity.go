@@ -154,6 +154,11 @@ func PeriodicJobs() []PeriodicJob {
 		// Digests that are due, and deliveries a dead process left pending.
 		{Every: notify.DigestEvery, Args: notify.DigestArgs{}, RunOnStart: true},
 		{Every: time.Hour, Args: notifyWatchArgs{}, RunOnStart: true},
+		// Every team's tickets against their subjects: the fallback for a
+		// change whose own sync job was lost, and for lapsed acceptances.
+		{Every: notify.TicketSyncEvery, Args: notify.TicketSyncArgs{}},
+		// Imports whose process died between their commit and the work after it.
+		{Every: 5 * time.Minute, Args: importOutboxArgs{}, RunOnStart: true},
 	}
 }
 
@@ -191,3 +196,9 @@ func (a *App) expireArtifacts(ctx context.Context) (int, error) {
 	m, err := a.Scans.ExpireImportArtifacts(ctx, cutoff, a.Artifacts)
 	return n + m, err
 }
+
+// importOutboxArgs does the work after an import's commit that a dead
+// process left in the import outbox.
+type importOutboxArgs struct{}
+
+func (importOutboxArgs) Kind() string { return "import_outbox" }

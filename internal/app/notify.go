@@ -31,20 +31,37 @@ func (a *App) buildNotify() {
 		list, err := a.Notify.TicketList(ctx, teamID, "vulnerability", []string{vulnID})
 		out := make([]vuln.TicketRef, 0, len(list))
 		for _, t := range list {
-			out = append(out, vuln.TicketRef{Key: t.Key, URL: t.URL, State: t.State, StatusName: t.StatusName})
+			out = append(out, vuln.TicketRef{Key: t.Key, URL: t.URL, State: t.State, StatusName: t.StatusName, IntegrationKind: t.IntegrationKind})
 		}
 		return out, err
 	}
-	a.Imports.Imported = func(ctx context.Context, args imports.ImportReportArgs, res findings.ImportResult) {
+	a.Findings.TicketLookup = a.findingTickets
+	// Triage and status changes made by people queue the two-way ticket
+	// sync once they committed; imports and scans queue it below.
+	syncTickets := func(ctx context.Context, teamID string) {
+		if err := a.Notify.EnqueueTicketSync(ctx, teamID); err != nil {
+			a.Logger.Warn("queueing the ticket sync failed (the hourly sweep will do it)", "team_id", teamID, "err", err)
+		}
+	}
+	a.Findings.Changed, a.Vulns.StatusChanged = syncTickets, syncTickets
+	// Called after the import committed, from its outbox (see
+	// imports.DrainOutbox): an error leaves the outbox row to try again,
+	// and the events' IDs keep a second try from notifying twice.
+	a.Imports.Imported = func(ctx context.Context, args imports.ImportReportArgs, res findings.ImportResult) error {
 		account := ""
 		for _, c := range args.Covers {
 			account = c.AccountUID
 		}
+		var errs []error
 		for _, ev := range importEvents(args.TeamID, args.ScanID, account, "Import of "+args.Filename, res) {
 			if err := a.Notify.Publish(ctx, ev); err != nil {
-				a.Logger.Warn("queueing a notification failed", "event", ev.Type, "scan_id", args.ScanID, "err", err)
+				errs = append(errs, fmt.Errorf("queue a notification: %w", err))
 			}
 		}
+		if err := a.Notify.EnqueueTicketSync(ctx, args.TeamID); err != nil {
+			errs = append(errs, fmt.Errorf("queue the ticket sync: %w", err))
+		}
+		return errors.Join(errs...)
 	}
 	a.Orchestration.SubJobFinished = func(ctx context.Context, tx *sql.Tx, run orchestration.ScanRun, subJobID string, part *findings.PartResult) error {
 		var evs []notify.Event
@@ -61,6 +78,12 @@ func (a *App) buildNotify() {
 		for _, ev := range evs {
 			if err := a.Notify.PublishTx(ctx, tx, ev); err != nil {
 				return fmt.Errorf("queue a notification: %w", err)
+			}
+		}
+		if part != nil {
+			// The part's findings may have closed or reopened ticketed ones.
+			if err := a.Notify.EnqueueTicketSyncTx(ctx, tx, run.TeamID); err != nil {
+				return fmt.Errorf("queue the ticket sync: %w", err)
 			}
 		}
 		return nil
@@ -109,7 +132,7 @@ func importEvents(teamID, key, account, what string, res findings.ImportResult) 
 		}
 		out = append(out, notify.Event{ID: "scan:" + key + ":" + notify.EventFindingNew, Type: notify.EventFindingNew, TeamID: teamID,
 			Title: fmt.Sprintf("%s finding%s opened", strings.Join(parts, " and "), plural(crit+high)), Summary: what + " opened them.",
-			Severity: sev, Severities: counts, AccountUID: account, Path: "/findings?scan=" + scanID + "&severity=critical,high",
+			Severity: sev, Severities: counts, AccountUID: account, Tags: res.OpenedTags, Path: "/findings?scan=" + scanID + "&severity=critical,high",
 			Data: map[string]any{"scan_id": scanID, "format": res.Format}})
 	}
 	if v := res.Vulnerabilities; v != nil && v.KEVOpened > 0 {
@@ -212,6 +235,9 @@ func (a *App) addNotifyWorkers(w *river.Workers) {
 	river.AddWorker(w, &notify.EventWorker{Service: svc})
 	river.AddWorker(w, &notify.DeliverWorker{Service: svc})
 	river.AddWorker(w, &notify.DigestWorker{Service: svc})
+	river.AddWorker(w, &notify.TicketSyncWorker{Service: svc})
+	river.AddWorker(w, &maintenanceWorker[importOutboxArgs]{logger: a.Logger, what: "imports' work after their commit done from the outbox",
+		run: func(ctx context.Context) (int, error) { return a.Imports.DrainOutbox(ctx, imports.OutboxGrace) }})
 	river.AddWorker(w, &maintenanceWorker[notifyWatchArgs]{logger: a.Logger, what: "SLA breaches and overdue BIA reviews notified",
 		run: func(ctx context.Context) (int, error) { return a.notifyWatch(ctx) }})
 }

@@ -286,7 +286,7 @@ func (r *importRun) insertArgs(fresh []*ingest.Finding, rawIndex map[*ingest.Fin
 			}
 		}
 		if status == StatusOpen {
-			r.res.OpenedBySeverity[f.Severity.Key()]++
+			r.noteOpened(f)
 		}
 		args = append(args, r.teamID, f.Fingerprint, f.Tool, f.ClassUID, f.CheckID, f.Title, int(f.Severity), string(f.Result), status,
 			f.Provider, f.AccountUID, f.Region, f.Service, f.ResourceUID, f.ResourceName, f.ResourceType, f.Target, f.Location,

@@ -33,6 +33,12 @@ type Store struct {
 	now func() time.Time
 	// Audit records triage changes made through the API; set by the app.
 	Audit *audit.Log
+	// TicketLookup, when set, answers findings' tickets for the API (the
+	// app looks them up in internal/notify).
+	TicketLookup TicketLookup
+	// Changed, when set, hears that a person's triage of the team's
+	// findings committed (the app queues the two-way ticket sync).
+	Changed func(ctx context.Context, teamID string)
 	// Vulns receives the findings that carry vulnerability IDs (dual
 	// ingestion); nil leaves the vulnerability store out.
 	Vulns  *vuln.Service
@@ -110,6 +116,10 @@ type ImportResult struct {
 	OpenedBySeverity map[string]int `json:"opened_by_severity"`
 	// Vulnerabilities is what dual ingestion recorded in the vulnerability store.
 	Vulnerabilities *vuln.Result `json:"vulnerabilities,omitempty"`
+	// OpenedTags are the resource tags of the critical and high findings it
+	// opened (at most 200), sorted: notifications carry them for rules that
+	// filter on tags.
+	OpenedTags []string `json:"opened_tags,omitempty" doc:"Resource tags of the critical and high findings it opened."`
 	// Checks are the check IDs the import reported or resolved findings of,
 	// sorted: the controls a compliance sync after it must score again.
 	Checks []string `json:"-"`
@@ -279,6 +289,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 		if p.Part != "" {
 			return importPartSet(ctx, q, p.TeamID, p.ScanID, p.Part, PartResult{ImportResult: res, BySeverity: rec.BySeverity, ByResult: rec.ByResult}, finished)
+		}
+		// A scan's part needs none: its SubJob's transaction queues what follows.
+		if err := writeOutbox(ctx, q, p, res, finished); err != nil {
+			return err
 		}
 		return mirror(q)
 	})
@@ -681,7 +695,7 @@ func (r *importRun) classify(pb *pendingBatch) error {
 			c.change = "reopened"
 			r.res.FindingsUpdated++
 			if rule == nil {
-				r.res.OpenedBySeverity[f.Severity.Key()]++
+				r.noteOpened(f)
 			}
 		default:
 			r.res.FindingsUpdated++

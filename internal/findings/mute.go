@@ -327,6 +327,14 @@ func (s *Store) FindingMute(ctx context.Context, teamID string, findingID int64,
 // FindingUnmute ends a finding's mute, whatever made it, and revokes its
 // risk acceptances.
 func (s *Store) FindingUnmute(ctx context.Context, teamID string, findingID int64) error {
+	err := s.findingUnmute(ctx, teamID, findingID)
+	if err == nil {
+		s.changed(ctx, teamID) // a risk acceptance revoked reopens its ticket
+	}
+	return err
+}
+
+func (s *Store) findingUnmute(ctx context.Context, teamID string, findingID int64) error {
 	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
 		if _, err := revokeAcceptances(ctx, q, teamID, findingID, "", s.now().UTC()); err != nil {
 			return err

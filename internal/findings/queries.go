@@ -64,6 +64,9 @@ type Finding struct {
 	TriagedBy     string     `json:"triaged_by,omitempty"`
 	TriagedAt     *time.Time `json:"triaged_at,omitempty"`
 	RiskPending   bool       `json:"risk_pending,omitempty" doc:"A risk acceptance of it waits for an approver."`
+	// Tickets are its tickets in the team's ticket systems (the API fills
+	// them; stores never do).
+	Tickets []FindingTicket `json:"tickets,omitempty"`
 }
 
 // HistoryEntry is one change of a finding.

@@ -98,6 +98,10 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 			if err != nil {
 				return nil, toHTTP(err)
 			}
+			// One lookup for the page, never one per finding.
+			if err := withTickets(ctx, s.TicketLookup, team.FromContext(ctx), res.Findings); err != nil {
+				return nil, err
+			}
 			return &listOutput{Body: res}, nil
 		})
 	httpapi.Register(r, huma.Operation{OperationID: "get-finding", Method: http.MethodGet, Path: "/api/v1/findings/{id}",
@@ -108,6 +112,11 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 			if err != nil {
 				return nil, toHTTP(err)
 			}
+			one := []Finding{d.Finding}
+			if err := withTickets(ctx, s.TicketLookup, team.FromContext(ctx), one); err != nil {
+				return nil, err
+			}
+			d.Finding = one[0]
 			return &detailOutput{Body: d}, nil
 		})
 	httpapi.Register(r, huma.Operation{OperationID: "get-posture-overview", Method: http.MethodGet, Path: "/api/v1/posture/overview",

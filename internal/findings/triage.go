@@ -395,6 +395,9 @@ func (s *Store) FindingsBulk(ctx context.Context, p BulkParams) (BulkResult, err
 		}
 		return nil
 	})
+	if err == nil && res.Changed > 0 {
+		s.changed(ctx, p.TeamID)
+	}
 	return res, err
 }
 
@@ -600,6 +603,9 @@ func (s *Store) RiskAcceptanceDecide(ctx context.Context, teamID string, finding
 		}
 		return nil
 	})
+	if err == nil && approve {
+		s.changed(ctx, teamID)
+	}
 	return ra, err
 }
 

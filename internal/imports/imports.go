@@ -42,8 +42,9 @@ type Service struct {
 	// it touched: the app queues a compliance sync of them.
 	AfterImport func(ctx context.Context, teamID string, checks []string) error
 	// Imported, when set, hears what a committed import opened (the app
-	// turns it into notifications).
-	Imported func(ctx context.Context, args ImportReportArgs, res findings.ImportResult)
+	// turns it into notifications and a ticket sync). An error leaves the
+	// import's outbox row for DrainOutbox to try again.
+	Imported func(ctx context.Context, args ImportReportArgs, res findings.ImportResult) error
 }
 
 // ErrBadFormat wraps an unknown --format value.
@@ -164,16 +165,11 @@ func (w *ImportReportWorker) Work(ctx context.Context, job *river.Job[ImportRepo
 		_ = w.Service.Audit.Record(ctx, ev)
 		return river.JobCancel(err) // recorded in the history; retrying cannot help
 	}
-	if w.Service.AfterImport != nil {
-		// After the commit, not in it: the import's transaction is another
-		// database's (docs/architecture.md). Should this process die in
-		// between, the daily compliance snapshot scores the team in full.
-		if err := w.Service.AfterImport(ctx, a.TeamID, res.Checks); err != nil {
-			w.Service.Logger.Warn("queueing the compliance sync after an import failed", "scan_id", a.ScanID, "err", err)
-		}
-	}
-	if w.Service.Imported != nil {
-		w.Service.Imported(ctx, a, res)
+	// After the commit, not in it: the import's transaction is another
+	// database's (docs/architecture.md). Should this process die in
+	// between, the import's outbox row has DrainOutbox do it.
+	if err := w.Service.afterCommit(ctx, a, res, res.Checks); err != nil {
+		w.Service.Logger.Warn("the work after an import failed; the outbox keeps it for later", "scan_id", a.ScanID, "err", err)
 	}
 	ev.Details = map[string]any{"items_read": res.ItemsRead, "created": res.FindingsCreated, "updated": res.FindingsUpdated,
 		"unchanged": res.FindingsUnchanged, "resolved": res.FindingsResolved, "format": res.Format}

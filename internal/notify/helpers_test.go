@@ -66,6 +66,7 @@ func setup(t *testing.T, reg *db.Registry, mod func(*Options)) *bundle {
 	river.AddWorker(w, &EventWorker{Service: svc})
 	river.AddWorker(w, &DeliverWorker{Service: svc})
 	river.AddWorker(w, &DigestWorker{Service: svc})
+	river.AddWorker(w, &TicketSyncWorker{Service: svc})
 	client, err := queue.New(reg, queue.Options{Workers: w, Concurrency: 4})
 	if err != nil {
 		t.Fatal(err)

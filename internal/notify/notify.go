@@ -69,11 +69,14 @@ type Event struct {
 	Title      string    `json:"title"`
 	Summary    string    `json:"summary"`
 	// Severity is the highest severity the event concerns.
-	Severity   string            `json:"severity,omitempty"`
-	Severities map[string]int    `json:"counts,omitempty" doc:"How many, by severity."`
-	AccountUID string            `json:"account_uid,omitempty"`
-	Tags       map[string]string `json:"tags,omitempty"`
-	Tier       int               `json:"tier,omitempty" doc:"BIA tier, 1 most critical."`
+	Severity   string         `json:"severity,omitempty"`
+	Severities map[string]int `json:"counts,omitempty" doc:"How many, by severity."`
+	AccountUID string         `json:"account_uid,omitempty"`
+	// Tags are the tags of the resources the event concerns, as findings
+	// keep them ("key=value" or "key", lowercased): for an import, those of
+	// the findings it opened at the event's severities.
+	Tags []string `json:"tags,omitempty"`
+	Tier int      `json:"tier,omitempty" doc:"BIA tier, 1 most critical."`
 	// Drop is how many points a compliance score fell.
 	Drop float64 `json:"drop,omitempty"`
 	// Path is where the event is seen in the web UI; URL is it made

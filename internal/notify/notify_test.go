@@ -172,7 +172,7 @@ func TestGuardChecksDialledAddress(t *testing.T) {
 func TestFiltersMatch(t *testing.T) {
 	t.Parallel()
 	ev := findingEvent(teamA, "e1")
-	ev.Tags, ev.Tier = map[string]string{"env": "prod"}, 1
+	ev.Tags, ev.Tier = []string{"env=prod", "team=blue"}, 1
 	for _, c := range []struct {
 		f    Filters
 		want bool
@@ -184,7 +184,10 @@ func TestFiltersMatch(t *testing.T) {
 		{Filters{Accounts: []string{"111122223333"}}, true},
 		{Filters{Accounts: []string{"999"}}, false},
 		{Filters{Tags: []string{"env=prod"}}, true},
+		{Filters{Tags: []string{"Env=PROD"}}, true},
+		{Filters{Tags: []string{"env=dev", "team=blue"}}, true},
 		{Filters{Tags: []string{"env=dev"}}, false},
+		{Filters{Tags: []string{"env"}}, false},
 		{Filters{Tiers: []int{1, 2}}, true},
 		{Filters{Tiers: []int{3}}, false},
 	} {

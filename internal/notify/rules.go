@@ -59,9 +59,9 @@ func (f Filters) Match(ev Event) bool {
 	}
 	if len(f.Tags) > 0 {
 		hit := false
+		// Resource tags are kept lowercased; a rule's tag matches in any case.
 		for _, t := range f.Tags {
-			k, v, _ := strings.Cut(t, "=")
-			if got, ok := ev.Tags[k]; ok && got == v {
+			if slices.Contains(ev.Tags, strings.ToLower(t)) {
 				hit = true
 			}
 		}

@@ -34,6 +34,14 @@ type integrationIDInput struct {
 
 type ticketCreateInput struct{ Body TicketParams }
 
+type ticketBulkInput struct{ Body BulkTicketParams }
+
+type ticketBulkOutput struct {
+	Body struct {
+		Results []BulkTicketResult `json:"results"`
+	}
+}
+
 type ticketsOutput struct {
 	Body struct {
 		Tickets []Ticket `json:"tickets"`
@@ -126,6 +134,21 @@ func (s *Service) RegisterTicketRoutes(r *httpapi.Router) {
 		}
 		out := &ticketsOutput{}
 		out.Body.Tickets = t
+		return out, nil
+	})
+	bulk := op("create-tickets-bulk", http.MethodPost, "/api/v1/tickets/bulk", "Send a selection of findings or vulnerabilities to a ticket system")
+	bulk.Description = "One ticket per subject that has none in that integration yet (those that have one answer exists and are skipped); " +
+		"a subject that fails answers failed with its error and the others go on. An integration of another team answers 404."
+	httpapi.Register(r, bulk, rbac.TicketsCreate, func(ctx context.Context, in *ticketBulkInput) (*ticketBulkOutput, error) {
+		if s.opts.Subjects == nil {
+			return nil, huma.Error503ServiceUnavailable("tickets are not wired in this process")
+		}
+		res, err := s.TicketBulk(ctx, team.FromContext(ctx), in.Body, s.opts.Subjects, actorFrom(ctx))
+		if err != nil {
+			return nil, ticketsHTTP(err)
+		}
+		out := &ticketBulkOutput{}
+		out.Body.Results = res
 		return out, nil
 	})
 	httpapi.Register(r, op("list-tickets", http.MethodGet, "/api/v1/tickets", "Tickets of findings or vulnerabilities, with their state"),

@@ -60,17 +60,21 @@ type IntegrationInput struct {
 
 // Ticket is a finding or vulnerability pushed to a ticket system.
 type Ticket struct {
-	ID            string    `json:"id"`
-	IntegrationID string    `json:"integration_id"`
-	SubjectKind   string    `json:"subject_kind" enum:"finding,vulnerability"`
-	SubjectID     string    `json:"subject_id"`
-	Key           string    `json:"key" doc:"PROJ-12, or owner/repo#34."`
-	URL           string    `json:"url"`
-	State         string    `json:"state" enum:"open,done"`
-	StatusName    string    `json:"status_name" doc:"The ticket system's own status name."`
-	CreatedBy     string    `json:"created_by"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID              string    `json:"id"`
+	IntegrationID   string    `json:"integration_id"`
+	IntegrationKind string    `json:"integration_kind" enum:"jira,github"`
+	SubjectKind     string    `json:"subject_kind" enum:"finding,vulnerability"`
+	SubjectID       string    `json:"subject_id"`
+	Key             string    `json:"key" doc:"PROJ-12, or owner/repo#34."`
+	URL             string    `json:"url"`
+	State           string    `json:"state" enum:"open,done"`
+	StatusName      string    `json:"status_name" doc:"The ticket system's own status name."`
+	CreatedBy       string    `json:"created_by"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	// SyncError is why the platform could not last close or reopen the
+	// ticket in its system (ticketsync.go); it retries.
+	SyncError string `json:"sync_error,omitempty"`
 }
 
 // Subject is what a ticket is about, as the app describes it.
@@ -81,14 +85,20 @@ type Subject struct {
 	Description string
 	Severity    string
 	Path        string // in the web UI
+	// Closed: the subject is closed already (the ticket starts synced to it).
+	Closed bool
 }
 
-// Subjects describes findings and vulnerabilities for tickets, and closes
-// them when their ticket is done and the integration says so. The app
-// implements it over the findings and vulnerability services.
+// Subjects describes findings and vulnerabilities for tickets, closes them
+// when their ticket is done and the integration says so, and tells the
+// two-way sync their states. The app implements it over the findings and
+// vulnerability services.
 type Subjects interface {
 	Subject(ctx context.Context, teamID, kind, id string) (Subject, error)
 	Close(ctx context.Context, teamID, kind, id, reason string) error
+	// States answers the states of the subjects of a kind it knows, in one
+	// batch; a subject it does not know is left out.
+	States(ctx context.Context, teamID, kind string, ids []string) (map[string]SubjectState, error)
 }
 
 func tokenContext(integrationID string) string { return "ticket_integration:" + integrationID }
@@ -286,44 +296,66 @@ func (s *Service) TicketCreate(ctx context.Context, teamID string, p TicketParam
 	}
 	out := []Ticket{}
 	for _, sid := range p.SubjectIDs {
-		if existing, err := s.ticketFor(ctx, teamID, it.ID, p.SubjectKind, sid); err == nil {
-			out = append(out, existing)
-			continue
-		} else if !errors.Is(err, db.ErrNotFound) {
-			return out, err
-		}
-		subj, err := subjects.Subject(ctx, teamID, p.SubjectKind, sid)
-		if err != nil {
-			return out, fmt.Errorf("%s %s: %w", p.SubjectKind, sid, err)
-		}
-		t, err := s.openTicket(ctx, it, subj)
+		t, _, err := s.ticketOne(ctx, teamID, it, p.SubjectKind, sid, subjects, actor)
 		if err != nil {
 			return out, err
 		}
-		now := s.now().UTC()
-		t.ID, t.IntegrationID, t.SubjectKind, t.SubjectID, t.CreatedBy, t.CreatedAt, t.UpdatedAt = id.New(), it.ID, p.SubjectKind, sid, actor.ActorEmail, now, now
-		if err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-			_, err := q.ExecContext(ctx, `INSERT INTO tickets (id, team_id, integration_id, subject_kind, subject_id, ticket_key, url, state, status_name,
-				created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-				t.ID, teamID, it.ID, t.SubjectKind, t.SubjectID, t.Key, t.URL, t.State, t.StatusName, t.CreatedBy, now)
-			return err
-		}); err != nil {
-			return out, err
-		}
-		s.record(ctx, actor, teamID, "tickets.created", p.SubjectKind, sid, map[string]any{"key": t.Key, "integration": it.ID})
 		out = append(out, t)
 	}
 	return out, nil
 }
 
-const ticketCols = `id, integration_id, subject_kind, subject_id, ticket_key, url, state, status_name, created_by, created_at, updated_at`
+// ticketOne opens a subject's ticket in it, or answers the one it has
+// there already (existed true).
+func (s *Service) ticketOne(ctx context.Context, teamID string, it Integration, kind, sid string, subjects Subjects, actor audit.Event) (Ticket, bool, error) {
+	if existing, err := s.ticketFor(ctx, teamID, it.ID, kind, sid); err == nil {
+		return existing, true, nil
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return Ticket{}, false, err
+	}
+	subj, err := subjects.Subject(ctx, teamID, kind, sid)
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("%s %s: %w", kind, sid, err)
+	}
+	t, err := s.openTicket(ctx, it, subj)
+	if err != nil {
+		return Ticket{}, false, err
+	}
+	now := s.now().UTC()
+	t.ID, t.IntegrationID, t.IntegrationKind, t.SubjectKind, t.SubjectID, t.CreatedBy, t.CreatedAt, t.UpdatedAt = id.New(), it.ID, it.Kind, kind, sid, actor.ActorEmail, now, now
+	subjectState := SubjectOpen
+	if subj.Closed {
+		subjectState = SubjectClosed
+	}
+	if err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO tickets (id, team_id, integration_id, subject_kind, subject_id, ticket_key, url, state, status_name,
+			created_by, created_at, updated_at, subject_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
+			t.ID, teamID, it.ID, t.SubjectKind, t.SubjectID, t.Key, t.URL, t.State, t.StatusName, t.CreatedBy, now, subjectState)
+		return err
+	}); err != nil {
+		return Ticket{}, false, err
+	}
+	s.record(ctx, actor, teamID, "tickets.created", kind, sid, map[string]any{"key": t.Key, "integration": it.ID})
+	return t, false, nil
+}
 
-func scanTicket(row scanner) (Ticket, error) {
+// ticketColsT reads a ticket as t joined with its integration as i (for
+// its kind); ticketFrom is that join.
+const (
+	ticketColsT = `t.id, t.integration_id, i.kind, t.subject_kind, t.subject_id, t.ticket_key, t.url, t.state, t.status_name, t.created_by,
+	t.created_at, t.updated_at, t.sync_error`
+	ticketFrom = ` FROM tickets t JOIN ticket_integrations i ON i.id = t.integration_id AND i.team_id = t.team_id`
+)
+
+// scanTicket reads ticketColsT, then extra columns into extra.
+func scanTicket(row scanner, extra ...any) (Ticket, error) {
 	var (
 		t                Ticket
 		created, updated time.Time
 	)
-	if err := row.Scan(&t.ID, &t.IntegrationID, &t.SubjectKind, &t.SubjectID, &t.Key, &t.URL, &t.State, &t.StatusName, &t.CreatedBy, &created, &updated); err != nil {
+	dest := append([]any{&t.ID, &t.IntegrationID, &t.IntegrationKind, &t.SubjectKind, &t.SubjectID, &t.Key, &t.URL, &t.State, &t.StatusName,
+		&t.CreatedBy, &created, &updated, &t.SyncError}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return Ticket{}, db.MapError(err)
 	}
 	t.CreatedAt, t.UpdatedAt = created.UTC(), updated.UTC()
@@ -334,8 +366,8 @@ func (s *Service) ticketFor(ctx context.Context, teamID, integrationID, kind, su
 	var t Ticket
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var err error
-		t, err = scanTicket(q.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE team_id = $1 AND integration_id = $2
-			AND subject_kind = $3 AND subject_id = $4`, teamID, integrationID, kind, subjectID))
+		t, err = scanTicket(q.QueryRowContext(ctx, `SELECT `+ticketColsT+ticketFrom+` WHERE t.team_id = $1 AND t.integration_id = $2
+			AND t.subject_kind = $3 AND t.subject_id = $4`, teamID, integrationID, kind, subjectID))
 		return err
 	})
 	return t, err
@@ -346,12 +378,12 @@ func (s *Service) ticketFor(ctx context.Context, teamID, integrationID, kind, su
 func (s *Service) TicketList(ctx context.Context, teamID, kind string, ids []string) ([]Ticket, error) {
 	out := []Ticket{}
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		query, args := `SELECT `+ticketCols+` FROM tickets WHERE team_id = $1 AND subject_kind = $2`, []any{teamID, kind}
+		query, args := `SELECT `+ticketColsT+ticketFrom+` WHERE t.team_id = $1 AND t.subject_kind = $2`, []any{teamID, kind}
 		if len(ids) > 0 {
-			in, a := db.AnyOf(s.d.Dialect, "subject_id", "text", 3, ids)
+			in, a := db.AnyOf(s.d.Dialect, "t.subject_id", "text", 3, ids)
 			query, args = query+" AND "+in, append(args, a...)
 		}
-		rows, err := q.QueryContext(ctx, query+` ORDER BY created_at DESC, id LIMIT 1000`, args...)
+		rows, err := q.QueryContext(ctx, query+` ORDER BY t.created_at DESC, t.id LIMIT 1000`, args...)
 		if err != nil {
 			return err
 		}
@@ -371,9 +403,10 @@ func (s *Service) TicketList(ctx context.Context, teamID, kind string, ids []str
 // ticketSync records a ticket's state the ticket system reported, and
 // closes its subject when it became done and the integration says so.
 func (s *Service) ticketSync(ctx context.Context, teamID string, it Integration, key, state, statusName string, subjects Subjects) error {
-	var changed []Ticket
+	var changed, all []Ticket
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-		all, err := ticketsByKey(ctx, q, teamID, it.ID, key)
+		var err error
+		all, err = ticketsByKey(ctx, q, teamID, it.ID, key)
 		if err != nil {
 			return err
 		}
@@ -402,12 +435,15 @@ func (s *Service) ticketSync(ctx context.Context, teamID string, it Integration,
 			errs = append(errs, subjects.Close(ctx, teamID, t.SubjectKind, t.SubjectID, fmt.Sprintf("ticket %s is done (%s)", key, statusName)))
 		}
 	}
+	// What the webhook did (and did to the subjects) is synced as it
+	// stands: the platform's half of the sync must not send it back.
+	errs = append(errs, s.settleSubjects(ctx, subjects, teamID, all))
 	return errors.Join(errs...)
 }
 
 // ticketsByKey reads the tickets of one key (one per subject sent to it).
 func ticketsByKey(ctx context.Context, q db.Querier, teamID, integrationID, key string) ([]Ticket, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE team_id = $1 AND integration_id = $2 AND ticket_key = $3`,
+	rows, err := q.QueryContext(ctx, `SELECT `+ticketColsT+ticketFrom+` WHERE t.team_id = $1 AND t.integration_id = $2 AND t.ticket_key = $3`,
 		teamID, integrationID, key)
 	if err != nil {
 		return nil, err

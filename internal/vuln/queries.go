@@ -540,10 +540,11 @@ type VulnerabilityDetail struct {
 
 // TicketRef is a ticket of a vulnerability (internal/notify keeps them).
 type TicketRef struct {
-	Key        string `json:"key"`
-	URL        string `json:"url"`
-	State      string `json:"state" enum:"open,done"`
-	StatusName string `json:"status_name"`
+	Key             string `json:"key"`
+	URL             string `json:"url"`
+	State           string `json:"state" enum:"open,done"`
+	StatusName      string `json:"status_name"`
+	IntegrationKind string `json:"integration_kind" enum:"jira,github"`
 }
 
 // Get returns a vulnerability the team has occurrences of; ErrNotFound
@@ -659,6 +660,9 @@ func (s *Service) OccurrenceSetStatus(ctx context.Context, teamID string, id int
 		return Occurrence{}, err
 	}
 	actor.TeamID = teamID
+	if s.StatusChanged != nil {
+		s.StatusChanged(ctx, teamID)
+	}
 	s.record(ctx, actor, "vulnerability.status_changed", "vuln_occurrence", fmt.Sprint(id), nil, func() map[string]any {
 		return map[string]any{"from": prev, "to": ch.Status, "reason": ch.Reason}
 	})

@@ -110,6 +110,10 @@ type Service struct {
 	Audit *audit.Log
 	// Tickets, when set, lists a vulnerability's tickets for its detail.
 	Tickets func(ctx context.Context, teamID, vulnID string) ([]TicketRef, error)
+	// StatusChanged, when set, hears that a person changed the status of
+	// the team's occurrences, after the commit (the app queues the two-way
+	// ticket sync).
+	StatusChanged func(ctx context.Context, teamID string)
 
 	totals listcache.Cache[int]
 	// firstWindow is how many scores a list page reads first (see pageKeys).

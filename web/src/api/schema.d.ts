@@ -1556,6 +1556,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tickets/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a selection of findings or vulnerabilities to a ticket system
+         * @description One ticket per subject that has none in that integration yet (those that have one answer exists and are skipped); a subject that fails answers failed with its error and the others go on. An integration of another team answers 404.
+         */
+        post: operations["create-tickets-bulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets/integrations": {
         parameters: {
             query?: never;
@@ -2160,6 +2180,20 @@ export interface components {
              */
             pending?: number;
         };
+        BulkTicketParams: {
+            integration_id: string;
+            /** @description Finding IDs, or vulnerability IDs (CVE-...). */
+            subject_ids: string[];
+            /** @enum {string} */
+            subject_kind: "finding" | "vulnerability";
+        };
+        BulkTicketResult: {
+            error?: string;
+            /** @enum {string} */
+            status: "created" | "exists" | "failed";
+            subject_id: string;
+            ticket?: components["schemas"]["Ticket"];
+        };
         Category: {
             key: string;
             label: string;
@@ -2468,6 +2502,7 @@ export interface components {
             /** @enum {string} */
             status: "open" | "resolved" | "reopened" | "muted" | "false_positive" | "out_of_scope";
             target: string;
+            tickets?: components["schemas"]["FindingTicket"][];
             title: string;
             tool: string;
             triage_reason?: string;
@@ -2761,6 +2796,7 @@ export interface components {
             /** @enum {string} */
             status: "open" | "resolved" | "reopened" | "muted" | "false_positive" | "out_of_scope";
             target: string;
+            tickets?: components["schemas"]["FindingTicket"][];
             title: string;
             tool: string;
             triage_reason?: string;
@@ -2769,6 +2805,15 @@ export interface components {
             triaged_by?: string;
             version: string;
             vuln_ids: string[];
+        };
+        FindingTicket: {
+            /** @enum {string} */
+            integration_kind: "jira" | "github";
+            key: string;
+            /** @enum {string} */
+            state: "open" | "done";
+            status_name: string;
+            url: string;
         };
         FormFile: {
             ContentType: string;
@@ -4006,6 +4051,8 @@ export interface components {
             created_by: string;
             id: string;
             integration_id: string;
+            /** @enum {string} */
+            integration_kind: "jira" | "github";
             /** @description PROJ-12, or owner/repo#34. */
             key: string;
             /** @enum {string} */
@@ -4015,9 +4062,13 @@ export interface components {
             subject_id: string;
             /** @enum {string} */
             subject_kind: "finding" | "vulnerability";
+            sync_error?: string;
             /** Format: date-time */
             updated_at: string;
             url: string;
+        };
+        TicketBulkOutputBody: {
+            results: components["schemas"]["BulkTicketResult"][];
         };
         TicketParams: {
             integration_id: string;
@@ -4027,6 +4078,8 @@ export interface components {
             subject_kind: "finding" | "vulnerability";
         };
         TicketRef: {
+            /** @enum {string} */
+            integration_kind: "jira" | "github";
             key: string;
             /** @enum {string} */
             state: "open" | "done";
@@ -9416,6 +9469,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TicketsOutputBody"];
+                };
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "create-tickets-bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkTicketParams"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketBulkOutputBody"];
                 };
             };
             /** @description The request is malformed. */

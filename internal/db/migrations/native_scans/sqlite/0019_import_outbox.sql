@@ -7,6 +7,7 @@
 CREATE TABLE import_outbox (
     team_id    TEXT NOT NULL,
     scan_id    TEXT NOT NULL,
+    payload    TEXT NOT NULL DEFAULT '{}', -- JSON: findings.OutboxEntry, what the work after the commit needs
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (team_id, scan_id)
 );
