@@ -69,6 +69,10 @@ export const tickets = {
   removeIntegration: (id: string) => apiFetch<void>(`/api/v1/tickets/integrations/${enc(id)}`, json("DELETE")),
   create: (integrationId: string, kind: "finding" | "vulnerability", ids: string[]) =>
     apiFetch<S["TicketsOutputBody"]>("/api/v1/tickets", json("POST", { integration_id: integrationId, subject_kind: kind, subject_ids: ids })),
+  // bulk sends a selection: one outcome per subject, those already
+  // ticketed in the integration skipped.
+  bulk: (integrationId: string, kind: "finding" | "vulnerability", ids: string[]) =>
+    apiFetch<S["TicketBulkOutputBody"]>("/api/v1/tickets/bulk", json("POST", { integration_id: integrationId, subject_kind: kind, subject_ids: ids })),
   list: (kind: "finding" | "vulnerability", ids: string[]) => {
     const p = new URLSearchParams({ subject_kind: kind });
     ids.forEach((id) => p.append("subject_id", id));

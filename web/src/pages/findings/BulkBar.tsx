@@ -4,6 +4,13 @@ import { triageApi, type AssignableUser, type BulkRequest } from "../../api/tria
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { todayISO, untilFromDate } from "../../mute";
 import { count, target, type Selection } from "./selection";
+import { useAuth } from "../../auth";
+import { SendToTicketModal, useIntegrations } from "../../components/TicketsBox";
+import { tickets } from "../../integrations";
+
+// MAX_TICKETS is how many findings one bulk send takes (the API's limit):
+// each is an issue created in the ticket system while the request waits.
+const MAX_TICKETS = 100;
 
 type Action = BulkRequest["action"];
 
@@ -29,7 +36,19 @@ export function BulkBar({ selection, total, filter, users, onDone, onSelectAll, 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState("");
+  const [ticketOpen, setTicketOpen] = useState(false);
+  const { can } = useAuth();
+  const systems = useIntegrations(can("tickets:create"));
   const n = count(selection, total);
+  const ids = selection.mode === "ids" ? selection.ids : [];
+  const sendTickets = async (integrationId: string) => {
+    const r = await tickets.bulk(integrationId, "finding", ids.map(String));
+    const by = (s: string) => r.results.filter((x) => x.status === s).length;
+    const failed = r.results.filter((x) => x.status === "failed");
+    setDone(`Tickets: ${by("created")} created, ${by("exists")} already ticketed${failed.length ? `, ${failed.length} failed (${failed[0].error})` : ""}.`);
+    setError(null);
+    onDone();
+  };
   if (n === 0 && !done) return null;
   const needsReason = action === "mute" || action === "accept_risk" || (action === "triage" && state !== "none");
   const apply = () => {
@@ -81,8 +100,17 @@ export function BulkBar({ selection, total, filter, users, onDone, onSelectAll, 
               data-testid="bulk-until" />
           )}
           <Button size="xs" loading={busy} disabled={needsReason && !reason.trim()} onClick={apply} data-testid="bulk-apply">Apply</Button>
+          {systems.length > 0 && (
+            <Button size="xs" variant="light" onClick={() => setTicketOpen(true)} data-testid="bulk-ticket"
+              disabled={selection.mode !== "ids" || ids.length > MAX_TICKETS}
+              title={selection.mode !== "ids" ? "Select findings by row to send them" : ids.length > MAX_TICKETS ? `At most ${MAX_TICKETS} at a time` : undefined}>
+              Send to ticket system
+            </Button>
+          )}
         </Group>
       )}
+      <SendToTicketModal opened={ticketOpen} onClose={() => setTicketOpen(false)} systems={systems} what={`${ids.length} finding${ids.length === 1 ? "" : "s"}`}
+        onSend={sendTickets} />
     </Paper>
   );
 }

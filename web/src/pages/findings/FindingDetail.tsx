@@ -9,6 +9,7 @@ import { muteInfo, todayISO, untilFromDate, type MuteFields } from "../../mute";
 import { FindingStatusBadge } from "./FindingStatusBadge";
 import { Link } from "react-router-dom";
 import { likeThisHref } from "../../muteRules";
+import { TicketsBox } from "../../components/TicketsBox";
 
 // Long unbroken values (ARNs, URLs, check IDs) wrap instead of widening the page.
 export const wrap = { overflowWrap: "anywhere" as const, wordBreak: "break-word" as const };
@@ -179,6 +180,7 @@ export function FindingDetailView({ f, onChange }: { f: FindingDetail; onChange:
         <Code style={wrap}>{f.check_id}</Code>
         {f.assignee_email && <Badge variant="dot" data-testid="assignee-badge">{f.assignee_email}</Badge>}
       </Group>
+      <TicketsBox kind="finding" id={String(f.id)} list={f.tickets ?? []} onChange={onChange} />
       <MuteSummary f={f as MuteFields} />
       <TriageSummary f={f} />
       <TriagePanel f={f} users={users} onChange={onChange} />
