@@ -36,6 +36,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/findings"
 	"github.com/offloadsecurity/cspm/internal/id"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/team"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
@@ -114,7 +115,8 @@ func run(n, procs, deps int, pg string, clients, rounds int, dur time.Duration) 
 	}
 	fmt.Printf("engine %s, %d findings, %d processes, %d dependencies, %d clients\n", engine, n, procs, deps, clients)
 	src := bia.NewStoreSources(reg)
-	cached := bia.New(reg, bia.Options{Findings: src, KEV: src})
+	// The app queues a River job; here the refresh runs when measured.
+	cached := bia.New(reg, bia.Options{Findings: src, KEV: src, RefreshExposure: func(context.Context, string) {}})
 	fresh := bia.New(reg, bia.Options{Findings: src, KEV: src, NoExposureCache: true})
 	var teamID string
 	if reuse {
@@ -132,7 +134,42 @@ func run(n, procs, deps int, pg string, clients, rounds int, dur time.Duration) 
 			return err
 		}
 	}
-	return measure(ctx, src, cached, fresh, teamID, clients, rounds, dur)
+	if err := measure(ctx, src, cached, fresh, teamID, clients, rounds, dur); err != nil {
+		return err
+	}
+	return measureAfterChanges(ctx, reg, cached, teamID, rounds)
+}
+
+// measureAfterChanges times the first analytics call after each of rounds
+// changes to the findings (a data version bump, as an import or a mute
+// makes): it answers from the stored exposure, marked stale, and the
+// background refresh (timed too) brings it up to date.
+func measureAfterChanges(ctx context.Context, reg *db.Registry, s *bia.Service, teamID string, rounds int) error {
+	var first, refresh []time.Duration
+	for range rounds {
+		if err := reg.Get(db.NativeScans).InTeam(ctx, teamID, func(q db.Querier) error {
+			return listcache.Versions("findings_data_versions").Bump(ctx, q, teamID)
+		}); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		a, err := s.AnalyticsGet(ctx, teamID)
+		if err != nil {
+			return err
+		}
+		first = append(first, time.Since(t0))
+		if !a.ExposureStale {
+			return fmt.Errorf("the first call after a change was not served from the stored exposure")
+		}
+		t0 = time.Now()
+		if _, err := s.RefreshExposure(ctx, teamID); err != nil {
+			return err
+		}
+		refresh = append(refresh, time.Since(t0))
+	}
+	fmt.Printf("first analytics call after a change (stored exposure, marked stale), %d changes: %s\n", rounds, summary(first))
+	fmt.Printf("background refresh after a change (the River job), %d changes: %s\n", rounds, summary(refresh))
+	return nil
 }
 
 func load(ctx context.Context, reg *db.Registry, s *bia.Service, work string, n, procs, deps int) (string, error) {

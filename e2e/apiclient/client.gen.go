@@ -259,16 +259,19 @@ func (e ScanResultStatus) Valid() bool {
 
 // Defines values for ListFindingsParamsSort.
 const (
-	ListFindingsParamsSortEmpty     ListFindingsParamsSort = ""
-	ListFindingsParamsSortFirstSeen ListFindingsParamsSort = "first_seen"
-	ListFindingsParamsSortLastSeen  ListFindingsParamsSort = "last_seen"
-	ListFindingsParamsSortSeverity  ListFindingsParamsSort = "severity"
-	ListFindingsParamsSortTitle     ListFindingsParamsSort = "title"
+	ListFindingsParamsSortBusinessTier ListFindingsParamsSort = "business_tier"
+	ListFindingsParamsSortEmpty        ListFindingsParamsSort = ""
+	ListFindingsParamsSortFirstSeen    ListFindingsParamsSort = "first_seen"
+	ListFindingsParamsSortLastSeen     ListFindingsParamsSort = "last_seen"
+	ListFindingsParamsSortSeverity     ListFindingsParamsSort = "severity"
+	ListFindingsParamsSortTitle        ListFindingsParamsSort = "title"
 )
 
 // Valid indicates whether the value is a known member of the ListFindingsParamsSort enum.
 func (e ListFindingsParamsSort) Valid() bool {
 	switch e {
+	case ListFindingsParamsSortBusinessTier:
+		return true
 	case ListFindingsParamsSortEmpty:
 		return true
 	case ListFindingsParamsSortFirstSeen:
@@ -360,31 +363,34 @@ type Facets struct {
 
 // Finding defines model for Finding.
 type Finding struct {
-	AccountUid    string           `json:"account_uid"`
-	AssigneeEmail *string          `json:"assignee_email,omitempty"`
-	AssigneeId    *string          `json:"assignee_id,omitempty"`
-	CheckId       string           `json:"check_id"`
-	ClassUid      int64            `json:"class_uid"`
-	Component     string           `json:"component"`
-	Description   string           `json:"description"`
-	Fingerprint   string           `json:"fingerprint"`
-	FirstScanId   string           `json:"first_scan_id"`
-	FirstSeen     time.Time        `json:"first_seen"`
-	FixedVersion  string           `json:"fixed_version"`
-	Id            int64            `json:"id"`
-	LastScanId    string           `json:"last_scan_id"`
-	LastSeen      time.Time        `json:"last_seen"`
-	Location      string           `json:"location"`
-	MuteKind      *FindingMuteKind `json:"mute_kind,omitempty"`
-	MuteRuleId    *string          `json:"mute_rule_id,omitempty"`
-	MutedBy       *string          `json:"muted_by,omitempty"`
-	MutedReason   *string          `json:"muted_reason,omitempty"`
-	MutedUntil    *time.Time       `json:"muted_until,omitempty"`
-	Provider      string           `json:"provider"`
-	Region        string           `json:"region"`
-	Remediation   string           `json:"remediation"`
-	ResolvedAt    *time.Time       `json:"resolved_at,omitempty"`
-	ResourceName  string           `json:"resource_name"`
+	AccountUid    string  `json:"account_uid"`
+	AssigneeEmail *string `json:"assignee_email,omitempty"`
+	AssigneeId    *string `json:"assignee_id,omitempty"`
+
+	// BusinessTier Tightest criticality tier (1-5) of the business processes depending on its resource (account, resource UID, target or tag); 0: none.
+	BusinessTier int64            `json:"business_tier"`
+	CheckId      string           `json:"check_id"`
+	ClassUid     int64            `json:"class_uid"`
+	Component    string           `json:"component"`
+	Description  string           `json:"description"`
+	Fingerprint  string           `json:"fingerprint"`
+	FirstScanId  string           `json:"first_scan_id"`
+	FirstSeen    time.Time        `json:"first_seen"`
+	FixedVersion string           `json:"fixed_version"`
+	Id           int64            `json:"id"`
+	LastScanId   string           `json:"last_scan_id"`
+	LastSeen     time.Time        `json:"last_seen"`
+	Location     string           `json:"location"`
+	MuteKind     *FindingMuteKind `json:"mute_kind,omitempty"`
+	MuteRuleId   *string          `json:"mute_rule_id,omitempty"`
+	MutedBy      *string          `json:"muted_by,omitempty"`
+	MutedReason  *string          `json:"muted_reason,omitempty"`
+	MutedUntil   *time.Time       `json:"muted_until,omitempty"`
+	Provider     string           `json:"provider"`
+	Region       string           `json:"region"`
+	Remediation  string           `json:"remediation"`
+	ResolvedAt   *time.Time       `json:"resolved_at,omitempty"`
+	ResourceName string           `json:"resource_name"`
 
 	// ResourceTags The resource's tags, key=value or key, lowercased.
 	ResourceTags []string      `json:"resource_tags"`
@@ -554,10 +560,10 @@ type ListFindingsParams struct {
 	// Q Substring of title, check, resource or location.
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
-	// Sort Default severity.
+	// Sort Default severity. business_tier: the tightest business tier first, the most severe first within a tier, findings no business impact analysis names last.
 	Sort *ListFindingsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 
-	// Order Default desc, asc for title.
+	// Order Default desc, asc for title and business_tier.
 	Order  *ListFindingsParamsOrder `form:"order,omitempty" json:"order,omitempty"`
 	Cursor *string                  `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *int64                   `form:"limit,omitempty" json:"limit,omitempty"`
@@ -573,6 +579,9 @@ type ListFindingsParams struct {
 
 	// NewSincePreviousScan Only findings first seen in the latest scan of their scope.
 	NewSincePreviousScan *bool `form:"new_since_previous_scan,omitempty" json:"new_since_previous_scan,omitempty"`
+
+	// BusinessTier Any of the business tiers 1 (mission critical) to 5: findings on resources a business impact analysis of that tier depends on.
+	BusinessTier *[]int64 `form:"business_tier,omitempty" json:"business_tier,omitempty"`
 }
 
 // ListFindingsParamsSort defines parameters for ListFindings.
@@ -1056,6 +1065,18 @@ func NewListFindingsRequest(server string, params *ListFindingsParams) (*http.Re
 		if params.NewSincePreviousScan != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "new_since_previous_scan", *params.NewSincePreviousScan, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BusinessTier != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "business_tier", *params.BusinessTier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

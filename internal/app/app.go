@@ -186,6 +186,10 @@ func (a *App) build(ctx context.Context) error {
 	// checks they touched (the seed's AutonomousComplianceEngine).
 	a.Imports.AfterImport = func(ctx context.Context, teamID string, checks []string) error {
 		_, err := a.Queue.Insert(ctx, compliance.SyncArgs{TeamID: teamID, Checks: checks, Full: checks == nil}, nil)
+		if err == nil {
+			// BIA analytics' exposure, current before anyone asks.
+			_, err = a.Queue.Insert(ctx, bia.RefreshExposureArgs{TeamID: teamID}, nil)
+		}
 		return err
 	}
 	a.Orchestration.ComplianceSync = func(ctx context.Context, tx *sql.Tx, teamID string, checks []string) error {
@@ -287,6 +291,7 @@ func (a *App) workers() *river.Workers {
 		Teams: func(ctx context.Context) ([]string, error) { return a.Teams.TeamIDs(ctx) }})
 	river.AddWorker(w, &vuln.EnrichmentWorker{Service: a.Vulns, Logger: a.Logger, KEVURL: a.Config.KEVURL, KEVInterval: a.Config.KEVSyncInterval,
 		EPSSURL: a.Config.EPSSURL, EPSSInterval: a.Config.EPSSSyncInterval})
+	a.addBIAWorkers(w)
 	a.addKnowledgeWorkers(w)
 	a.addNotifyWorkers(w)
 	return w

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/riverqueue/river"
+
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/auth"
 	"github.com/offloadsecurity/cspm/internal/bia"
@@ -28,5 +30,26 @@ func (u teamUsers) TeamUser(ctx context.Context, teamID, userID string) (string,
 // buildBIA builds business impact analysis; it needs the user store (owners).
 func (a *App) buildBIA() {
 	a.BIA = bia.New(a.Registry, bia.Options{Users: teamUsers{a.Auth.Users()}, Audit: audit.New(a.Registry, a.Logger), Logger: a.Logger,
-		Findings: bia.NewStoreSources(a.Registry), KEV: bia.NewStoreSources(a.Registry)})
+		Findings: bia.NewStoreSources(a.Registry), KEV: bia.NewStoreSources(a.Registry),
+		OnChange:        func(ctx context.Context, teamID string) { a.queueTierSync(ctx, teamID, false) },
+		RefreshExposure: a.queueExposureRefresh})
+	a.wireBusinessTiers()
+}
+
+// queueExposureRefresh queues the background refresh of a team's BIA
+// analytics exposure; a failure is logged, and the next request asks again.
+func (a *App) queueExposureRefresh(ctx context.Context, teamID string) {
+	if a.Queue == nil {
+		return
+	}
+	if _, err := a.Queue.Insert(ctx, bia.RefreshExposureArgs{TeamID: teamID}, nil); err != nil {
+		a.Logger.Warn("queue a BIA exposure refresh", "team_id", teamID, "err", err)
+	}
+}
+
+// addBIAWorkers registers the jobs of business impact analysis beyond the
+// periodic archive: the exposure refresh and the business tier sync.
+func (a *App) addBIAWorkers(w *river.Workers) {
+	river.AddWorker(w, &bia.RefreshExposureWorker{Service: func() *bia.Service { return a.BIA }})
+	river.AddWorker(w, &businessTierSyncWorker{app: a})
 }

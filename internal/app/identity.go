@@ -151,6 +151,8 @@ func PeriodicJobs() []PeriodicJob {
 		// Hourly, for a daily snapshot: the job skips teams already synced today.
 		{Every: compliance.SnapshotEvery, Args: compliance.SnapshotArgs{}, RunOnStart: true},
 		{Every: bia.ArchiveOverdueEvery, Args: bia.ArchiveOverdueArgs{}, RunOnStart: true},
+		// Business tiers of every team whose analyses changed without a sync.
+		{Every: time.Hour, Args: businessTierSyncArgs{}, RunOnStart: true},
 		// Digests that are due, and deliveries a dead process left pending.
 		{Every: notify.DigestEvery, Args: notify.DigestArgs{}, RunOnStart: true},
 		{Every: time.Hour, Args: notifyWatchArgs{}, RunOnStart: true},

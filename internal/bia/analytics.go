@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -38,6 +37,11 @@ type Analytics struct {
 	// Exposure ranks processes by tier, then KEV vulnerabilities, critical,
 	// high and all open failing findings on their dependencies.
 	Exposure []Exposure `json:"exposure"`
+	// ExposureComputedAt is when the exposure was computed; ExposureStale
+	// says the findings, vulnerabilities or analyses changed since, and a
+	// newer one is being computed in the background.
+	ExposureComputedAt time.Time `json:"exposure_computed_at"`
+	ExposureStale      bool      `json:"exposure_stale" doc:"The findings, vulnerabilities or analyses changed since exposure_computed_at; a refresh is under way."`
 }
 
 // TierCount is the processes of one tier.
@@ -196,9 +200,21 @@ func (s *Service) AnalyticsGet(ctx context.Context, teamID string) (Analytics, e
 		}
 		return x.DaysOverdue > y.DaysOverdue
 	})
-	if a.Exposure, err = s.exposure(ctx, teamID, t, ids); err != nil {
+	snap, stale, err := s.exposure(ctx, teamID, t)
+	if err != nil {
 		return Analytics{}, err
 	}
+	a.ExposureComputedAt, a.ExposureStale = snap.ComputedAt, stale
+	// Names, tiers and statuses are today's, whatever state the exposure
+	// was computed in; a process created since has none yet.
+	a.Exposure = make([]Exposure, 0, len(snap.Exposure))
+	for _, e := range snap.Exposure {
+		if p := t.procs[e.ProcessID]; p != nil && live(p) {
+			e.Name, e.Tier, e.Status = p.inForce().Record.Name, p.Objectives.Tier, p.Status
+			a.Exposure = append(a.Exposure, e)
+		}
+	}
+	rankExposure(a.Exposure)
 	return a, nil
 }
 
@@ -213,49 +229,6 @@ func (t *teamState) sortedIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
-}
-
-// exposureCache keeps the findings part of analytics under the data
-// versions of the findings and vulnerability stores and the dependencies
-// it matched: a pass over a million findings is done once per change.
-var exposureCache listcache.Cache[[]Exposure]
-
-// exposure counts, for every live process, the open failing findings and
-// open KEV vulnerabilities on its dependencies and on those of the
-// processes it depends on (directly or not), in one pass over the team's
-// open failing findings.
-func (s *Service) exposure(ctx context.Context, teamID string, t *teamState, ids []string) ([]Exposure, error) {
-	compute := func() ([]Exposure, error) {
-		ancestors, accounts, assets, tags := t.selectors(ids)
-		return s.countExposure(ctx, teamID, t, ids, ancestors, accounts, assets, tags)
-	}
-	if s.findings == nil || s.kev == nil || s.noCache || t.key == "" {
-		return compute()
-	}
-	fv, err := s.findings.FindingsVersion(ctx, teamID)
-	if err != nil {
-		return nil, err
-	}
-	vv, err := s.kev.VulnsVersion(ctx, teamID)
-	if err != nil {
-		return nil, err
-	}
-	// The state key covers every version's dependencies, so every selector.
-	key := listcache.Key(teamID, fv, "bia-exposure", []any{vv, t.key})
-	cached, err := exposureCache.Get(key, compute)
-	if err != nil {
-		return nil, err
-	}
-	// Names, tiers and statuses are today's, whatever the cache holds.
-	out := make([]Exposure, 0, len(cached))
-	for _, e := range cached {
-		if p := t.procs[e.ProcessID]; p != nil {
-			e.Name, e.Tier, e.Status = p.inForce().Record.Name, p.Objectives.Tier, p.Status
-			out = append(out, e)
-		}
-	}
-	rankExposure(out)
-	return out, nil
 }
 
 // selectors indexes the live processes' dependencies: each process stands

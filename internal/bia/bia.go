@@ -97,6 +97,13 @@ type Service struct {
 	kev      KEVSource
 	noCache  bool
 	onChange func(ctx context.Context, teamID string)
+	// refresh queues RefreshExposure (the app: a River job); refreshAsked
+	// remembers, per team, the last state it was queued for.
+	refresh      func(ctx context.Context, teamID string)
+	refreshAsked sync.Map
+	// lastExposure holds, per team, the last exposure snapshot this
+	// process decoded or stored (exposure_store.go).
+	lastExposure sync.Map
 	// loaded keeps, per team, the analyses last read and their state key.
 	loaded sync.Map
 }
@@ -116,6 +123,10 @@ type Options struct {
 	// OnChange, when set, runs after every committed change to a team's
 	// analyses or settings (the app queues the business tier sync).
 	OnChange func(ctx context.Context, teamID string)
+	// RefreshExposure, when set, queues a background refresh of a team's
+	// exposure (RefreshExposureArgs); without it analytics compute a stale
+	// exposure in the request.
+	RefreshExposure func(ctx context.Context, teamID string)
 }
 
 // New returns the service on reg's platform database.
@@ -127,7 +138,8 @@ func New(reg *db.Registry, o Options) *Service {
 		o.Now = time.Now
 	}
 	return &Service{d: reg.Get(db.Platform), users: o.Users, audit: o.Audit, logger: o.Logger, now: o.Now,
-		findings: o.Findings, kev: o.KEV, noCache: o.NoExposureCache, onChange: o.OnChange}
+		findings: o.Findings, kev: o.KEV, noCache: o.NoExposureCache, onChange: o.OnChange,
+		refresh: o.RefreshExposure}
 }
 
 // record writes an audit event when the service has a log, after a change

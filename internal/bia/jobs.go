@@ -47,3 +47,35 @@ func (w *ArchiveOverdueWorker) Work(ctx context.Context, _ *river.Job[ArchiveOve
 func (w *ArchiveOverdueWorker) Timeout(*river.Job[ArchiveOverdueArgs]) time.Duration {
 	return 10 * time.Minute
 }
+
+// RefreshExposureArgs computes a team's analytics exposure in the
+// background after its findings, vulnerabilities or analyses changed
+// (exposure_store.go).
+type RefreshExposureArgs struct {
+	TeamID string `json:"team_id"`
+}
+
+// Kind names the job.
+func (RefreshExposureArgs) Kind() string { return "bia_refresh_exposure" }
+
+// RefreshExposureWorker runs RefreshExposureArgs.
+type RefreshExposureWorker struct {
+	river.WorkerDefaults[RefreshExposureArgs]
+	Service func() *Service
+}
+
+// Work refreshes the team's exposure unless it is current.
+func (w *RefreshExposureWorker) Work(ctx context.Context, job *river.Job[RefreshExposureArgs]) error {
+	s := w.Service()
+	started := time.Now()
+	computed, err := s.RefreshExposure(ctx, job.Args.TeamID)
+	if computed {
+		s.logger.Info("BIA exposure refreshed", "team_id", job.Args.TeamID, "took", time.Since(started).Round(time.Millisecond))
+	}
+	return err
+}
+
+// Timeout bounds one run: a pass over a million findings takes seconds.
+func (w *RefreshExposureWorker) Timeout(*river.Job[RefreshExposureArgs]) time.Duration {
+	return 10 * time.Minute
+}

@@ -168,7 +168,7 @@ func init() {
 		switch names[i] {
 		case "team_id", "first_seen", "first_scan_id", "raw_block_id":
 			pgColumnType[i] = ""
-		case "class_uid", "severity", "raw_index", "remediation_id":
+		case "class_uid", "severity", "raw_index", "remediation_id", "business_tier":
 			pgColumnType[i] = "int8"
 		case "resolved_at", "muted_until":
 			pgColumnType[i] = "timestamptz"

@@ -23,6 +23,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/ingest"
 	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/nativescans"
+	"github.com/offloadsecurity/cspm/internal/tiers"
 	"github.com/offloadsecurity/cspm/internal/vuln"
 )
 
@@ -43,6 +44,11 @@ type Store struct {
 	// ingestion); nil leaves the vulnerability store out.
 	Vulns  *vuln.Service
 	Logger *slog.Logger
+	// Tiers, when set, gives each written finding its business tier (see
+	// business_tier.go); TiersStale runs when the analyses changed while an
+	// import wrote with the earlier map, to queue a sync of the team.
+	Tiers      tiers.Source
+	TiersStale func(ctx context.Context, teamID string)
 	// snapshotLimit is the most findings a team may have for an import
 	// to read them all first (see importRun.snapshot): 0 means the
 	// engine's default (snapshotLimitFor), below 0 none. Tests set it to
@@ -219,6 +225,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 		return nativescans.MirrorToUnifiedScanResults(ctx, q, rec)
 	}
+	tierMap := s.businessTiers(ctx, p.TeamID)
 	var imp *importRun
 	err := s.d.InTeamConn(ctx, p.TeamID, func(q db.Querier, conn *sql.Conn) error {
 		// One import of a team at a time: two imports inserting the same
@@ -242,7 +249,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 			drain()
 			return err
 		}
-		imp.rules = rules
+		imp.rules, imp.tiers = rules, tierMap
 		if err := imp.writeAll(batches, func(first *ingest.Finding) error {
 			rec.Tool, rec.ScanType = first.Tool, nativescans.TypeForTool(first.Tool)
 			return mirror(q)
@@ -296,6 +303,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, p ImportParams) (Import
 		}
 		return mirror(q)
 	})
+	if err == nil {
+		s.checkTiersCurrent(ctx, p.TeamID, tierMap)
+	}
 	if err == nil && s.Vulns != nil && imp != nil {
 		if vr, verr := s.Vulns.RecordOccurrences(ctx, p.TeamID, p.ScanID, imp.sightings, imp.scopeList()); verr != nil {
 			// The findings are committed; the vulnerability store catches up
@@ -410,6 +420,7 @@ type importRun struct {
 	remediations map[string]int64
 	stmts        map[string]*sql.Stmt
 	rules        []MuteRule
+	tiers        *tiers.Map // nil: no business tiers
 	sightings    []vuln.Sighting
 	inserted     int
 	analyzeAt    int
@@ -450,7 +461,7 @@ type existing struct {
 const findingInsertColumns = `team_id, fingerprint, tool, class_uid, check_id, title, severity, result, status, provider,
 	account_uid, region, service, resource_uid, resource_name, resource_type, target, location, component, version,
 	fixed_version, vuln_ids, description, remediation_id, scope_key, content_hash, first_seen, resolved_at,
-	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, first_status, raw_block_id, raw_index`
+	first_scan_id, mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, resource_tags, first_status, business_tier, raw_block_id, raw_index`
 
 // parsedBatch is up to batchSize findings in report order and, when the
 // parser packed it, the block of all their raw OCSF.

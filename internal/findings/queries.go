@@ -15,6 +15,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
+	"github.com/offloadsecurity/cspm/internal/tiers"
 )
 
 // Finding is a stored finding as the API shows it.
@@ -64,6 +65,9 @@ type Finding struct {
 	TriagedBy     string     `json:"triaged_by,omitempty"`
 	TriagedAt     *time.Time `json:"triaged_at,omitempty"`
 	RiskPending   bool       `json:"risk_pending,omitempty" doc:"A risk acceptance of it waits for an approver."`
+	// BusinessTier is the tightest tier (1 mission critical ... 5) of the
+	// business impact analyses that depend on its resource; 0 for none.
+	BusinessTier int `json:"business_tier" minimum:"0" maximum:"5" doc:"Tightest criticality tier (1-5) of the business processes depending on its resource (account, resource UID, target or tag); 0: none."`
 	// Tickets are its tickets in the team's ticket systems (the API fills
 	// them; stores never do).
 	Tickets []FindingTicket `json:"tickets,omitempty"`
@@ -93,7 +97,7 @@ const selectColumns = `id, fingerprint, tool, class_uid, check_id, title, severi
 	region, service, resource_uid, resource_name, resource_type, target, location, component, version, fixed_version,
 	vuln_ids, description, ` + remediationText + `, first_seen, ` + seenLastSeen + `, resolved_at, first_scan_id, ` + seenLastScan + `, resource_tags,
 	mute_kind, mute_rule_id, muted_reason, muted_by, muted_until, assignee_id, assignee_email, triage_reason, triaged_by, triaged_at,
-	` + riskPending
+	` + riskPending + `, business_tier`
 
 // riskPending reads per row, by index, whether a risk acceptance of the
 // finding waits for approval (a few per team at most).
@@ -132,7 +136,7 @@ func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
 		&f.AccountUID, &f.Region, &f.Service, &f.ResourceUID, &f.ResourceName, &f.ResourceType, &f.Target, &f.Location,
 		&f.Component, &f.Version, &f.FixedVersion, &vulns, &f.Description, &f.Remediation, &f.FirstSeen, &lastSeen,
 		&resolved, &f.FirstScanID, &f.LastScanID, &tags, &f.MuteKind, &f.MuteRuleID, &f.MutedReason, &f.MutedBy, &mutedUntil,
-		&f.AssigneeID, &f.AssigneeEmail, &f.TriageReason, &f.TriagedBy, &triagedAt, &f.RiskPending)
+		&f.AssigneeID, &f.AssigneeEmail, &f.TriageReason, &f.TriagedBy, &triagedAt, &f.RiskPending, &f.BusinessTier)
 	if err != nil {
 		return Finding{}, db.MapError(err)
 	}
@@ -185,11 +189,14 @@ type ListParams struct {
 	// NewSincePreviousScan: only findings the latest scan of their scope
 	// created (first seen in it).
 	NewSincePreviousScan bool
-	Sort                 string // severity (default), last_seen, first_seen, title
-	Desc                 *bool  // default: descending for severity and times, ascending for title
-	Cursor               string
-	Limit                int
-	Facets               bool
+	// BusinessTier: findings whose resource's business tier is one of
+	// these (1 to 5; see internal/tiers).
+	BusinessTier []int
+	Sort         string // severity (default), last_seen, first_seen, title, business_tier
+	Desc         *bool  // default: descending for severity and times, ascending for title
+	Cursor       string
+	Limit        int
+	Facets       bool
 }
 
 // Facets are counts of the matching findings by field.
@@ -210,7 +217,13 @@ type ListResult struct {
 	Facets     *Facets   `json:"facets,omitempty"`
 }
 
-var sortColumns = map[string]string{"severity": "severity", "last_seen": seenLastSeen, "first_seen": "first_seen", "title": "title"}
+var sortColumns = map[string]string{"severity": "severity", "last_seen": seenLastSeen, "first_seen": "first_seen", "title": "title",
+	"business_tier": businessImpactRank}
+
+// businessImpactRank orders findings by business impact, ascending: the
+// tightest tier first, and within a tier the most severe (tier x 10 + 10 -
+// severity; findings no analysis names come last, as tier 6).
+const businessImpactRank = `((CASE WHEN business_tier > 0 THEN business_tier ELSE 6 END) * 10 + 10 - severity)`
 
 // ErrBadCursor means a cursor that this server did not issue.
 var ErrBadCursor = fmt.Errorf("invalid cursor")
@@ -265,6 +278,19 @@ func (p *ListParams) filters() (*db.Where, error) {
 	if err := p.triageFilters(w); err != nil {
 		return nil, err
 	}
+	if len(p.BusinessTier) > 0 {
+		set := make([]string, 0, len(p.BusinessTier))
+		for _, t := range p.BusinessTier {
+			if !tiers.Valid(t) {
+				return nil, fmt.Errorf("unknown business tier %d: want 1 to 5", t)
+			}
+			set = append(set, strconv.Itoa(t))
+		}
+		// "business_tier > 0" in so many words lets SQLite use the
+		// partial index (native_scans 0020).
+		w.Add("business_tier > 0")
+		w.In("business_tier", set)
+	}
 	w.In("tool", p.Tool)
 	w.In("account_uid", p.Account)
 	w.In("region", p.Region)
@@ -299,9 +325,11 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 	}
 	col, ok := sortColumns[p.Sort]
 	if !ok {
-		return ListResult{}, fmt.Errorf("unknown sort %q: want severity, last_seen, first_seen or title", p.Sort)
+		return ListResult{}, fmt.Errorf("unknown sort %q: want severity, last_seen, first_seen, title or business_tier", p.Sort)
 	}
-	desc := p.Sort != "title"
+	// Severity and times descend by default; the title and business impact
+	// (tightest tier, most severe first) ascend.
+	desc := p.Sort != "title" && p.Sort != "business_tier"
 	if p.Desc != nil {
 		desc = *p.Desc
 	}
@@ -348,7 +376,7 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 					return ErrBadCursor
 				}
 				v = t
-			case "severity":
+			case "severity", "business_tier":
 				n, ok := v.(float64)
 				if !ok {
 					return ErrBadCursor
@@ -401,6 +429,13 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 				v = last.FirstSeen.UTC().Format(time.RFC3339Nano)
 			case "title":
 				v = last.Title
+			case "business_tier":
+				sev, _ := ocsf.SeverityFromKey(last.Severity)
+				t := last.BusinessTier
+				if t == 0 {
+					t = 6
+				}
+				v = t*10 + 10 - int(sev)
 			}
 			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
 		}

@@ -33,21 +33,22 @@ type listInput struct {
 	Resource string   `query:"resource" maxLength:"500" doc:"Substring of the resource UID or name."`
 	Scan     string   `query:"scan" maxLength:"64" doc:"A ScanRun or import ID: the findings it reported."`
 	Text     string   `query:"q" maxLength:"500" doc:"Substring of title, check, resource or location."`
-	Sort     string   `query:"sort" enum:"severity,last_seen,first_seen,title," doc:"Default severity."`
-	Order    string   `query:"order" enum:"asc,desc," doc:"Default desc, asc for title."`
+	Sort     string   `query:"sort" enum:"severity,last_seen,first_seen,title,business_tier," doc:"Default severity. business_tier: the tightest business tier first, the most severe first within a tier, findings no business impact analysis names last."`
+	Order    string   `query:"order" enum:"asc,desc," doc:"Default desc, asc for title and business_tier."`
 	Cursor   string   `query:"cursor" maxLength:"500"`
 	Limit    int      `query:"limit" minimum:"0" maximum:"500" default:"50"`
 	Facets   bool     `query:"facets" doc:"Also count the matches by severity, status, tool, service, account and region."`
 	Assignee []string `query:"assignee" doc:"User IDs, or none for unassigned findings."`
 	Triage   []string `query:"triage" doc:"Any of none, false_positive, out_of_scope, muted, risk_accepted, risk_pending."`
 	NewSince bool     `query:"new_since_previous_scan" doc:"Only findings first seen in the latest scan of their scope."`
+	Tier     []int    `query:"business_tier" doc:"Any of the business tiers 1 (mission critical) to 5: findings on resources a business impact analysis of that tier depends on."`
 }
 
 func (in *listInput) params(teamID string) ListParams {
 	p := ListParams{TeamID: teamID, Severity: in.Severity, Status: in.Status, Tool: in.Tool, Account: in.Account, Region: in.Region,
 		Service: in.Service, Check: in.Check, Resource: in.Resource, Scan: in.Scan, Text: in.Text, Sort: in.Sort, Cursor: in.Cursor,
 		Limit: in.Limit, Facets: in.Facets, Result: in.Result, Provider: in.Provider, Assignee: in.Assignee, Triage: in.Triage,
-		NewSincePreviousScan: in.NewSince}
+		NewSincePreviousScan: in.NewSince, BusinessTier: in.Tier}
 	if in.Order != "" {
 		desc := in.Order == "desc"
 		p.Desc = &desc
@@ -136,7 +137,8 @@ func (s *Store) RegisterRoutes(r *httpapi.Router) {
 		{"service", "comma-separated services"}, {"check", "comma-separated check IDs"}, {"resource", "resource UID"},
 		{"scan", "scan or import ID"}, {"q", "text search"}, {"result", "comma-separated results: fail, pass, manual"},
 		{"provider", "comma-separated providers"}, {"assignee", "comma-separated user IDs, or none"},
-		{"triage", "comma-separated triage states"}, {"new_since_previous_scan", "true: only findings new in the latest scan of their scope"}} {
+		{"triage", "comma-separated triage states"}, {"new_since_previous_scan", "true: only findings new in the latest scan of their scope"},
+		{"business_tier", "comma-separated business tiers, 1 to 5"}} {
 		exportParams = append(exportParams, httpapi.QueryParam(p.name, p.doc))
 	}
 	r.HandleDocumented(huma.Operation{OperationID: "export-findings", Method: http.MethodGet, Path: "/api/v1/findings/export",
@@ -168,6 +170,14 @@ func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 		Account: split("account"), Region: split("region"), Service: split("service"), Check: split("check"),
 		Resource: q.Get("resource"), Scan: q.Get("scan"), Text: q.Get("q"), Limit: 500, Result: split("result"), Provider: split("provider"),
 		Assignee: split("assignee"), Triage: split("triage"), NewSincePreviousScan: q.Get("new_since_previous_scan") == "true"}
+	for _, t := range split("business_tier") {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, "business_tier must be tiers 1 to 5, comma-separated")
+			return
+		}
+		p.BusinessTier = append(p.BusinessTier, n)
+	}
 	format := q.Get("format")
 	if format == "" {
 		format = "csv"
@@ -192,7 +202,7 @@ func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	if format == "csv" {
 		_ = cw.Write([]string{"id", "status", "severity", "result", "tool", "check_id", "title", "provider", "account_uid", "region",
-			"service", "resource_uid", "target", "location", "component", "version", "fixed_version", "vuln_ids", "first_seen", "last_seen"})
+			"service", "resource_uid", "target", "location", "component", "version", "fixed_version", "vuln_ids", "first_seen", "last_seen", "business_tier"})
 	}
 	page := first
 	for {
@@ -201,7 +211,7 @@ func (s *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 			if format == "csv" {
 				_ = cw.Write([]string{strconv.FormatInt(f.ID, 10), f.Status, f.Severity, f.Result, f.Tool, f.CheckID, f.Title, f.Provider,
 					f.AccountUID, f.Region, f.Service, f.ResourceUID, f.Target, f.Location, f.Component, f.Version, f.FixedVersion,
-					strings.Join(f.VulnIDs, " "), f.FirstSeen.UTC().Format("2006-01-02T15:04:05Z"), f.LastSeen.UTC().Format("2006-01-02T15:04:05Z")})
+					strings.Join(f.VulnIDs, " "), f.FirstSeen.UTC().Format("2006-01-02T15:04:05Z"), f.LastSeen.UTC().Format("2006-01-02T15:04:05Z"), strconv.Itoa(f.BusinessTier)})
 			} else if err := enc.Encode(f); err != nil {
 				return // the client went away
 			}

@@ -45,12 +45,13 @@ type FilterBody struct {
 	Assignee             []string `json:"assignee,omitempty"`
 	Triage               []string `json:"triage,omitempty"`
 	NewSincePreviousScan bool     `json:"new_since_previous_scan,omitempty"`
+	BusinessTier         []int    `json:"business_tier,omitempty"`
 }
 
 func (f *FilterBody) params(teamID string) *ListParams {
 	return &ListParams{TeamID: teamID, Severity: f.Severity, Status: f.Status, Result: f.Result, Provider: f.Provider, Tool: f.Tool,
 		Account: f.Account, Region: f.Region, Service: f.Service, Check: f.Check, Resource: f.Resource, Scan: f.Scan, Text: f.Text,
-		Assignee: f.Assignee, Triage: f.Triage, NewSincePreviousScan: f.NewSincePreviousScan}
+		Assignee: f.Assignee, Triage: f.Triage, NewSincePreviousScan: f.NewSincePreviousScan, BusinessTier: f.BusinessTier}
 }
 
 type bulkInput struct {

@@ -35,10 +35,19 @@ const riskExpr = `(COALESCE(c.cvss_score, CASE WHEN o.severity >= 5 THEN 9.5 WHE
 	* (0.4 + 0.6 * CASE WHEN c.in_kev THEN 1.0 ELSE COALESCE(c.epss_score, 0.0) END)
 	* CASE o.exposure WHEN 'network' THEN 1.0 WHEN 'cloud' THEN 0.85 ELSE 0.7 END)`
 
-var priorityExpr = `CASE WHEN c.in_kev AND (o.exposure = 'network' OR c.kev_ransomware = 'Known') THEN 'P1'
-	WHEN ` + riskExpr + ` >= 80 THEN 'P1'
-	WHEN c.in_kev OR ` + riskExpr + ` >= 50 THEN 'P2'
-	WHEN ` + riskExpr + ` >= 25 THEN 'P3' ELSE 'P4' END`
+// Business impact raises it: an occurrence on an asset that a tier 1
+// (mission critical) or tier 2 business process depends on is one level
+// more urgent (P4 -> P3 -> P2 -> P1), so that the same vulnerability on a
+// sandbox ranks below it (internal/tiers; docs/vulnerabilities.md).
+var (
+	technicalP1  = `(c.in_kev AND (o.exposure = 'network' OR c.kev_ransomware = 'Known') OR ` + riskExpr + ` >= 80)`
+	technicalP2  = `(c.in_kev OR ` + riskExpr + ` >= 50)`
+	technicalP3  = `(` + riskExpr + ` >= 25)`
+	businessCrit = `o.business_tier IN (1, 2)`
+	priorityExpr = `CASE WHEN ` + technicalP1 + ` OR (` + businessCrit + ` AND ` + technicalP2 + `) THEN 'P1'
+	WHEN ` + technicalP2 + ` OR (` + businessCrit + ` AND ` + technicalP3 + `) THEN 'P2'
+	WHEN ` + technicalP3 + ` OR ` + businessCrit + ` THEN 'P3' ELSE 'P4' END`
+)
 
 // rescore recomputes the risk score and priority of the occurrences that
 // match where (over vuln_occurrences o and vuln_occurrence_scores s), in

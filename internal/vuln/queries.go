@@ -13,6 +13,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
+	"github.com/offloadsecurity/cspm/internal/tiers"
 )
 
 // ListParams filters the team's vulnerabilities.
@@ -28,8 +29,14 @@ type ListParams struct {
 	Overdue      bool
 	FixAvailable *bool
 	Text         string
-	Limit        int
-	Offset       int
+	// BusinessTier: occurrences on assets a business impact analysis of
+	// one of these tiers (1 to 5) depends on.
+	BusinessTier []int
+	// Sort: risk (default: the riskiest first) or business_tier (the
+	// tightest tier first, then the riskiest; assets no analysis names last).
+	Sort   string
+	Limit  int
+	Offset int
 }
 
 // VulnerabilitySummary is one vulnerability and how it affects the team.
@@ -50,6 +57,7 @@ type VulnerabilitySummary struct {
 	LastSeen       time.Time  `json:"last_seen"`
 	SLADue         *time.Time `json:"sla_due" doc:"The earliest deadline: highest severity from the earliest sighting, capped by the KEV due date."`
 	Overdue        int        `json:"overdue" doc:"Open occurrences past their deadline."`
+	BusinessTier   int        `json:"business_tier" doc:"The tightest business tier (1-5) of its occurrences' assets; 0: no business impact analysis names them."`
 }
 
 // KEVState is a vulnerability's standing in CISA KEV.
@@ -76,6 +84,7 @@ type AssetSummary struct {
 	Priority        string    `json:"priority" enum:"P1,P2,P3,P4"`
 	Overdue         int       `json:"overdue"`
 	LastSeen        time.Time `json:"last_seen"`
+	BusinessTier    int       `json:"business_tier" doc:"The tightest tier (1-5) of the business impact analyses that depend on the asset; 0: none."`
 }
 
 // VulnerabilityList is one page.
@@ -156,6 +165,16 @@ func (p *ListParams) filter(sla SLAPolicy, now time.Time) (*filter, error) {
 		f.Conds, f.catalog = append(f.Conds, cond), true
 		f.Args = append(f.Args, args...)
 	}
+	if len(p.BusinessTier) > 0 {
+		var set []string
+		for _, t := range p.BusinessTier {
+			if !tiers.Valid(t) {
+				return nil, fmt.Errorf("unknown business tier %d: want 1 to 5", t)
+			}
+			set = append(set, fmt.Sprint(t))
+		}
+		f.Conds = append(f.Conds, "o.business_tier IN ("+strings.Join(set, ",")+")") // integers from a fixed set
+	}
 	if t := strings.TrimSpace(p.Text); t != "" {
 		like := "%" + strings.ToLower(t) + "%"
 		f.add("(LOWER(c.id) LIKE %s OR LOWER(c.title) LIKE %s OR LOWER(o.asset) LIKE %s OR LOWER(o.component) LIKE %s"+
@@ -176,6 +195,9 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 	}
 	if p.Limit <= 0 || p.Limit > 500 {
 		p.Limit = 50
+	}
+	if p.Sort != "" && p.Sort != "risk" && p.Sort != "business_tier" {
+		return res, fmt.Errorf("unknown sort %q: want risk or business_tier", p.Sort)
 	}
 	sla, err := s.SLAPolicyGet(ctx, p.TeamID)
 	if err != nil {
@@ -215,7 +237,17 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		if err != nil {
 			return err
 		}
-		keys, err := pageKeys(ctx, q, key, f.SQL(), f.Args, max(p.Offset, 0), p.Limit, s.firstWindow)
+		order := "MAX(s.risk_score) DESC, " + key
+		var keys []string
+		if p.Sort == "business_tier" {
+			// No window of scores gives this order: the groups are ranked
+			// in the database, every match (a narrower filter is faster).
+			order = businessTierRank + ", " + order
+			keys, err = db.QueryStrings(ctx, q, fmt.Sprintf("SELECT %s %s GROUP BY %s ORDER BY %s LIMIT %d OFFSET %d", key,
+				occurrencesFrom+f.SQL(), key, order, p.Limit, max(p.Offset, 0)), f.Args...)
+		} else {
+			keys, err = pageKeys(ctx, q, key, f.SQL(), f.Args, max(p.Offset, 0), p.Limit, s.firstWindow)
+		}
 		if err != nil || len(keys) == 0 {
 			return err
 		}
@@ -234,13 +266,13 @@ func (s *Service) List(ctx context.Context, p ListParams) (VulnerabilityList, er
 		if res.GroupBy == "asset" {
 			return s.listAssets(ctx, q, &res, `SELECT o.asset, MIN(o.exposure), COUNT(DISTINCT o.vuln_id), COUNT(*),
 				COUNT(DISTINCT CASE WHEN c.in_kev THEN o.vuln_id END), MAX(o.severity), MAX(s.risk_score), MIN(s.priority),
-				SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), MAX(o.last_seen)`+from+
-				` GROUP BY o.asset ORDER BY MAX(s.risk_score) DESC, o.asset`, args)
+				SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), MAX(o.last_seen), `+businessTierRank+from+
+				` GROUP BY o.asset ORDER BY `+order, args)
 		}
 		return s.listVulns(ctx, q, &res, `SELECT c.id, MAX(c.title), MAX(o.severity), MAX(c.cvss_score), MAX(c.epss_score), MAX(c.epss_percentile),
 			MAX(c.kev_due_date), COUNT(DISTINCT o.asset), COUNT(*), SUM(CASE WHEN o.fixed_version <> '' THEN 1 ELSE 0 END), MAX(s.risk_score),
-			MIN(s.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END)`+from+
-			` GROUP BY c.id ORDER BY MAX(s.risk_score) DESC, c.id`, args)
+			MIN(s.priority), MIN(o.first_seen), MAX(o.last_seen), SUM(CASE WHEN `+overdue+` THEN 1 ELSE 0 END), `+businessTierRank+from+
+			` GROUP BY c.id ORDER BY `+strings.Replace(order, "o.vuln_id", "c.id", 1), args)
 	})
 	return res, err
 }
@@ -338,9 +370,10 @@ func (s *Service) listVulns(ctx context.Context, q db.Querier, res *Vulnerabilit
 			overdue sql.NullInt64
 		)
 		if err := rows.Scan(&v.ID, &v.Title, &sev, &v.CVSSScore, &v.EPSSScore, &v.EPSSPercentile, &kevDue, &v.Assets, &v.Occurrences,
-			&v.FixAvailable, &v.RiskScore, &v.Priority, &first, &last, &overdue); err != nil {
+			&v.FixAvailable, &v.RiskScore, &v.Priority, &first, &last, &overdue, &v.BusinessTier); err != nil {
 			return err
 		}
+		v.BusinessTier = tierOfRank(v.BusinessTier)
 		v.Severity, v.FirstSeen, v.LastSeen, v.Overdue = ocsf.Severity(sev).Key(), first.Time, last.Time, int(overdue.Int64)
 		v.SLADue = res.SLA.DueAt(ocsf.Severity(sev), v.FirstSeen, kevDue)
 		res.Vulnerabilities = append(res.Vulnerabilities, v)
@@ -411,9 +444,10 @@ func (s *Service) listAssets(ctx context.Context, q db.Querier, res *Vulnerabili
 			overdue sql.NullInt64
 		)
 		if err := rows.Scan(&a.Asset, &a.Exposure, &a.Vulnerabilities, &a.Occurrences, &a.InKEV, &sev, &a.RiskScore, &a.Priority,
-			&overdue, &last); err != nil {
+			&overdue, &last, &a.BusinessTier); err != nil {
 			return err
 		}
+		a.BusinessTier = tierOfRank(a.BusinessTier)
 		a.Severity, a.LastSeen, a.Overdue = ocsf.Severity(sev).Key(), last.Time, int(overdue.Int64)
 		res.Assets = append(res.Assets, a)
 	}
@@ -445,6 +479,18 @@ type Occurrence struct {
 	AcceptedReason string     `json:"accepted_reason,omitempty"`
 	AcceptedBy     string     `json:"accepted_by,omitempty"`
 	AcceptedUntil  *time.Time `json:"accepted_until,omitempty"`
+	BusinessTier   int        `json:"business_tier" doc:"The tightest tier (1-5) of the business impact analyses that depend on its asset; 0: none. Tiers 1 and 2 raise its priority one level."`
+}
+
+// businessTierRank is a group's tightest business tier, 6 for none (so
+// that an ascending order puts the unnamed last); tierOfRank reads it back.
+const businessTierRank = `MIN(CASE WHEN o.business_tier > 0 THEN o.business_tier ELSE 6 END)`
+
+func tierOfRank(r int) int {
+	if r > 5 {
+		return 0
+	}
+	return r
 }
 
 // occurrencesFrom joins occurrences (o) with their scores (s) and catalog
@@ -454,7 +500,7 @@ const occurrencesFrom = ` FROM vuln_occurrences AS o JOIN vuln_occurrence_scores
 
 const occurrenceColumns = `o.id, o.vuln_id, o.asset, o.exposure, o.component, o.location, o.version, o.fixed_version, o.status, o.severity,
 	s.risk_score, s.priority, o.source_tool, o.last_scan_id, o.first_seen, o.last_seen, o.fixed_at, o.accepted_reason, o.accepted_by,
-	o.accepted_until, c.kev_due_date`
+	o.accepted_until, c.kev_due_date, o.business_tier`
 
 func scanOccurrence(rows interface{ Scan(...any) error }, sla SLAPolicy, now time.Time) (Occurrence, error) {
 	var (
@@ -465,7 +511,7 @@ func scanOccurrence(rows interface{ Scan(...any) error }, sla SLAPolicy, now tim
 		kevDue        string
 	)
 	if err := rows.Scan(&o.ID, &o.VulnID, &o.Asset, &o.Exposure, &o.Component, &o.Location, &o.Version, &o.FixedVersion, &o.Status, &sev,
-		&o.RiskScore, &o.Priority, &o.SourceTool, &o.LastScanID, &first, &last, &fixedAt, &o.AcceptedReason, &o.AcceptedBy, &till, &kevDue); err != nil {
+		&o.RiskScore, &o.Priority, &o.SourceTool, &o.LastScanID, &first, &last, &fixedAt, &o.AcceptedReason, &o.AcceptedBy, &till, &kevDue, &o.BusinessTier); err != nil {
 		return o, err
 	}
 	o.Severity, o.FixAvailable, o.FirstSeen, o.LastSeen = ocsf.Severity(sev).Key(), o.FixedVersion != "", first.Time, last.Time

@@ -32,6 +32,8 @@ type listInput struct {
 	Text         string   `query:"q" maxLength:"200" doc:"Substring of the ID, title, asset or component."`
 	Limit        int      `query:"limit" minimum:"0" maximum:"500" default:"50"`
 	Offset       int      `query:"offset" minimum:"0" maximum:"100000"`
+	BusinessTier []int    `query:"business_tier" doc:"Any of the business tiers 1 (mission critical) to 5: occurrences on assets a business impact analysis of that tier depends on."`
+	Sort         string   `query:"sort" enum:"risk,business_tier," doc:"Default risk (the riskiest first). business_tier: the tightest business tier first, then the riskiest; assets no analysis names last."`
 }
 
 func optionalBool(s string) *bool {
@@ -102,7 +104,8 @@ func (s *Service) RegisterRoutes(r *httpapi.Router, kevURL string) {
 		rbac.VulnsRead, func(ctx context.Context, in *listInput) (*listOutput, error) {
 			res, err := s.List(ctx, ListParams{TeamID: team.FromContext(ctx), GroupBy: in.GroupBy, Status: in.Status, Severity: in.Severity,
 				Priority: in.Priority, InKEV: optionalBool(in.InKEV), Ransomware: in.Ransomware, EPSSMin: in.EPSSMin, Overdue: in.Overdue,
-				FixAvailable: optionalBool(in.FixAvailable), Text: in.Text, Limit: in.Limit, Offset: in.Offset})
+				FixAvailable: optionalBool(in.FixAvailable), Text: in.Text, Limit: in.Limit, Offset: in.Offset,
+				BusinessTier: in.BusinessTier, Sort: in.Sort})
 			if err != nil {
 				return nil, toHTTP(err)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
+	"github.com/offloadsecurity/cspm/internal/tiers"
 )
 
 // Sighting is one vulnerability seen by one scan in one asset's component.
@@ -114,6 +115,9 @@ type Service struct {
 	// the team's occurrences, after the commit (the app queues the two-way
 	// ticket sync).
 	StatusChanged func(ctx context.Context, teamID string)
+	// Tiers, when set, gives occurrences the business tier of their asset
+	// (business_tier.go).
+	Tiers tiers.Source
 
 	totals listcache.Cache[int]
 	// firstWindow is how many scores a list page reads first (see pageKeys).
@@ -226,6 +230,7 @@ func anySlice(s []string) []any {
 func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, sightings []Sighting, scopes []string) (Result, error) {
 	var res Result
 	now := s.now().UTC()
+	tierMap := s.businessTiers(ctx, teamID)
 	err := s.d.InTeam(ctx, teamID, func(q db.Querier) (err error) {
 		if err := resolveAliases(ctx, q, sightings); err != nil {
 			return fmt.Errorf("aliases: %w", err)
@@ -278,6 +283,9 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 		if _, err := q.ExecContext(ctx, `INSERT INTO vuln_occurrence_scores (occurrence_id, team_id, vuln_id)
 			SELECT o.id, o.team_id, o.vuln_id FROM vuln_occurrences AS o WHERE o.team_id = $1 AND o.last_scan_id = $2
 			ON CONFLICT (occurrence_id) DO NOTHING`, teamID, scanID); err != nil {
+			return err
+		}
+		if _, err := applyTiers(ctx, q, teamID, tierMap, "last_scan_id = $2", scanID); err != nil {
 			return err
 		}
 		if _, err := rescore(ctx, q, "o.team_id = $1 AND o.last_scan_id = $2", teamID, scanID); err != nil {

@@ -1944,6 +1944,10 @@ export interface components {
             by_tier: components["schemas"]["TierCount"][];
             exposure: components["schemas"]["Exposure"][];
             /** Format: date-time */
+            exposure_computed_at: string;
+            /** @description The findings, vulnerabilities or analyses changed since exposure_computed_at; a refresh is under way. */
+            exposure_stale: boolean;
+            /** Format: date-time */
             generated_at: string;
             heatmap: components["schemas"]["Heatmap"];
             objective_gaps: components["schemas"]["ObjectiveGap"][];
@@ -1987,6 +1991,11 @@ export interface components {
         };
         AssetSummary: {
             asset: string;
+            /**
+             * Format: int64
+             * @description The tightest tier (1-5) of the business impact analyses that depend on the asset; 0: none.
+             */
+            business_tier: number;
             /** @enum {string} */
             exposure: "network" | "cloud" | "package";
             /**
@@ -2454,6 +2463,11 @@ export interface components {
             account_uid: string;
             assignee_email?: string;
             assignee_id?: string;
+            /**
+             * Format: int64
+             * @description Tightest criticality tier (1-5) of the business processes depending on its resource (account, resource UID, target or tag); 0: none.
+             */
+            business_tier: number;
             check_id: string;
             /** Format: int64 */
             class_uid: number;
@@ -2720,6 +2734,7 @@ export interface components {
         FilterBody: {
             account?: string[];
             assignee?: string[];
+            business_tier?: number[];
             check?: string[];
             new_since_previous_scan?: boolean;
             provider?: string[];
@@ -2753,6 +2768,11 @@ export interface components {
             account_uid: string;
             assignee_email?: string;
             assignee_id?: string;
+            /**
+             * Format: int64
+             * @description Tightest criticality tier (1-5) of the business processes depending on its resource (account, resource UID, target or tag); 0: none.
+             */
+            business_tier: number;
             check_id: string;
             /** Format: int64 */
             class_uid: number;
@@ -3266,6 +3286,11 @@ export interface components {
             /** Format: date-time */
             accepted_until?: string;
             asset: string;
+            /**
+             * Format: int64
+             * @description The tightest tier (1-5) of the business impact analyses that depend on its asset; 0: none. Tiers 1 and 2 raise its priority one level.
+             */
+            business_tier: number;
             component: string;
             exposure: string;
             /** Format: date-time */
@@ -4283,6 +4308,11 @@ export interface components {
              * @description Distinct affected assets.
              */
             assets: number;
+            /**
+             * Format: int64
+             * @description The tightest business tier (1-5) of its occurrences' assets; 0: no business impact analysis names them.
+             */
+            business_tier: number;
             /** Format: double */
             cvss_score: number | null;
             /** Format: double */
@@ -6654,9 +6684,9 @@ export interface operations {
                 scan?: string;
                 /** @description Substring of title, check, resource or location. */
                 q?: string;
-                /** @description Default severity. */
-                sort?: "severity" | "last_seen" | "first_seen" | "title" | "";
-                /** @description Default desc, asc for title. */
+                /** @description Default severity. business_tier: the tightest business tier first, the most severe first within a tier, findings no business impact analysis names last. */
+                sort?: "severity" | "last_seen" | "first_seen" | "title" | "business_tier" | "";
+                /** @description Default desc, asc for title and business_tier. */
                 order?: "asc" | "desc" | "";
                 cursor?: string;
                 limit?: number;
@@ -6668,6 +6698,8 @@ export interface operations {
                 triage?: string[];
                 /** @description Only findings first seen in the latest scan of their scope. */
                 new_since_previous_scan?: boolean;
+                /** @description Any of the business tiers 1 (mission critical) to 5: findings on resources a business impact analysis of that tier depends on. */
+                business_tier?: number[];
             };
             header?: never;
             path?: never;
@@ -6790,6 +6822,8 @@ export interface operations {
                 triage?: string;
                 /** @description true: only findings new in the latest scan of their scope */
                 new_since_previous_scan?: string;
+                /** @description comma-separated business tiers, 1 to 5 */
+                business_tier?: string;
             };
             header?: never;
             path?: never;
@@ -10243,6 +10277,10 @@ export interface operations {
                 q?: string;
                 limit?: number;
                 offset?: number;
+                /** @description Any of the business tiers 1 (mission critical) to 5: occurrences on assets a business impact analysis of that tier depends on. */
+                business_tier?: number[];
+                /** @description Default risk (the riskiest first). business_tier: the tightest business tier first, then the riskiest; assets no analysis names last. */
+                sort?: "risk" | "business_tier" | "";
             };
             header?: never;
             path?: never;

@@ -22,9 +22,16 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 export function BIAAnalyticsPage() {
   const [a, setA] = useState<Analytics | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [reload, setReload] = useState(0);
   useEffect(() => {
     biaApi.analytics().then(setA, setError);
-  }, []);
+  }, [reload]);
+  // A stale exposure is being refreshed in the background: ask again shortly.
+  useEffect(() => {
+    if (!a?.exposure_stale) return;
+    const t = setTimeout(() => setReload((n) => n + 1), 3000);
+    return () => clearTimeout(t);
+  }, [a]);
   if (error) return <ErrorAlert error={error} />;
   if (!a) return <Loader aria-label="Loading" />;
   const statuses = ["draft", "in_review", "returned", "approved"];
@@ -75,7 +82,12 @@ export function BIAAnalyticsPage() {
         </Card>
       </SimpleGrid>
       <Card withBorder>
-        <Text fw={600} mb="xs">Findings on each process's dependencies, most critical process first</Text>
+        <Group justify="space-between" mb="xs">
+          <Text fw={600}>Findings on each process's dependencies, most critical process first</Text>
+          <Text size="xs" c="dimmed" data-testid="bia-exposure-as-of">
+            {a.exposure_stale ? "Refreshing after a change · " : ""}computed {new Date(a.exposure_computed_at).toLocaleString()}
+          </Text>
+        </Group>
         <Table striped data-testid="bia-exposure">
           <Table.Thead>
             <Table.Tr>

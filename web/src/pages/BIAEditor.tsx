@@ -1,7 +1,8 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import {
-  ActionIcon, Button, Card, Group, NativeSelect, NumberInput, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title,
+  ActionIcon, Button, Card, Group, NativeSelect, NumberInput, Select, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title,
 } from "@mantine/core";
+import { triageApi, type AssignableUser } from "../api/triage";
 import { useAction } from "../useAction";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { DEPENDENCY_KINDS, type BIARecord, type BIASettings, type Dependency } from "../bia";
@@ -25,6 +26,13 @@ export function BIAEditor({ initial, settings, processes, submitLabel, onSave, o
   const [depKind, setDepKind] = useState<Dependency["kind"]>("cloud_account");
   const [depValue, setDepValue] = useState("");
   const save = useAction();
+  // The owner is a user of the team: picked by email from the team's users.
+  const [users, setUsers] = useState<AssignableUser[]>([]);
+  useEffect(() => {
+    triageApi.assignees().then((res) => setUsers(res.users), () => setUsers([]));
+  }, []);
+  const ownerOptions = [...users.map((u) => ({ value: u.id, label: u.email })),
+    ...(r.owner_id && !users.some((u) => u.id === r.owner_id) ? [{ value: r.owner_id, label: r.owner_id }] : [])];
   const set = <K extends keyof BIARecord>(k: K, v: BIARecord[K]) => setR((x) => ({ ...x, [k]: v }));
   const rating = (c: string, h: string) => r.impacts?.[c]?.[h] ?? 0;
   const setRating = (c: string, h: string, v: number) =>
@@ -45,7 +53,8 @@ export function BIAEditor({ initial, settings, processes, submitLabel, onSave, o
             <TextInput label="Name" required value={r.name} onChange={(e) => set("name", e.currentTarget.value)} data-testid="bia-name" />
             <NativeSelect label="Criticality tier" value={String(r.tier)} onChange={(e) => set("tier", Number(e.currentTarget.value))}
               data={settings.tier_names.map((n, i) => ({ value: String(i + 1), label: `${i + 1} · ${n}` }))} data-testid="bia-tier" />
-            <TextInput label="Owner (user ID)" value={r.owner_id ?? ""} onChange={(e) => set("owner_id", e.currentTarget.value)} data-testid="bia-owner" />
+            <Select label="Owner" placeholder="A user of the team" data={ownerOptions} value={r.owner_id || null} searchable clearable
+              onChange={(v) => set("owner_id", v ?? "")} data-testid="bia-owner" />
             <TextInput label="Minimum service level" value={r.minimum_service_level ?? ""}
               onChange={(e) => set("minimum_service_level", e.currentTarget.value)} />
           </SimpleGrid>

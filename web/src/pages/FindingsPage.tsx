@@ -7,6 +7,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { EmptyState, firstSteps } from "../components/EmptyState";
 import { useAuth } from "../auth";
 import { SeverityBadge } from "../components/SeverityBadge";
+import { BUSINESS_TIERS, BusinessTierBadge } from "../components/BusinessTierBadge";
 import { SEVERITIES } from "../severity";
 import { BulkBar } from "./findings/BulkBar";
 import { FindingDetailView, wrap } from "./findings/FindingDetail";
@@ -111,6 +112,7 @@ export function FindingsPage() {
         <MultiSelect label="Tool" data={facet("tool")} value={get("tool")} onChange={(v) => set("tool", v)} w={160} clearable searchable />
         <MultiSelect label="Service" data={facet("service")} value={get("service")} onChange={(v) => set("service", v)} w={160} clearable searchable />
         <MultiSelect label="Triage" data={TRIAGE} value={get("triage")} onChange={(v) => set("triage", v)} w={200} clearable data-testid="filter-triage" />
+        <MultiSelect label="Business tier" data={BUSINESS_TIERS} value={get("business_tier")} onChange={(v) => set("business_tier", v)} w={170} clearable data-testid="filter-business-tier" />
         <MultiSelect label="Assignee" data={assigneeOptions} value={get("assignee")} onChange={(v) => set("assignee", v)} w={200} clearable searchable />
         <form onSubmit={(e) => { e.preventDefault(); set("q", text ? [text] : []); }}>
           <TextInput label="Search" placeholder="title, check, resource" value={text} onChange={(e) => setText(e.currentTarget.value)} name="q" />
@@ -156,6 +158,7 @@ export function FindingsPage() {
             <SortHeader label="Severity" sort="severity" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
             <SortHeader label="Title" sort="title" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
             <Table.Th>Resource</Table.Th>
+            <SortHeader label="Business tier" sort="business_tier" params={params} total={list?.total ?? 0} onSort={(s) => setParams(withSort(params, s))} />
             <Table.Th>Tool</Table.Th>
             <Table.Th>Status</Table.Th>
             <Table.Th>Assignee</Table.Th>
@@ -175,6 +178,7 @@ export function FindingsPage() {
               <Table.Td><SeverityBadge severity={f.severity} /></Table.Td>
               <Table.Td><Text size="sm" lineClamp={2} data-testid="finding-title">{f.title}</Text></Table.Td>
               <Table.Td><Text size="xs" lineClamp={1}>{f.resource_name || f.resource_uid || f.target}{f.location ? ` · ${f.location}` : ""}</Text></Table.Td>
+              <Table.Td><BusinessTierBadge tier={f.business_tier} /></Table.Td>
               <Table.Td><Text size="sm">{f.tool}</Text></Table.Td>
               <Table.Td><FindingStatusBadge f={f} /></Table.Td>
               <Table.Td><Text size="xs" lineClamp={1}>{f.assignee_email ?? ""}</Text></Table.Td>

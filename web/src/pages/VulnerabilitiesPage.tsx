@@ -9,13 +9,14 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { SLAEditor } from "./SLAEditor";
 import { EmptyState, firstSteps } from "../components/EmptyState";
 import { SeverityBadge } from "../components/SeverityBadge";
+import { BUSINESS_TIERS, BusinessTierBadge } from "../components/BusinessTierBadge";
 import { useAuth } from "../auth";
 import { SEVERITIES } from "../severity";
 import { kevErrorSummary } from "../kev";
 import { TicketsBox } from "../components/TicketsBox";
 
 const wrap = { overflowWrap: "anywhere" as const };
-const FILTERS = ["severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q"];
+const FILTERS = ["severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q", "business_tier"];
 const PRIORITIES = ["P1", "P2", "P3", "P4"];
 const PAGE = 50;
 const priorityColor: Record<string, string> = { P1: "red.9", P2: "red", P3: "orange", P4: "gray" };
@@ -64,7 +65,7 @@ export function VulnerabilitiesPage() {
   const get = (k: string) => (params.get(k) ? params.get(k)!.split(",") : []);
   const query = useCallback(() => {
     const q: Record<string, string> = { limit: String(PAGE), offset: String((page - 1) * PAGE) };
-    for (const k of ["group_by", "severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q"]) {
+    for (const k of ["group_by", "severity", "priority", "in_kev", "ransomware", "epss_min", "overdue", "fix_available", "status", "q", "business_tier", "sort"]) {
       const v = params.get(k);
       if (v) q[k] = v;
     }
@@ -97,6 +98,10 @@ export function VulnerabilitiesPage() {
           data={[{ value: "vulnerability", label: "By vulnerability" }, { value: "asset", label: "By asset" }]} />
         <MultiSelect label="Severity" data={SEVERITIES} value={get("severity")} onChange={(v) => set("severity", v)} w={220} clearable />
         <MultiSelect label="Priority" data={PRIORITIES} value={get("priority")} onChange={(v) => set("priority", v)} w={160} clearable />
+        <MultiSelect label="Business tier" data={BUSINESS_TIERS} value={get("business_tier")} onChange={(v) => set("business_tier", v)} w={170} clearable
+          data-testid="vuln-filter-business-tier" />
+        <Select label="Order" data={[{ value: "risk", label: "Riskiest first" }, { value: "business_tier", label: "Business impact first" }]}
+          value={params.get("sort") ?? "risk"} onChange={(v) => set("sort", v === "risk" ? null : v)} w={190} allowDeselect={false} data-testid="vuln-sort" />
         <Select label="Status" data={["open", "accepted", "fixed", "not_affected", "will_not_fix"]} value={params.get("status") ?? "open"} w={120}
           onChange={(v) => set("status", v === "open" ? null : v)} />
         <NumberInput label="EPSS at least" min={0} max={1} step={0.05} decimalScale={2} w={120} value={params.get("epss_min") ?? ""}
@@ -135,7 +140,7 @@ export function VulnerabilitiesPage() {
           <Table.Thead>
             <Table.Tr>
               <Table.Th>Priority</Table.Th><Table.Th>Asset</Table.Th><Table.Th>Exposure</Table.Th><Table.Th>Vulnerabilities</Table.Th>
-              <Table.Th>In KEV</Table.Th><Table.Th>Highest severity</Table.Th><Table.Th>Risk</Table.Th><Table.Th>Overdue</Table.Th>
+              <Table.Th>In KEV</Table.Th><Table.Th>Highest severity</Table.Th><Table.Th>Risk</Table.Th><Table.Th>Overdue</Table.Th><Table.Th>Business tier</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -149,6 +154,7 @@ export function VulnerabilitiesPage() {
                 <Table.Td><SeverityBadge severity={a.severity} /></Table.Td>
                 <Table.Td>{a.risk_score.toFixed(1)}</Table.Td>
                 <Table.Td>{a.overdue || "–"}</Table.Td>
+                <Table.Td><BusinessTierBadge tier={a.business_tier} /></Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
@@ -160,7 +166,7 @@ export function VulnerabilitiesPage() {
           <Table.Thead>
             <Table.Tr>
               <Table.Th>Priority</Table.Th><Table.Th>Vulnerability</Table.Th><Table.Th>KEV</Table.Th><Table.Th>Severity</Table.Th>
-              <Table.Th>CVSS</Table.Th><Table.Th>EPSS</Table.Th><Table.Th>Assets</Table.Th><Table.Th>Risk</Table.Th><Table.Th>SLA</Table.Th>
+              <Table.Th>CVSS</Table.Th><Table.Th>EPSS</Table.Th><Table.Th>Assets</Table.Th><Table.Th>Risk</Table.Th><Table.Th>SLA</Table.Th><Table.Th>Business tier</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -178,6 +184,7 @@ export function VulnerabilitiesPage() {
                 <Table.Td>{v.assets}</Table.Td>
                 <Table.Td>{v.risk_score.toFixed(1)}</Table.Td>
                 <Table.Td><SLAState due={v.sla_due} overdue={v.overdue} /></Table.Td>
+                <Table.Td><BusinessTierBadge tier={v.business_tier} /></Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
@@ -315,7 +322,7 @@ function OccurrenceRow({ o, onChange }: { o: Occurrence; onChange: () => void })
   const act = (p: Promise<unknown>) => p.then(() => { setError(null); setReason(""); onChange(); }, setError);
   return (
     <Table.Tr>
-      <Table.Td><Text size="xs">{o.asset}</Text><Text size="xs" c="dimmed">{o.source_tool} · {o.exposure}</Text></Table.Td>
+      <Table.Td><Text size="xs">{o.asset} <BusinessTierBadge tier={o.business_tier} /></Text><Text size="xs" c="dimmed">{o.source_tool} · {o.exposure}</Text></Table.Td>
       <Table.Td><Text size="xs">{[o.component, o.version].filter(Boolean).join(" ") || o.location}</Text></Table.Td>
       <Table.Td><Text size="xs">{o.fixed_version || "–"}</Text></Table.Td>
       <Table.Td>

@@ -45,6 +45,16 @@ describe("the findings page's filters", () => {
     expect(sortOf(withSort(byTitle, "last_seen"))).toEqual({ sort: "last_seen", desc: true });
     expect(sortOf(p("sort=bogus")).sort).toBe("severity");
   });
+  it("filters by business tier, acting in bulk on the same tiers, and sorts the tightest tier first", () => {
+    const f = p("business_tier=1,2");
+    expect(listQuery(f)).toMatchObject({ business_tier: "1,2" });
+    expect(bulkFilter(f)).toEqual({ business_tier: [1, 2] });
+    expect(chips(f).map((c) => c.label)).toEqual(["business tier"]);
+    const byTier = withSort(p(""), "business_tier");
+    expect(sortOf(byTier)).toEqual({ sort: "business_tier", desc: false });
+    expect(listQuery(byTier)).toMatchObject({ sort: "business_tier", order: "asc" });
+    expect(sortOf(withSort(byTier, "business_tier"))).toEqual({ sort: "business_tier", desc: true });
+  });
   it("exports the current filter", () => {
     expect(exportHref(p(""), "csv")).toBe("/api/v1/findings/export?format=csv&status=open%2Creopened&result=fail");
     expect(exportHref(p("all=1&sort=title"), "json")).toBe("/api/v1/findings/export?format=json");

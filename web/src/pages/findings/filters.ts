@@ -6,7 +6,7 @@
 
 export const LIST_FILTERS = [
   "severity", "status", "result", "provider", "tool", "service", "account", "region", "check", "resource", "scan", "q",
-  "assignee", "triage", "new_since_previous_scan",
+  "assignee", "triage", "new_since_previous_scan", "business_tier",
 ] as const;
 export type FilterKey = (typeof LIST_FILTERS)[number];
 
@@ -14,15 +14,20 @@ export type FilterKey = (typeof LIST_FILTERS)[number];
 // failure; result=manual shows those.
 export const DEFAULT_VIEW: Partial<Record<FilterKey, string>> = { status: "open,reopened", result: "fail" };
 
-export const SORTS = ["severity", "last_seen", "first_seen", "title"] as const;
+// business_tier: the tightest business tier first, the most severe first
+// within a tier (ascending, like the title).
+export const SORTS = ["severity", "last_seen", "first_seen", "title", "business_tier"] as const;
 export type SortKey = (typeof SORTS)[number];
 
 // Filters given as chips, with their label.
 export const CHIP_LABELS: Record<FilterKey, string> = {
   severity: "severity", status: "status", result: "result", provider: "provider", tool: "tool", service: "service",
   account: "account", region: "region", check: "check", resource: "resource", scan: "scan", q: "search",
-  assignee: "assignee", triage: "triage", new_since_previous_scan: "new since the previous scan",
+  assignee: "assignee", triage: "triage", new_since_previous_scan: "new since the previous scan", business_tier: "business tier",
 };
+
+// ascendingByDefault: sorts whose first click orders ascending.
+const ascendingByDefault = (s: SortKey) => s === "title" || s === "business_tier";
 
 // effectiveFilters is what the page filters by: the URL's filters, or the
 // default view when the URL names none (and does not say all=1).
@@ -48,7 +53,7 @@ export function sortOf(params: URLSearchParams): { sort: SortKey; desc: boolean 
   const s = params.get("sort");
   const sort: SortKey = (SORTS as readonly string[]).includes(s ?? "") ? (s as SortKey) : "severity";
   const o = params.get("order");
-  return { sort, desc: o ? o === "desc" : sort !== "title" };
+  return { sort, desc: o ? o === "desc" : !ascendingByDefault(sort) };
 }
 
 // listQuery is the API query of the page's list.
@@ -85,7 +90,7 @@ export function withFilter(params: URLSearchParams, k: FilterKey, values: string
 export function withSort(params: URLSearchParams, s: SortKey): URLSearchParams {
   const next = new URLSearchParams(params);
   const cur = sortOf(params);
-  const desc = cur.sort === s ? !cur.desc : s !== "title";
+  const desc = cur.sort === s ? !cur.desc : !ascendingByDefault(s);
   next.set("sort", s);
   next.set("order", desc ? "desc" : "asc");
   return next;
@@ -116,12 +121,13 @@ export function chips(params: URLSearchParams): { key: FilterKey; label: string;
 }
 
 // bulkFilter is the current filter as the bulk endpoint's filter object.
-export function bulkFilter(params: URLSearchParams): Record<string, string[] | string | boolean> {
+export function bulkFilter(params: URLSearchParams): Record<string, string[] | number[] | string | boolean> {
   const f = effectiveFilters(params);
-  const out: Record<string, string[] | string | boolean> = {};
+  const out: Record<string, string[] | number[] | string | boolean> = {};
   for (const [k, v] of Object.entries(f)) {
     if (!v) continue;
     if (k === "new_since_previous_scan") out[k] = v === "true";
+    else if (k === "business_tier") out[k] = v.split(",").map(Number);
     else if (k === "resource" || k === "scan" || k === "q") out[k] = v;
     else out[k] = v.split(",");
   }
