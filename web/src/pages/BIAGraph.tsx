@@ -1,6 +1,26 @@
 import { kindLabel, type Dependency } from "../bia";
 
-type Node = { label: string; sub?: string };
+type Node = { label: string; sub?: string; href?: string };
+
+// OPEN_FAILURES is the findings explorer's default view, made explicit so
+// that a link keeps it beside its own filter.
+const OPEN_FAILURES = "status=open,reopened&result=fail";
+
+// findingsHref links a dependency to the open failures on it in the
+// findings explorer (the same matching as analytics: an account by its
+// ID, a resource by its UID, a host or an image by text); a process to its
+// own analysis. Tags, vendors and people have no such list.
+export function findingsHref(d: Dependency): string | undefined {
+  const v = encodeURIComponent(d.value);
+  switch (d.kind) {
+    case "cloud_account": return `/findings?account=${v}&${OPEN_FAILURES}`;
+    case "resource": return `/findings?resource=${v}&${OPEN_FAILURES}`;
+    case "network_host":
+    case "container_image": return `/findings?q=${v}&${OPEN_FAILURES}`;
+    case "process": return `/bia/${v}`;
+    default: return undefined;
+  }
+}
 
 const W = 760;
 const ROW = 34;
@@ -23,18 +43,22 @@ export function BIAGraph({ name, dependedOnBy, dependencies, processes, openFind
   const right: Node[] = dependencies.map((d) => ({
     label: d.kind === "process" ? processes[d.value] ?? d.value : d.value,
     sub: kindLabel(d.kind),
+    href: findingsHref(d),
   }));
   const rows = Math.max(left.length, right.length, 1);
   const h = rows * ROW + 40;
   const cy = h / 2;
   const y = (i: number, n: number) => cy + (i - (n - 1) / 2) * ROW;
-  const box = (x: number, yy: number, n: Node, key: string, testid?: string) => (
-    <g key={key} data-testid={testid}>
-      <rect x={x} y={yy - 13} width={220} height={26} rx={5} fill="#f1f3f5" stroke="#ced4da" />
-      <text x={x + 8} y={yy + 4} fontSize={12}>{trim(n.label)}</text>
-      {n.sub && <text x={x + 212} y={yy + 4} fontSize={9} fill="#868e96" textAnchor="end">{n.sub}</text>}
-    </g>
-  );
+  const box = (x: number, yy: number, n: Node, key: string, testid?: string) => {
+    const g = (
+      <g key={key} data-testid={testid}>
+        <rect x={x} y={yy - 13} width={220} height={26} rx={5} fill="#f1f3f5" stroke={n.href ? "#4c6ef5" : "#ced4da"} />
+        <text x={x + 8} y={yy + 4} fontSize={12} fill={n.href ? "#364fc7" : undefined}>{trim(n.label)}</text>
+        {n.sub && <text x={x + 212} y={yy + 4} fontSize={9} fill="#868e96" textAnchor="end">{n.sub}</text>}
+      </g>
+    );
+    return n.href ? <a key={key} href={n.href} aria-label={`Open failures on ${n.label}`}>{g}</a> : g;
+  };
   return (
     <svg viewBox={`0 0 ${W} ${h}`} width="100%" role="img" aria-label={`Dependencies of ${name}`} data-testid="bia-graph">
       {left.map((_, i) => <line key={"l" + i} x1={230} y1={y(i, left.length)} x2={290} y2={cy} stroke="#adb5bd" />)}
