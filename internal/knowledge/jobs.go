@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,9 +110,11 @@ func (s *Service) ProcessDocument(ctx context.Context, teamID, docID string, ver
 				return err
 			}
 		}
-		_, err := q.ExecContext(ctx, `UPDATE kb_documents SET status = $3, error = '', title = $4, chunks_total = $5, updated_at = $6
-			WHERE team_id = $1 AND id = $2`, teamID, docID, StatusReady, title, len(pieces), s.now().UTC())
-		return err
+		if _, err := q.ExecContext(ctx, `UPDATE kb_documents SET status = $3, error = '', title = $4, chunks_total = $5, updated_at = $6
+			WHERE team_id = $1 AND id = $2`, teamID, docID, StatusReady, title, len(pieces), s.now().UTC()); err != nil {
+			return err
+		}
+		return bumpVersion(ctx, q, teamID, docID) // its vectors went with its old chunks
 	})
 	if errors.Is(err, errSuperseded) {
 		return nil
@@ -182,10 +185,10 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 	// batch sorts all of the team's chunks by ID again.
 	after := ""
 	for {
-		type row struct{ id, text string }
+		type row struct{ id, doc, text string }
 		var batch []row
 		err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-			rows, err := q.QueryContext(ctx, `SELECT c.id, c.section_path, c.text FROM kb_chunks c
+			rows, err := q.QueryContext(ctx, `SELECT c.id, c.document_id, c.section_path, c.text FROM kb_chunks c
 				LEFT JOIN kb_embeddings e ON e.chunk_id = c.id AND e.model = $2
 				WHERE `+db.NotIndexed(s.d.Dialect, "c.team_id")+` = $1 AND c.id > $4 AND e.chunk_id IS NULL
 				ORDER BY c.id LIMIT $3`, teamID, model, EmbedBatch, after)
@@ -196,7 +199,7 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 			for rows.Next() {
 				var r row
 				var section string
-				if err := rows.Scan(&r.id, &section, &r.text); err != nil {
+				if err := rows.Scan(&r.id, &r.doc, &section, &r.text); err != nil {
 					return err
 				}
 				r.text = embedText(section, r.text)
@@ -228,7 +231,13 @@ func (s *Service) EmbedPending(ctx context.Context, teamID string) (int, error) 
 					return err
 				}
 			}
-			return nil
+			docs := make([]string, 0, len(batch))
+			for _, r := range batch {
+				if !slices.Contains(docs, r.doc) {
+					docs = append(docs, r.doc)
+				}
+			}
+			return bumpVersion(ctx, q, teamID, docs...)
 		})
 		if err != nil {
 			return done, err
@@ -268,15 +277,4 @@ func encodeVector(v []float32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return b
-}
-
-func decodeVector(b []byte) ([]float32, error) {
-	if len(b)%4 != 0 {
-		return nil, fmt.Errorf("vector of %d bytes", len(b))
-	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v, nil
 }

@@ -56,6 +56,8 @@ type Service struct {
 	minSim   float32
 	metrics  *llm.Metrics
 	http     *http.Client
+	// vecs holds each searched team's vectors in memory (vecindex.go).
+	vecs vecCache
 	// newChat and newEmbedder build provider clients; tests may replace them.
 	newChat     func(llm.Config) (llm.Chat, error)
 	newEmbedder func(llm.Config) (llm.Embedder, error)

@@ -2,7 +2,9 @@ package knowledge
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -71,107 +73,127 @@ func queryTerms(q string) []string {
 	return out
 }
 
-// filter adds the document and tag filters on chunks aliased c.
-func filter(w *db.Where, p SearchParams) {
-	w.In("c.document_id", p.DocumentIDs)
+// allowedDocs resolves the document and tag filters to the set of the
+// team's documents they allow; nil when there is no filter. Both filters
+// given: documents that pass both.
+func allowedDocs(ctx context.Context, q db.Querier, teamID string, p SearchParams) (map[string]bool, error) {
+	if len(p.DocumentIDs) == 0 && len(p.Tags) == 0 {
+		return nil, nil
+	}
+	w := &db.Where{}
+	w.Add("d.team_id = %s", teamID)
+	w.In("d.id", p.DocumentIDs)
 	if len(p.Tags) > 0 {
 		tags := make([]string, len(p.Tags))
 		for i, t := range p.Tags {
 			tags[i] = strings.ToLower(strings.TrimSpace(t))
 		}
-		cond := "c.document_id IN (SELECT document_id FROM kb_document_tags WHERE team_id = $1 AND tag IN (" +
+		cond := "d.id IN (SELECT document_id FROM kb_document_tags WHERE team_id = $1 AND tag IN (" +
 			db.InList(len(tags), len(w.Args)+1) + "))"
 		w.Conds = append(w.Conds, cond)
 		for _, t := range tags {
 			w.Args = append(w.Args, t)
 		}
 	}
+	ids, err := db.QueryStrings(ctx, q, `SELECT d.id FROM kb_documents d WHERE `+w.SQL(), w.Args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
+
+// ftsToken is how the SQLite full-text index names a team or a document
+// (migration 0002): 'k' || hex(id) || '0'.
+func ftsToken(id string) string {
+	return "k" + strings.ToUpper(hex.EncodeToString([]byte(id))) + "0"
+}
+
+// maxFTSDocs is the most documents a filter names inside the SQLite
+// full-text query; a wider filter checks documents after ranking instead.
+const maxFTSDocs = 200
 
 // textRanked returns chunk IDs by full-text relevance: FTS5's bm25 on
 // SQLite (section path weighted double), ts_rank_cd over the tsvector
 // column (GIN-indexed) on PostgreSQL. Terms are ORed: a chunk that holds
 // more of them, and rarer ones, ranks higher.
-func (s *Service) textRanked(ctx context.Context, q db.Querier, teamID string, p SearchParams) ([]string, error) {
+func (s *Service) textRanked(ctx context.Context, q db.Querier, teamID string, p SearchParams, allowed map[string]bool) ([]string, error) {
 	terms := queryTerms(p.Query)
-	if len(terms) == 0 {
+	if len(terms) == 0 || (allowed != nil && len(allowed) == 0) {
 		return nil, nil
 	}
-	w := &db.Where{}
-	w.Add("c.team_id = %s", teamID)
-	var query string
 	if s.d.Dialect == db.Postgres {
-		w.Add("c.tsv @@ to_tsquery('english', %s)", strings.Join(terms, " | "))
-		filter(w, p)
-		query = `SELECT c.id FROM kb_chunks c WHERE ` + w.SQL() +
-			` ORDER BY ts_rank_cd(c.tsv, to_tsquery('english', $2)) DESC, c.id LIMIT ` + fmt.Sprint(Candidates)
-	} else {
-		quoted := make([]string, len(terms))
-		for i, t := range terms {
-			quoted[i] = `"` + t + `"`
+		// kb_text_search (migration 0002) ranks with the GIN index, which
+		// row-level security keeps a plain query from using; it takes the
+		// team from the transaction, as the policy does, and the passages
+		// are read back through the policy.
+		var docs any
+		if allowed != nil {
+			docs = slices.Sorted(maps.Keys(allowed))
 		}
-		w.Add("kb_chunks_fts MATCH %s", strings.Join(quoted, " OR "))
-		filter(w, p)
-		// CROSS JOIN keeps SQLite from starting at the team index and
-		// probing the full-text index once per chunk of the team.
-		query = `SELECT c.id FROM kb_chunks_fts CROSS JOIN kb_chunks c ON c.rowid = kb_chunks_fts.rowid WHERE ` + w.SQL() +
-			` ORDER BY bm25(kb_chunks_fts, 2.0, 1.0), c.id LIMIT ` + fmt.Sprint(Candidates)
+		return db.QueryStrings(ctx, q, `SELECT chunk_id FROM kb_text_search($1, $2, $3)`,
+			strings.Join(terms, " | "), docs, Candidates)
 	}
-	return db.QueryStrings(ctx, q, query, w.Args...)
-}
-
-// vectorRanked returns chunk IDs by cosine similarity to the query's
-// vector, over the team's vectors of the current model (a scan: vectors
-// are normalized, so the dot product is the cosine).
-func (s *Service) vectorRanked(ctx context.Context, q db.Querier, teamID, model string, qv []float32, p SearchParams) ([]string, error) {
-	w := &db.Where{}
-	w.Add("e.team_id = %s", teamID)
-	w.Add("e.model = %s", model)
-	w.Add("c.team_id = %s", teamID)
-	filter(w, p)
-	rows, err := q.QueryContext(ctx, `SELECT e.chunk_id, e.vector FROM kb_embeddings e JOIN kb_chunks c ON c.id = e.chunk_id
-		WHERE `+w.SQL(), w.Args...)
+	// SQLite ranks inside the full-text index, whose team and doc columns
+	// hold one token each, and reads kb_chunks only for the best
+	// Candidates: fetching every match's row to check its team before
+	// ranking was most of a query's time at 100,000 chunks. The team
+	// column still decides on the rows read.
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + t + `"`
+	}
+	expr := `team : "` + ftsToken(teamID) + `" AND {section_path text} : (` + strings.Join(quoted, " OR ") + `)`
+	limit := " LIMIT " + fmt.Sprint(Candidates)
+	if allowed != nil {
+		if len(allowed) <= maxFTSDocs {
+			docs := make([]string, 0, len(allowed))
+			for _, id := range slices.Sorted(maps.Keys(allowed)) {
+				docs = append(docs, `"`+ftsToken(id)+`"`)
+			}
+			expr += ` AND doc : (` + strings.Join(docs, " OR ") + `)`
+		} else {
+			limit = "" // rank every match; the documents are checked below
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.document_id FROM
+		(SELECT rowid, bm25(kb_chunks_fts, 0.0, 0.0, 2.0, 1.0) AS r FROM kb_chunks_fts WHERE kb_chunks_fts MATCH $2 ORDER BY r`+limit+`) f
+		CROSS JOIN kb_chunks c ON c.rowid = f.rowid WHERE c.team_id = $1 ORDER BY f.r, c.id`, teamID, expr)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type hit struct {
-		id    string
-		score float32
-	}
-	var hits []hit
-	for rows.Next() {
-		var (
-			cid string
-			raw []byte
-		)
-		if err := rows.Scan(&cid, &raw); err != nil {
+	var out []string
+	for rows.Next() && len(out) < Candidates {
+		var id, docID string
+		if err := rows.Scan(&id, &docID); err != nil {
 			return nil, err
 		}
-		v, err := decodeVector(raw)
-		if err != nil || len(v) != len(qv) {
-			continue // another dimension: an old model's vector not yet replaced
-		}
-		var dot float32
-		for i := range v {
-			dot += v[i] * qv[i]
-		}
-		if dot >= s.minSim {
-			hits = append(hits, hit{cid, dot})
+		if allowed == nil || allowed[docID] {
+			out = append(out, id)
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return out, rows.Err()
+}
+
+// vectorRanked returns chunk IDs by cosine similarity to the query's
+// vector over the team's vectors of the current model, from the process's
+// in-memory index (vecindex.go).
+func (s *Service) vectorRanked(ctx context.Context, q db.Querier, teamID, model string, qv []float32, allowed map[string]bool) ([]string, error) {
+	if allowed != nil && len(allowed) == 0 {
+		return nil, nil
+	}
+	idx, err := s.vecs.index(ctx, q, s.d.Dialect, teamID, model)
+	if err != nil {
 		return nil, err
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
-		}
-		return hits[i].id < hits[j].id
-	})
-	out := make([]string, 0, min(len(hits), Candidates))
-	for i := 0; i < len(hits) && i < Candidates; i++ {
-		out = append(out, hits[i].id)
+	hits := idx.top(qv, Candidates, s.minSim, allowed)
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		out[i] = h.id
 	}
 	return out, nil
 }
@@ -203,13 +225,17 @@ func (s *Service) Search(ctx context.Context, teamID string, p SearchParams) ([]
 	}
 	var out []Passage
 	err = s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
-		text, err := s.textRanked(ctx, q, teamID, p)
+		allowed, err := allowedDocs(ctx, q, teamID, p)
+		if err != nil {
+			return fmt.Errorf("search filters: %w", err)
+		}
+		text, err := s.textRanked(ctx, q, teamID, p, allowed)
 		if err != nil {
 			return fmt.Errorf("full-text search: %w", err)
 		}
 		var vec []string
 		if qv != nil {
-			if vec, err = s.vectorRanked(ctx, q, teamID, model, qv, p); err != nil {
+			if vec, err = s.vectorRanked(ctx, q, teamID, model, qv, allowed); err != nil {
 				return fmt.Errorf("vector search: %w", err)
 			}
 		}
@@ -257,8 +283,10 @@ func (s *Service) passages(ctx context.Context, q db.Querier, teamID string, ran
 	if len(ranked) == 0 {
 		return []Passage{}, nil
 	}
+	// The chunk IDs lead: SQLite, left to choose, walked the team index and
+	// checked every chunk of the team against the list.
 	w := &db.Where{}
-	w.Add("c.team_id = %s", teamID)
+	w.Add(db.NotIndexed(s.d.Dialect, "c.team_id")+" = %s", teamID)
 	ids := make([]string, len(ranked))
 	for i, p := range ranked {
 		ids[i] = p.ChunkID
