@@ -2,10 +2,13 @@ package bia
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sort"
 	"time"
 
+	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/listcache"
 	"github.com/offloadsecurity/cspm/internal/ocsf"
 )
 
@@ -108,7 +111,57 @@ var objectiveCodes = map[string]bool{"rto_missing": true, "rpo_missing": true, "
 	"rpo_exceeds_rto": true}
 
 // AnalyticsGet computes the team's analytics.
+//
+// An answer is kept in memory for the minute, under the analyses' state,
+// the stores' data versions and the stored exposure's state: a dashboard
+// polled by many clients derives a thousand processes' objectives and gaps
+// once a minute, not once a call (that was 5 of a served call's 12 ms).
+// What none of those keys sees (an owner disabled, a review falling due)
+// shows within the minute.
 func (s *Service) AnalyticsGet(ctx context.Context, teamID string) (Analytics, error) {
+	if s.findings == nil || s.kev == nil || s.noCache {
+		return s.analyticsCompute(ctx, teamID)
+	}
+	key, err := s.analyticsKey(ctx, teamID)
+	if err != nil {
+		return Analytics{}, err
+	}
+	return analyticsCache.Get(key, func() (Analytics, error) { return s.analyticsCompute(ctx, teamID) })
+}
+
+var analyticsCache listcache.Cache[Analytics]
+
+// analyticsKey names what an answer depends on (see AnalyticsGet).
+func (s *Service) analyticsKey(ctx context.Context, teamID string) (string, error) {
+	var state, stored string
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
+		var err error
+		if state, err = stateKey(ctx, q, teamID); err != nil {
+			return err
+		}
+		err = q.QueryRowContext(ctx, `SELECT state_key FROM bia_exposure WHERE team_id = $1`, teamID).Scan(&stored)
+		if errors.Is(db.MapError(err), db.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	fv, err := s.findings.FindingsVersion(ctx, teamID)
+	if err != nil {
+		return "", err
+	}
+	vv, err := s.kev.VulnsVersion(ctx, teamID)
+	if err != nil {
+		return "", err
+	}
+	minute := s.now().UTC().Truncate(time.Minute).Unix()
+	return listcache.Key(teamID, fv, "bia-analytics", []any{vv, state, stored, minute}), nil
+}
+
+// analyticsCompute derives the team's analytics from its current state.
+func (s *Service) analyticsCompute(ctx context.Context, teamID string) (Analytics, error) {
 	t, err := s.derived(ctx, teamID)
 	if err != nil {
 		return Analytics{}, err
