@@ -37,6 +37,27 @@ func TestKnowledgeImportCommand(t *testing.T) {
 	if code, stdout, _ := run(t, env, "kb", "import", "--team", "acme", access); code != 0 || !strings.Contains(stdout, "access.md: unchanged (version 1)") {
 		t.Fatalf("again: exit %d, %q", code, stdout)
 	}
+	// A folder: each document by its path, the rest listed as skipped,
+	// hidden folders passed over.
+	lib := t.TempDir()
+	for name, body := range map[string]string{
+		"policies/hr/leave.md": "# Leave Policy\n\n## Requests\n\nLeave is requested two weeks ahead.\n",
+		"images/logo.png":      "\x89PNG\r\n\x1a\n\x00",
+		".git/config":          "[core]\n",
+	} {
+		p := filepath.Join(lib, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr = run(t, env, "kb", "import", "--team", "acme", lib)
+	if code != 0 || !strings.Contains(stdout, "policies/hr/leave.md: version 1, ready, 1 passages") ||
+		!strings.Contains(stdout, "skipped images/logo.png") || strings.Contains(stdout, ".git") {
+		t.Fatalf("folder import: exit %d, %q %q", code, stdout, stderr)
+	}
 	if code, _, stderr := run(t, env, "kb", "import", "--team", "nobody", access); code == 0 || !strings.Contains(stderr, `no team named "nobody"`) {
 		t.Fatalf("unknown team: exit %d, %q", code, stderr)
 	}

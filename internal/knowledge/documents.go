@@ -63,6 +63,9 @@ type UploadParams struct {
 	Tags  []string
 	Body  io.Reader
 	Actor audit.Event
+	// KeepPath keeps Name's folders (a file of an archive or a folder:
+	// "policies/hr/leave.md"); otherwise the name is its last element.
+	KeepPath bool
 }
 
 // UploadResult says what an upload did.
@@ -126,6 +129,12 @@ func CleanTags(tags []string) ([]string, error) {
 // job.
 func (s *Service) DocumentUpload(ctx context.Context, teamID string, p UploadParams) (UploadResult, error) {
 	name := cleanName(p.Name)
+	if p.KeepPath {
+		var err error
+		if name, err = CleanPath(p.Name); err != nil {
+			return UploadResult{}, err
+		}
+	}
 	if name == "" {
 		return UploadResult{}, fmt.Errorf("%w: the file needs a name", ErrInvalid)
 	}

@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,10 +125,14 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 			return out, nil
 		})
 	r.HandleDocumented(huma.Operation{OperationID: "upload-kb-documents", Method: http.MethodPost, Path: "/api/v1/knowledge/documents",
-		Summary: "Upload documents (Markdown, text, HTML, PDF, DOCX)", Tags: tags,
+		Summary: "Upload documents (Markdown, text, HTML, PDF, DOCX) or zip archives of them", Tags: tags,
 		Description: "Multipart parts named file, each up to kb_max_bytes, and an optional tags part (comma-separated). A file " +
 			"with the name of an existing document is a new version of it when its content changed, and nothing when it did " +
 			"not. Each file is checked whole before anything is written: on an error no file of the request is kept. " +
+			"A .zip part is expanded: each supported file inside becomes a document named by its path in the archive, tagged " +
+			"folder:<its folder>; files of other types, unsafe paths (absolute, \"..\") and nested archives are listed in " +
+			"skipped. An archive of more than 1000 entries, more than 5 x kb_max_bytes uncompressed, or an entry that expands " +
+			"more than 100 times is refused (413). " +
 			"Chunking and embedding run in the background; the document's status and counts show their progress.",
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"multipart/form-data": {Schema: &huma.Schema{
 			Type: "object", Required: []string{"file"},
@@ -138,9 +143,12 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 			"201": {Description: "Uploaded; each result says whether the content changed.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: &huma.Schema{Type: "object", Properties: map[string]*huma.Schema{
 					"results": {Type: "array", Items: &huma.Schema{Type: "object", Properties: map[string]*huma.Schema{
-						"document": {Ref: "#/components/schemas/Document"}, "changed": {Type: "boolean"}}}}}}}}},
+						"document": {Ref: "#/components/schemas/Document"}, "changed": {Type: "boolean"}}}},
+					"skipped": {Type: "array", Description: "Files of an archive that were not imported, and why.",
+						Items: &huma.Schema{Type: "object", Required: []string{"name", "reason"}, Properties: map[string]*huma.Schema{
+							"name": {Type: "string"}, "reason": {Type: "string"}}}}}}}}},
 			"400": httpapi.ProblemResponse("Not multipart, or no file part."),
-			"413": httpapi.ProblemResponse("A file is larger than kb_max_bytes."),
+			"413": httpapi.ProblemResponse("A file is larger than kb_max_bytes, or an archive exceeds its limits."),
 			"415": httpapi.ProblemResponse("A file of a type the knowledge base does not read, or malformed."),
 			"422": httpapi.ProblemResponse("Invalid tags."),
 		}},
@@ -259,10 +267,14 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 	type file struct {
 		name string
 		body []byte
+		// inZip: a file of an uploaded archive, named by its path in it.
+		inZip bool
 	}
 	var (
-		files []file
-		tags  []string
+		files   []file
+		tags    []string
+		skipped = []Skipped{}
+		parts   int
 	)
 	for {
 		part, err := mr.NextPart()
@@ -275,10 +287,11 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		switch part.FormName() {
 		case "file":
-			if len(files) == 20 {
+			if parts == 20 {
 				httpapi.WriteProblem(w, r, http.StatusBadRequest, "at most 20 files in one upload")
 				return
 			}
+			parts++
 			body, err := io.ReadAll(io.LimitReader(part, s.maxBytes+1))
 			if err != nil {
 				s.uploadProblem(w, r, err)
@@ -288,14 +301,27 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 				s.uploadProblem(w, r, fmt.Errorf("%w: %s is larger than the %d-byte limit (kb_max_bytes)", ErrTooLarge, part.FileName(), s.maxBytes))
 				return
 			}
-			files = append(files, file{part.FileName(), body})
+			if IsZip(part.FileName(), body) {
+				inside, skip, err := ExpandZip(body, s.maxBytes)
+				if err != nil {
+					s.uploadProblem(w, r, fmt.Errorf("%s: %w", part.FileName(), err))
+					return
+				}
+				ok, unsupported := PrepareBundle(inside, s.maxBytes)
+				skipped = append(append(skipped, skip...), unsupported...)
+				for _, f := range ok {
+					files = append(files, file{f.Path, f.Body, true})
+				}
+				break
+			}
+			files = append(files, file{part.FileName(), body, false})
 		case "tags":
 			b, _ := io.ReadAll(io.LimitReader(part, 4096))
 			tags = append(tags, strings.Split(string(b), ",")...)
 		}
 		_ = part.Close()
 	}
-	if len(files) == 0 {
+	if parts == 0 {
 		httpapi.WriteProblem(w, r, http.StatusBadRequest, `no "file" part in the form`)
 		return
 	}
@@ -303,17 +329,23 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 		s.uploadProblem(w, r, err)
 		return
 	}
-	// Check every file before keeping any.
+	// Check every file before keeping any (an archive's were checked as
+	// it was expanded: those that do not pass are skipped, not refused).
 	for _, f := range files {
+		if f.inZip {
+			continue
+		}
 		if err := CheckFile(f.name, f.body, s.maxBytes); err != nil {
 			s.uploadProblem(w, r, err)
 			return
 		}
 	}
-	var results []UploadResult
+	results := []UploadResult{}
 	for _, f := range files {
-		up := UploadParams{Name: f.name, Body: strings.NewReader(string(f.body)), Actor: p.AuditActor()}
-		if len(tags) > 0 {
+		up := UploadParams{Name: f.name, Body: bytes.NewReader(f.body), Actor: p.AuditActor(), KeepPath: f.inZip}
+		if f.inZip {
+			up.Tags = BundleTags(tags, f.name)
+		} else if len(tags) > 0 {
 			up.Tags = tags
 		}
 		res, err := s.DocumentUpload(r.Context(), p.TeamID(), up)
@@ -325,7 +357,7 @@ func (s *Service) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{"results": results})
+	_ = json.NewEncoder(w).Encode(map[string]any{"results": results, "skipped": skipped})
 }
 
 // CheckFile is DocumentUpload's check without the write: name, size,

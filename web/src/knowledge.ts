@@ -41,7 +41,9 @@ export const parseTags = (s: string) =>
 
 // uploadDocuments posts files with progress; XMLHttpRequest, because fetch
 // cannot report upload progress.
-export function uploadDocuments(files: File[], tags: string, onProgress: (fraction: number) => void): Promise<{ results: UploadResult[] }> {
+export type Skipped = { name: string; reason: string };
+
+export function uploadDocuments(files: File[], tags: string, onProgress: (fraction: number) => void): Promise<{ results: UploadResult[]; skipped?: Skipped[] }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/v1/knowledge/documents");
@@ -54,7 +56,7 @@ export function uploadDocuments(files: File[], tags: string, onProgress: (fracti
       } catch {
         body = { detail: xhr.responseText.slice(0, 200) };
       }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body as { results: UploadResult[] });
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body as { results: UploadResult[]; skipped?: Skipped[] });
       else reject(new ApiError(xhr.status, body as Problem));
     };
     xhr.onerror = () => reject(new Error("upload failed: network error"));

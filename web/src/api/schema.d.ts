@@ -1086,8 +1086,8 @@ export interface paths {
         get: operations["list-kb-documents"];
         put?: never;
         /**
-         * Upload documents (Markdown, text, HTML, PDF, DOCX)
-         * @description Multipart parts named file, each up to kb_max_bytes, and an optional tags part (comma-separated). A file with the name of an existing document is a new version of it when its content changed, and nothing when it did not. Each file is checked whole before anything is written: on an error no file of the request is kept. Chunking and embedding run in the background; the document's status and counts show their progress.
+         * Upload documents (Markdown, text, HTML, PDF, DOCX) or zip archives of them
+         * @description Multipart parts named file, each up to kb_max_bytes, and an optional tags part (comma-separated). A file with the name of an existing document is a new version of it when its content changed, and nothing when it did not. Each file is checked whole before anything is written: on an error no file of the request is kept. A .zip part is expanded: each supported file inside becomes a document named by its path in the archive, tagged folder:<its folder>; files of other types, unsafe paths (absolute, "..") and nested archives are listed in skipped. An archive of more than 1000 entries, more than 5 x kb_max_bytes uncompressed, or an entry that expands more than 100 times is refused (413). Chunking and embedding run in the background; the document's status and counts show their progress.
          */
         post: operations["upload-kb-documents"];
         delete?: never;
@@ -7858,6 +7858,11 @@ export interface operations {
                             changed?: boolean;
                             document?: components["schemas"]["Document"];
                         }[];
+                        /** @description Files of an archive that were not imported, and why. */
+                        skipped?: {
+                            name: string;
+                            reason: string;
+                        }[];
                     };
                 };
             };
@@ -7888,7 +7893,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description A file is larger than kb_max_bytes. */
+            /** @description A file is larger than kb_max_bytes, or an archive exceeds its limits. */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -5,7 +5,7 @@ import {
 } from "@mantine/core";
 import { useAuth } from "../auth";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { ask, kb, parseTags, uploadDocuments, type Answer, type KBDocument, type Passage, type ProviderSettings } from "../knowledge";
+import { ask, kb, parseTags, uploadDocuments, type Answer, type KBDocument, type Passage, type ProviderSettings, type Skipped } from "../knowledge";
 
 // The knowledge base: the library of policy documents, search, questions
 // answered with citations, and (for ADMIN) the team's providers.
@@ -153,6 +153,7 @@ function LibraryPanel({ manage }: { manage: boolean }) {
   const [docs, setDocs] = useState<KBDocument[] | null>(null);
   const [maxBytes, setMaxBytes] = useState(0);
   const [files, setFiles] = useState<File[]>([]);
+  const [skipped, setSkipped] = useState<Skipped[]>([]);
   const [tags, setTags] = useState("");
   const [progress, setProgress] = useState(0);
   const [busy, setBusy] = useState(false);
@@ -171,11 +172,13 @@ function LibraryPanel({ manage }: { manage: boolean }) {
     return () => clearTimeout(t);
   }, [docs, load]);
   async function upload() {
+    setSkipped([]);
     setBusy(true);
     setError(null);
     setProgress(0);
     try {
-      await uploadDocuments(files, tags, setProgress);
+      const r = await uploadDocuments(files, tags, setProgress);
+      setSkipped(r.skipped ?? []);
       setFiles([]);
       load();
     } catch (e) {
@@ -198,13 +201,18 @@ function LibraryPanel({ manage }: { manage: boolean }) {
       {manage && (
         <Card withBorder maw={760}>
           <Stack>
-            <FileInput multiple label="Documents" description={`Markdown, text, HTML, PDF or DOCX, up to ${Math.round(maxBytes / 1048576)} MiB each`}
+            <FileInput multiple label="Documents" description={`Markdown, text, HTML, PDF or DOCX, or zip archives of them (each file named by its path), up to ${Math.round(maxBytes / 1048576)} MiB each`}
               placeholder="Choose files" value={files} onChange={setFiles} clearable data-testid="kb-files" />
             <TextInput label="Tags" placeholder="iso27001, access" value={tags} onChange={(e) => setTags(e.currentTarget.value)} data-testid="kb-tags" />
             <Group>
               <Button onClick={upload} disabled={files.length === 0} loading={busy} data-testid="kb-upload">Upload</Button>
             </Group>
             {busy && <Progress value={progress * 100} animated aria-label="Upload progress" />}
+            {skipped.length > 0 && (
+              <Alert color="yellow" title={`${skipped.length} file(s) of the archive were not imported`} data-testid="kb-skipped">
+                {skipped.map((s) => <Text size="sm" key={s.name}>{s.name}: {s.reason}</Text>)}
+              </Alert>
+            )}
           </Stack>
         </Card>
       )}
