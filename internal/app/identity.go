@@ -16,6 +16,7 @@ import (
 	"github.com/offloadsecurity/cspm/internal/bia"
 	"github.com/offloadsecurity/cspm/internal/compliance"
 	"github.com/offloadsecurity/cspm/internal/db"
+	"github.com/offloadsecurity/cspm/internal/knowledge"
 	"github.com/offloadsecurity/cspm/internal/notify"
 	"github.com/offloadsecurity/cspm/internal/orchestration"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -161,6 +162,8 @@ func PeriodicJobs() []PeriodicJob {
 		{Every: notify.TicketSyncEvery, Args: notify.TicketSyncArgs{}},
 		// Imports whose process died between their commit and the work after it.
 		{Every: 5 * time.Minute, Args: importOutboxArgs{}, RunOnStart: true},
+		// Knowledge base documents a crash left queued or processing.
+		{Every: knowledge.RecoverEvery, Args: knowledge.RecoverArgs{}, RunOnStart: true},
 	}
 }
 

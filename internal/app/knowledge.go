@@ -23,4 +23,5 @@ func (a *App) addKnowledgeWorkers(w *river.Workers) {
 	svc := func() *knowledge.Service { return a.Knowledge }
 	river.AddWorker(w, &knowledge.ProcessDocumentWorker{Service: svc})
 	river.AddWorker(w, &knowledge.EmbedWorker{Service: svc})
+	river.AddWorker(w, &knowledge.RecoverWorker{Service: svc})
 }
