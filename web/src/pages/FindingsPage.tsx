@@ -132,7 +132,7 @@ export function FindingsPage() {
       </Group>
       <Text size="sm" c="dimmed" data-testid="findings-total">{list ? `${list.total} findings` : ""}</Text>
       {triage && (
-        <BulkBar selection={selection} total={list?.total ?? 0} filter={bulkFilter(params)} users={users}
+        <BulkBar selection={selection} total={list?.total ?? 0} filter={bulkFilter(params)} query={effectiveFilters(params) as Record<string, string>} users={users}
           onDone={() => { setSelection(EMPTY); setReload((n) => n + 1); if (selected) openDetail(selected.id); }}
           onSelectAll={() => setSelection(selectAllMatching())} onClear={() => setSelection(EMPTY)} />
       )}

@@ -3,14 +3,11 @@ import { Alert, Button, Group, Paper, Select, Text, TextInput } from "@mantine/c
 import { triageApi, type AssignableUser, type BulkRequest } from "../../api/triage";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { todayISO, untilFromDate } from "../../mute";
-import { count, target, type Selection } from "./selection";
+import { count, MAX_TICKETS, target, ticketIDs, type Selection } from "./selection";
 import { useAuth } from "../../auth";
 import { SendToTicketModal, useIntegrations } from "../../components/TicketsBox";
 import { tickets } from "../../integrations";
-
-// MAX_TICKETS is how many findings one bulk send takes (the API's limit):
-// each is an issue created in the ticket system while the request waits.
-const MAX_TICKETS = 100;
+import { api } from "../../api/client";
 
 type Action = BulkRequest["action"];
 
@@ -24,8 +21,10 @@ const ACTIONS: { value: Action; label: string }[] = [
 
 // BulkBar acts on the selected findings, or on every finding the filter
 // matches; the server caps it and says how many matched and changed.
-export function BulkBar({ selection, total, filter, users, onDone, onSelectAll, onClear }: {
-  selection: Selection; total: number; filter: Record<string, unknown>; users: AssignableUser[];
+// query is the same filter as the list's query parameters, which a ticket
+// send of "all matching" reads its findings with.
+export function BulkBar({ selection, total, filter, query = {}, users, onDone, onSelectAll, onClear }: {
+  selection: Selection; total: number; filter: Record<string, unknown>; query?: Record<string, string>; users: AssignableUser[];
   onDone: () => void; onSelectAll: () => void; onClear: () => void;
 }) {
   const [action, setAction] = useState<Action>("accept_risk");
@@ -40,9 +39,11 @@ export function BulkBar({ selection, total, filter, users, onDone, onSelectAll, 
   const { can } = useAuth();
   const systems = useIntegrations(can("tickets:create"));
   const n = count(selection, total);
-  const ids = selection.mode === "ids" ? selection.ids : [];
+  const tooMany = n > MAX_TICKETS;
   const sendTickets = async (integrationId: string) => {
-    const r = await tickets.bulk(integrationId, "finding", ids.map(String));
+    const ids = await ticketIDs(selection, api.findings, query);
+    if (ids.length === 0) throw new Error("No finding matches the filter any more.");
+    const r = await tickets.bulk(integrationId, "finding", ids);
     const by = (s: string) => r.results.filter((x) => x.status === s).length;
     const failed = r.results.filter((x) => x.status === "failed");
     setDone(`Tickets: ${by("created")} created, ${by("exists")} already ticketed${failed.length ? `, ${failed.length} failed (${failed[0].error})` : ""}.`);
@@ -101,15 +102,19 @@ export function BulkBar({ selection, total, filter, users, onDone, onSelectAll, 
           )}
           <Button size="xs" loading={busy} disabled={needsReason && !reason.trim()} onClick={apply} data-testid="bulk-apply">Apply</Button>
           {systems.length > 0 && (
-            <Button size="xs" variant="light" onClick={() => setTicketOpen(true)} data-testid="bulk-ticket"
-              disabled={selection.mode !== "ids" || ids.length > MAX_TICKETS}
-              title={selection.mode !== "ids" ? "Select findings by row to send them" : ids.length > MAX_TICKETS ? `At most ${MAX_TICKETS} at a time` : undefined}>
+            <Button size="xs" variant="light" onClick={() => setTicketOpen(true)} data-testid="bulk-ticket" disabled={tooMany}>
               Send to ticket system
             </Button>
           )}
+          {systems.length > 0 && tooMany && (
+            // Said beside the button: a disabled button shows no tooltip.
+            <Text size="xs" c="dimmed" data-testid="bulk-ticket-limit">
+              Tickets: at most {MAX_TICKETS} at a time{selection.mode === "filter" ? "; narrow the filter" : ""}.
+            </Text>
+          )}
         </Group>
       )}
-      <SendToTicketModal opened={ticketOpen} onClose={() => setTicketOpen(false)} systems={systems} what={`${ids.length} finding${ids.length === 1 ? "" : "s"}`}
+      <SendToTicketModal opened={ticketOpen} onClose={() => setTicketOpen(false)} systems={systems} what={selection.mode === "filter" ? `all ${n} matching findings` : `${n} finding${n === 1 ? "" : "s"}`}
         onSend={sendTickets} />
     </Paper>
   );

@@ -43,3 +43,28 @@ export function count(s: Selection, total: number): number {
 export function target(s: Selection, filter: Record<string, unknown>): { ids: number[] } | { filter: Record<string, unknown> } {
   return s.mode === "filter" ? { filter } : { ids: s.ids };
 }
+
+// MAX_TICKETS is how many findings one bulk ticket send takes (the API's
+// limit): each is an issue created in the ticket system while the request
+// waits.
+export const MAX_TICKETS = 100;
+
+// ticketIDs resolves a selection to the finding IDs a bulk ticket send
+// takes. The tickets API takes IDs, not a filter, so "all matching" is read
+// through the findings list with the same filter, up to the limit; a filter
+// matching more is refused with its count rather than cut short.
+export async function ticketIDs(
+  s: Selection,
+  list: (query: Record<string, string>) => Promise<{ total: number; findings: { id: number }[] }>,
+  query: Record<string, string>,
+): Promise<string[]> {
+  if (s.mode === "ids") {
+    if (s.ids.length > MAX_TICKETS) throw new Error(`${s.ids.length} findings selected: at most ${MAX_TICKETS} are sent at a time.`);
+    return s.ids.map(String);
+  }
+  const r = await list({ ...query, limit: String(MAX_TICKETS) });
+  if (r.total > MAX_TICKETS) {
+    throw new Error(`${r.total} findings match the filter: at most ${MAX_TICKETS} are sent to a ticket system at a time. Narrow the filter.`);
+  }
+  return r.findings.map((f) => String(f.id));
+}
