@@ -148,11 +148,7 @@ func (s *Service) analyticsKey(ctx context.Context, teamID string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	fv, err := s.findings.FindingsVersion(ctx, teamID)
-	if err != nil {
-		return "", err
-	}
-	vv, err := s.kev.VulnsVersion(ctx, teamID)
+	fv, vv, err := s.storeVersions(ctx, teamID)
 	if err != nil {
 		return "", err
 	}

@@ -40,11 +40,7 @@ func (s *Service) exposureKey(ctx context.Context, teamID string, t *teamState) 
 	if s.findings == nil || s.kev == nil || t.key == "" {
 		return "", nil
 	}
-	fv, err := s.findings.FindingsVersion(ctx, teamID)
-	if err != nil {
-		return "", err
-	}
-	vv, err := s.kev.VulnsVersion(ctx, teamID)
+	fv, vv, err := s.storeVersions(ctx, teamID)
 	if err != nil {
 		return "", err
 	}
@@ -52,6 +48,16 @@ func (s *Service) exposureKey(ctx context.Context, teamID string, t *teamState) 
 	// Hashed: it is stored, and listcache keys hold NULs.
 	sum := sha256.Sum256([]byte(listcache.Key(teamID, fv, "bia-exposure", []any{vv, t.key})))
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// storeVersions are the findings and vulnerability stores' data versions
+// of the team: every import, mute and KEV sync moves one of them.
+func (s *Service) storeVersions(ctx context.Context, teamID string) (findings, vulns int64, err error) {
+	if findings, err = s.findings.FindingsVersion(ctx, teamID); err != nil {
+		return 0, 0, err
+	}
+	vulns, err = s.kev.VulnsVersion(ctx, teamID)
+	return findings, vulns, err
 }
 
 // computeExposure runs the pass for the team's current state.
