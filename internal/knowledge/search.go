@@ -179,23 +179,15 @@ func (s *Service) textRanked(ctx context.Context, q db.Querier, teamID string, p
 	return out, rows.Err()
 }
 
-// vectorRanked returns chunk IDs by cosine similarity to the query's
-// vector over the team's vectors of the current model, from the process's
-// in-memory index (vecindex.go).
-func (s *Service) vectorRanked(ctx context.Context, q db.Querier, teamID, model string, qv []float32, allowed map[string]bool) ([]string, error) {
-	if allowed != nil && len(allowed) == 0 {
-		return nil, nil
-	}
-	idx, err := s.vecs.index(ctx, q, s.d.Dialect, teamID, model)
-	if err != nil {
-		return nil, err
-	}
-	hits := idx.top(qv, Candidates, s.minSim, allowed)
+// hitIDs are the chunk IDs of the vector ranker's hits (by cosine
+// similarity to the query's vector over the team's vectors of the current
+// model, from the process's in-memory index: vecindex.go), best first.
+func hitIDs(hits []vecHit) []string {
 	out := make([]string, len(hits))
 	for i, h := range hits {
 		out[i] = h.id
 	}
-	return out, nil
+	return out
 }
 
 // Search returns the team's passages for a query, best first. Without an
@@ -229,15 +221,28 @@ func (s *Service) Search(ctx context.Context, teamID string, p SearchParams) ([]
 		if err != nil {
 			return fmt.Errorf("search filters: %w", err)
 		}
-		text, err := s.textRanked(ctx, q, teamID, p, allowed)
-		if err != nil {
-			return fmt.Errorf("full-text search: %w", err)
-		}
+		// The vectors are scored in memory while the database ranks the
+		// full text: the two rankers overlap instead of adding up (the
+		// index is read, or refreshed, first, in this transaction).
 		var vec []string
-		if qv != nil {
-			if vec, err = s.vectorRanked(ctx, q, teamID, model, qv, allowed); err != nil {
+		var scored chan struct{}
+		if qv != nil && (allowed == nil || len(allowed) > 0) {
+			idx, err := s.vecs.index(ctx, q, s.d.Dialect, teamID, model)
+			if err != nil {
 				return fmt.Errorf("vector search: %w", err)
 			}
+			scored = make(chan struct{})
+			go func() {
+				defer close(scored)
+				vec = hitIDs(idx.top(qv, Candidates, s.minSim, allowed))
+			}()
+		}
+		text, err := s.textRanked(ctx, q, teamID, p, allowed)
+		if scored != nil {
+			<-scored
+		}
+		if err != nil {
+			return fmt.Errorf("full-text search: %w", err)
 		}
 		fused := fuse(text, vec)
 		if len(fused) > p.Limit {
