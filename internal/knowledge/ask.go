@@ -70,8 +70,13 @@ var citeRe = regexp.MustCompile(`\[(\d{1,2})\]`)
 
 // Ask answers a question from the team's documents, citing the passages it
 // used. With nothing relevant it says so without calling a model; with no
-// chat provider it returns the best passages as citations.
+// chat provider it returns the best passages as citations. A team whose
+// monthly token budget is spent gets ErrBudgetSpent before any provider is
+// called; the tokens the provider reports are added to the month's usage.
 func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, error) {
+	if err := s.checkBudget(ctx, teamID); err != nil {
+		return Answer{}, err
+	}
 	passages, err := s.Search(ctx, teamID, SearchParams{Query: p.Question, DocumentIDs: p.DocumentIDs, Tags: p.Tags, Limit: AskPassages})
 	if err != nil {
 		return Answer{}, err
@@ -94,6 +99,7 @@ func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, 
 	res, err := chat.Chat(ctx, llm.ChatRequest{System: SystemPrompt,
 		Messages: []llm.Message{{Role: "user", Content: userPrompt(p.Question, passages)}}}, p.OnDelta)
 	s.metrics.Observe(chat.Provider(), chat.Model(), "chat", time.Since(start), res.Usage, err)
+	s.recordUsage(ctx, teamID, res.Usage)
 	if err != nil {
 		return Answer{}, err
 	}

@@ -49,6 +49,8 @@ func toHTTP(err error) error {
 		return huma.Error422UnprocessableEntity(err.Error())
 	case errors.Is(err, ErrNotConfigured):
 		return huma.Error409Conflict(err.Error())
+	case errors.Is(err, ErrBudgetSpent):
+		return huma.Error429TooManyRequests(err.Error())
 	}
 	return err
 }
@@ -197,7 +199,10 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 		p, err := s.ChunkGet(ctx, team.FromContext(ctx), in.ID)
 		return &chunkOutput{Body: p}, toHTTP(err)
 	})
-	httpapi.Register(r, op("ask-kb", http.MethodPost, "/api/v1/knowledge/ask", "Ask the team's documents; the answer cites its passages"),
+	ask := op("ask-kb", http.MethodPost, "/api/v1/knowledge/ask", "Ask the team's documents; the answer cites its passages")
+	ask.Description = "Refused with 429 when the team's monthly token budget is spent (the detail says when it resets), before any provider is called."
+	ask.Errors = []int{http.StatusTooManyRequests}
+	httpapi.Register(r, ask,
 		rbac.KBRead, func(ctx context.Context, in *askInput) (*askOutput, error) {
 			a, err := s.Ask(ctx, team.FromContext(ctx), AskParams{Question: in.Body.Question, DocumentIDs: in.Body.DocumentIDs, Tags: in.Body.Tags})
 			if err != nil {
@@ -213,6 +218,7 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 		Responses: map[string]*huma.Response{
 			"200": {Description: "An event stream.", Content: map[string]*huma.MediaType{"text/event-stream": {Schema: &huma.Schema{Type: "string"}}}},
 			"400": httpapi.ProblemResponse("Not a JSON question."),
+			"429": httpapi.ProblemResponse("The team's monthly token budget is spent; the detail says when it resets."),
 		}},
 		rbac.KBRead, http.HandlerFunc(s.serveAskStream))
 	httpapi.Register(r, op("get-kb-settings", http.MethodGet, "/api/v1/knowledge/settings", "The team's chat and embedding providers (keys are never returned)"),
@@ -409,6 +415,15 @@ func (s *Service) serveAskStream(w http.ResponseWriter, r *http.Request) {
 	}
 	if q := strings.TrimSpace(req.Question); q == "" || len(q) > 2000 || len(req.DocumentIDs) > 100 || len(req.Tags) > 20 {
 		httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, "the question must have 1 to 2000 characters")
+		return
+	}
+	if err := s.checkBudget(r.Context(), team.FromContext(r.Context())); err != nil {
+		if errors.Is(err, ErrBudgetSpent) {
+			httpapi.WriteProblem(w, r, http.StatusTooManyRequests, err.Error())
+		} else {
+			s.logger.Error("knowledge base: checking the token budget failed", "err", err)
+			httpapi.WriteProblem(w, r, http.StatusInternalServerError, "the question could not be asked")
+		}
 		return
 	}
 	fl, _ := w.(http.Flusher)

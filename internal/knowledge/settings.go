@@ -17,16 +17,23 @@ import (
 // ProviderSettings are a team's providers as the API shows them: keys never leave
 // the server, only whether one is set.
 type ProviderSettings struct {
-	ChatProvider  string     `json:"chat_provider" enum:",openai,anthropic,google,openai_compatible" doc:"Empty: no chat; answers are the best passages."`
-	ChatModel     string     `json:"chat_model"`
-	ChatBaseURL   string     `json:"chat_base_url" doc:"Empty for the provider's own endpoint."`
-	ChatKeySet    bool       `json:"chat_key_set"`
-	EmbedProvider string     `json:"embed_provider" enum:",openai,google,openai_compatible" doc:"Empty: full-text search only."`
-	EmbedModel    string     `json:"embed_model"`
-	EmbedBaseURL  string     `json:"embed_base_url"`
-	EmbedKeySet   bool       `json:"embed_key_set"`
-	UpdatedBy     string     `json:"updated_by,omitempty"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
+	ChatProvider  string `json:"chat_provider" enum:",openai,anthropic,google,openai_compatible" doc:"Empty: no chat; answers are the best passages."`
+	ChatModel     string `json:"chat_model"`
+	ChatBaseURL   string `json:"chat_base_url" doc:"Empty for the provider's own endpoint."`
+	ChatKeySet    bool   `json:"chat_key_set"`
+	EmbedProvider string `json:"embed_provider" enum:",openai,google,openai_compatible" doc:"Empty: full-text search only."`
+	EmbedModel    string `json:"embed_model"`
+	EmbedBaseURL  string `json:"embed_base_url"`
+	EmbedKeySet   bool   `json:"embed_key_set"`
+	// MonthlyTokenBudget is the chat tokens (input and output, as the
+	// provider reports them) the team may use per calendar month (UTC); 0 is unlimited.
+	MonthlyTokenBudget int64 `json:"monthly_token_budget" doc:"Chat tokens per calendar month (UTC); 0: unlimited."`
+	// TokensUsed is this month's usage; TokensRemaining is nil when unlimited.
+	TokensUsed      int64      `json:"tokens_used" doc:"Chat tokens used this calendar month (UTC)."`
+	TokensRemaining *int64     `json:"tokens_remaining,omitempty" doc:"Absent when the budget is unlimited."`
+	BudgetResetsAt  time.Time  `json:"budget_resets_at" doc:"When this month's usage starts again from zero."`
+	UpdatedBy       string     `json:"updated_by,omitempty"`
+	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
 }
 
 // ProviderSettingsUpdate changes a team's providers. A nil key keeps the stored
@@ -40,6 +47,8 @@ type ProviderSettingsUpdate struct {
 	EmbedModel    string  `json:"embed_model" maxLength:"200"`
 	EmbedBaseURL  string  `json:"embed_base_url" maxLength:"500"`
 	EmbedKey      *string `json:"embed_key,omitempty" maxLength:"500" doc:"Omit to keep the stored key; empty to remove it."`
+	// MonthlyTokenBudget: nil keeps the stored budget; 0 is unlimited.
+	MonthlyTokenBudget *int64 `json:"monthly_token_budget,omitempty" minimum:"0" doc:"Chat tokens per calendar month (UTC); 0: unlimited; omit to keep."`
 }
 
 type storedSettings struct {
@@ -54,9 +63,9 @@ func (s *Service) loadSettings(ctx context.Context, teamID string) (storedSettin
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		var at db.Time
 		err := q.QueryRowContext(ctx, `SELECT chat_provider, chat_model, chat_base_url, chat_key, embed_provider, embed_model,
-			embed_base_url, embed_key, updated_by, updated_at FROM kb_settings WHERE team_id = $1`, teamID).Scan(
+			embed_base_url, embed_key, updated_by, updated_at, monthly_token_budget FROM kb_settings WHERE team_id = $1`, teamID).Scan(
 			&st.ChatProvider, &st.ChatModel, &st.ChatBaseURL, &st.chatKey, &st.EmbedProvider, &st.EmbedModel,
-			&st.EmbedBaseURL, &st.embedKey, &st.UpdatedBy, &at)
+			&st.EmbedBaseURL, &st.embedKey, &st.UpdatedBy, &at, &st.MonthlyTokenBudget)
 		if err != nil {
 			return db.MapError(err)
 		}
@@ -71,10 +80,24 @@ func (s *Service) loadSettings(ctx context.Context, teamID string) (storedSettin
 	return st, err
 }
 
-// SettingsGet returns the team's providers without their keys.
+// SettingsGet returns the team's providers without their keys, with this
+// month's token usage against the budget.
 func (s *Service) SettingsGet(ctx context.Context, teamID string) (ProviderSettings, error) {
 	st, err := s.loadSettings(ctx, teamID)
-	return st.ProviderSettings, err
+	if err != nil {
+		return ProviderSettings{}, err
+	}
+	out := st.ProviderSettings
+	month, resets := budgetMonth(s.now())
+	if out.TokensUsed, err = s.tokensUsed(ctx, teamID, month); err != nil {
+		return ProviderSettings{}, err
+	}
+	out.BudgetResetsAt = resets
+	if out.MonthlyTokenBudget > 0 {
+		left := max(out.MonthlyTokenBudget-out.TokensUsed, 0)
+		out.TokensRemaining = &left
+	}
+	return out, nil
 }
 
 // checkBaseURL refuses link-local addresses (cloud metadata services live
@@ -148,17 +171,24 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSett
 			return ProviderSettings{}, err
 		}
 	}
+	budget := old.MonthlyTokenBudget
+	if u.MonthlyTokenBudget != nil {
+		if *u.MonthlyTokenBudget < 0 {
+			return ProviderSettings{}, fmt.Errorf("%w: the monthly token budget cannot be negative", ErrInvalid)
+		}
+		budget = *u.MonthlyTokenBudget
+	}
 	now := s.now().UTC()
 	err = s.d.InTeam(ctx, teamID, func(q db.Querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO kb_settings (team_id, chat_provider, chat_model, chat_base_url, chat_key,
-			embed_provider, embed_model, embed_base_url, embed_key, updated_by, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			embed_provider, embed_model, embed_base_url, embed_key, updated_by, updated_at, monthly_token_budget)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (team_id) DO UPDATE SET chat_provider = excluded.chat_provider, chat_model = excluded.chat_model,
 			chat_base_url = excluded.chat_base_url, chat_key = excluded.chat_key, embed_provider = excluded.embed_provider,
 			embed_model = excluded.embed_model, embed_base_url = excluded.embed_base_url, embed_key = excluded.embed_key,
-			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+			updated_by = excluded.updated_by, updated_at = excluded.updated_at, monthly_token_budget = excluded.monthly_token_budget`,
 			teamID, u.ChatProvider, u.ChatModel, u.ChatBaseURL, chatKey, u.EmbedProvider, u.EmbedModel, u.EmbedBaseURL,
-			embedKey, actor.ActorEmail, now)
+			embedKey, actor.ActorEmail, now, budget)
 		return err
 	})
 	if err != nil {
@@ -167,7 +197,8 @@ func (s *Service) SettingsSet(ctx context.Context, teamID string, u ProviderSett
 	// Audited without keys: only whether each changed.
 	s.record(ctx, actor, teamID, "kb.settings_changed", "kb_settings", teamID, map[string]any{
 		"chat_provider": u.ChatProvider, "chat_model": u.ChatModel, "chat_base_url": u.ChatBaseURL, "chat_key_changed": u.ChatKey != nil,
-		"embed_provider": u.EmbedProvider, "embed_model": u.EmbedModel, "embed_base_url": u.EmbedBaseURL, "embed_key_changed": u.EmbedKey != nil})
+		"embed_provider": u.EmbedProvider, "embed_model": u.EmbedModel, "embed_base_url": u.EmbedBaseURL, "embed_key_changed": u.EmbedKey != nil,
+		"monthly_token_budget": budget})
 	if u.EmbedProvider != "" && (modelKey(u.EmbedProvider, u.EmbedModel, u.EmbedBaseURL) !=
 		modelKey(old.EmbedProvider, old.EmbedModel, old.EmbedBaseURL) || u.EmbedKey != nil) {
 		if err := s.enqueueEmbed(ctx, teamID); err != nil {

@@ -1030,7 +1030,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask the team's documents; the answer cites its passages */
+        /**
+         * Ask the team's documents; the answer cites its passages
+         * @description Refused with 429 when the team's monthly token budget is spent (the detail says when it resets), before any provider is called.
+         */
         post: operations["ask-kb"];
         delete?: never;
         options?: never;
@@ -3494,6 +3497,11 @@ export interface components {
             updated_at: string;
         };
         ProviderSettings: {
+            /**
+             * Format: date-time
+             * @description When this month's usage starts again from zero.
+             */
+            budget_resets_at: string;
             /** @description Empty for the provider's own endpoint. */
             chat_base_url: string;
             chat_key_set: boolean;
@@ -3511,6 +3519,21 @@ export interface components {
              * @enum {string}
              */
             embed_provider: "" | "openai" | "google" | "openai_compatible";
+            /**
+             * Format: int64
+             * @description Chat tokens per calendar month (UTC); 0: unlimited.
+             */
+            monthly_token_budget: number;
+            /**
+             * Format: int64
+             * @description Absent when the budget is unlimited.
+             */
+            tokens_remaining?: number;
+            /**
+             * Format: int64
+             * @description Chat tokens used this calendar month (UTC).
+             */
+            tokens_used: number;
             /** Format: date-time */
             updated_at?: string;
             updated_by?: string;
@@ -3528,6 +3551,11 @@ export interface components {
             embed_model: string;
             /** @enum {string} */
             embed_provider: "" | "openai" | "google" | "openai_compatible";
+            /**
+             * Format: int64
+             * @description Chat tokens per calendar month (UTC); 0: unlimited; omit to keep.
+             */
+            monthly_token_budget?: number;
         };
         QueueInfo: {
             /** @description Why the queue is not reachable. */
@@ -7695,6 +7723,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
         };
     };
     "ask-kb-stream": {
@@ -7739,6 +7794,15 @@ export interface operations {
             };
             /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The team's monthly token budget is spent; the detail says when it resets. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import {
-  Alert, Anchor, Badge, Button, Card, FileInput, Group, Modal, PasswordInput, Progress, Select, Stack, Table, Tabs, Text,
+  Alert, Anchor, Badge, Button, Card, FileInput, Group, Modal, NumberInput, PasswordInput, Progress, Select, Stack, Table, Tabs, Text,
   TextInput, Textarea, Title,
 } from "@mantine/core";
 import { useAuth } from "../auth";
@@ -277,6 +277,7 @@ function SettingsPanel() {
         chat_provider: st.chat_provider, chat_model: st.chat_model, chat_base_url: st.chat_base_url,
         embed_provider: st.embed_provider, embed_model: st.embed_model, embed_base_url: st.embed_base_url,
         ...(chatKey ? { chat_key: chatKey } : {}), ...(embedKey ? { embed_key: embedKey } : {}),
+        monthly_token_budget: st.monthly_token_budget,
       });
       setSt(next);
       setChatKey("");
@@ -295,6 +296,14 @@ function SettingsPanel() {
         onChange={(e) => set("chat_base_url", e.currentTarget.value)} data-testid="kb-chat-url" />
       <PasswordInput label="API key" placeholder={st.chat_key_set ? "stored; type to replace" : "none"} value={chatKey}
         onChange={(e) => setChatKey(e.currentTarget.value)} data-testid="kb-chat-key" />
+      <NumberInput label="Monthly token budget" description="Chat tokens per calendar month (UTC); 0 for unlimited" min={0}
+        allowDecimal={false} thousandSeparator="," value={st.monthly_token_budget}
+        onChange={(v) => setSt({ ...st, monthly_token_budget: typeof v === "number" ? v : 0 })} data-testid="kb-token-budget" />
+      <Text size="sm" c="dimmed" data-testid="kb-token-usage">
+        {st.tokens_used.toLocaleString()} tokens used this month
+        {st.tokens_remaining != null ? `, ${st.tokens_remaining.toLocaleString()} remaining` : ""}; resets{" "}
+        {new Date(st.budget_resets_at).toLocaleDateString()}.
+      </Text>
       <Title order={4}>Embeddings</Title>
       <Select label="Provider" data={embedProviders} value={st.embed_provider} onChange={(v) => set("embed_provider", v ?? "")} />
       <TextInput label="Model" value={st.embed_model} onChange={(e) => set("embed_model", e.currentTarget.value)} />
