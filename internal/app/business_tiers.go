@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 )
@@ -26,40 +27,70 @@ type businessTierSyncWorker struct {
 	app *App
 }
 
+// Work syncs one team; the periodic run (no team) queues one job per team,
+// so that a large team's sync neither delays the others nor shares their
+// timeout.
 func (w *businessTierSyncWorker) Work(ctx context.Context, job *river.Job[businessTierSyncArgs]) error {
 	a := w.app
-	teams := []string{job.Args.TeamID}
 	if job.Args.TeamID == "" {
-		var err error
-		if teams, err = a.Teams.TeamIDs(ctx); err != nil {
+		teams, err := a.Teams.TeamIDs(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	var errs []error
-	for _, teamID := range teams {
-		n, m, err := a.syncBusinessTiers(ctx, teamID, job.Args.Force)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("team %s: %w", teamID, err))
-			continue
+		var errs []error
+		for _, teamID := range teams {
+			if _, err := a.Queue.Insert(ctx, businessTierSyncArgs{TeamID: teamID}, nil); err != nil {
+				errs = append(errs, fmt.Errorf("team %s: %w", teamID, err))
+			}
 		}
-		if n+m > 0 {
-			a.Logger.Info("business tiers synced", "team_id", teamID, "findings", n, "occurrences", m)
-		}
+		return errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	n, m, err := a.syncBusinessTiers(ctx, job.Args.TeamID, job.Args.Force)
+	if n+m > 0 {
+		a.Logger.Info("business tiers synced", "team_id", job.Args.TeamID, "findings", n, "occurrences", m)
+	}
+	return err
 }
 
-// syncBusinessTiers applies the team's current map to both stores.
+// Timeout bounds one team's sync: a pass over a million findings and the
+// rewrite of those whose tier changed.
+func (w *businessTierSyncWorker) Timeout(*river.Job[businessTierSyncArgs]) time.Duration {
+	return 30 * time.Minute
+}
+
+// maxTierPasses bounds the passes of one sync while the analyses keep
+// changing under it; the job queued by the latest change finishes the work.
+const maxTierPasses = 5
+
+// syncBusinessTiers applies the team's current map to both stores, and
+// again, forced, while the analyses changed during the pass: two syncs
+// running at once (or a sync and an import) each write only what they read
+// (the stores' updates name the tier they read), so the one that saw the
+// older map would leave its tiers behind; the pass after it, with the
+// newer map, puts them right.
 func (a *App) syncBusinessTiers(ctx context.Context, teamID string, force bool) (findings, occurrences int, err error) {
-	m, err := a.BIA.BusinessTiers(ctx, teamID)
-	if err != nil {
-		return 0, 0, err
+	for range maxTierPasses {
+		m, err := a.BIA.BusinessTiers(ctx, teamID)
+		if err != nil {
+			return findings, occurrences, err
+		}
+		n, err := a.Findings.SyncBusinessTiers(ctx, teamID, m, force)
+		findings += n
+		if err != nil {
+			return findings, occurrences, err
+		}
+		n, err = a.Vulns.SyncBusinessTiers(ctx, teamID, m, force)
+		occurrences += n
+		if err != nil {
+			return findings, occurrences, err
+		}
+		after, err := a.BIA.BusinessTiers(ctx, teamID)
+		if err != nil || after.Revision == m.Revision {
+			return findings, occurrences, err
+		}
+		force = true
 	}
-	if findings, err = a.Findings.SyncBusinessTiers(ctx, teamID, m, force); err != nil {
-		return findings, 0, err
-	}
-	occurrences, err = a.Vulns.SyncBusinessTiers(ctx, teamID, m, force)
-	return findings, occurrences, err
+	return findings, occurrences, nil
 }
 
 // wireBusinessTiers connects the BIA service to the stores that carry its
@@ -67,6 +98,7 @@ func (a *App) syncBusinessTiers(ctx context.Context, teamID string, force bool) 
 func (a *App) wireBusinessTiers() {
 	a.Findings.Tiers, a.Vulns.Tiers = a.BIA, a.BIA
 	a.Findings.TiersStale = func(ctx context.Context, teamID string) { a.queueTierSync(ctx, teamID, true) }
+	a.Vulns.TiersStale, a.Vulns.Logger = a.Findings.TiersStale, a.Logger
 }
 
 // queueTierSync queues a sync of the team; a failure is logged, and the

@@ -126,10 +126,29 @@ func (s *Service) AnalyticsGet(ctx context.Context, teamID string) (Analytics, e
 	if err != nil {
 		return Analytics{}, err
 	}
-	return analyticsCache.Get(key, func() (Analytics, error) { return s.analyticsCompute(ctx, teamID) })
+	if c, ok := s.lastAnalytics.Load(teamID); ok && c.(*keptAnalytics).key == key {
+		return c.(*keptAnalytics).a, nil
+	}
+	// One computation for all the clients that ask at once.
+	v, err, _ := s.analyticsFlight.Do(key, func() (any, error) {
+		a, err := s.analyticsCompute(ctx, teamID)
+		if err == nil {
+			s.lastAnalytics.Store(teamID, &keptAnalytics{key: key, a: a})
+		}
+		return a, err
+	})
+	if err != nil {
+		return Analytics{}, err
+	}
+	return v.(Analytics), nil
 }
 
-var analyticsCache listcache.Cache[Analytics]
+// keptAnalytics is a team's last answer (one per team: a key names a
+// minute, so older ones are never asked for again).
+type keptAnalytics struct {
+	key string
+	a   Analytics
+}
 
 // analyticsKey names what an answer depends on (see AnalyticsGet).
 func (s *Service) analyticsKey(ctx context.Context, teamID string) (string, error) {

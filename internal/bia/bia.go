@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/offloadsecurity/cspm/internal/audit"
 	"github.com/offloadsecurity/cspm/internal/db"
 	"github.com/offloadsecurity/cspm/internal/rbac"
@@ -104,6 +106,10 @@ type Service struct {
 	// lastExposure holds, per team, the last exposure snapshot this
 	// process decoded or stored (exposure_store.go).
 	lastExposure sync.Map
+	// lastAnalytics holds, per team, the last analytics answer and its key
+	// (analytics.go).
+	lastAnalytics   sync.Map
+	analyticsFlight singleflight.Group
 	// loaded keeps, per team, the analyses last read and their state key.
 	loaded sync.Map
 }

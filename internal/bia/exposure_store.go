@@ -63,13 +63,16 @@ func (s *Service) storeVersions(ctx context.Context, teamID string) (findings, v
 // computeExposure runs the pass for the team's current state.
 func (s *Service) computeExposure(ctx context.Context, teamID string, t *teamState, key string) (exposureSnapshot, error) {
 	started := time.Now()
+	// The time of the state, not of the end of the pass: a slower pass of
+	// an older state must not pass for the newer one (saveExposure).
+	at := s.now().UTC()
 	ids := t.sortedIDs()
 	ancestors, accounts, assets, tags := t.selectors(ids)
 	exp, err := s.countExposure(ctx, teamID, t, ids, ancestors, accounts, assets, tags)
 	if err != nil {
 		return exposureSnapshot{}, err
 	}
-	return exposureSnapshot{Key: key, ComputedAt: s.now().UTC(), Duration: time.Since(started), Exposure: exp}, nil
+	return exposureSnapshot{Key: key, ComputedAt: at, Duration: time.Since(started), Exposure: exp}, nil
 }
 
 // loadExposure reads the team's stored exposure. Its data (a thousand
@@ -120,9 +123,12 @@ func (s *Service) saveExposure(ctx context.Context, teamID string, snap exposure
 	}
 	s.lastExposure.Store(teamID, &snap)
 	return s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		// Only a snapshot of a later state replaces the stored one: two
+		// refreshes may finish out of order.
 		_, err := q.ExecContext(ctx, `INSERT INTO bia_exposure (team_id, state_key, computed_at, duration_ms, data) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (team_id) DO UPDATE SET state_key = excluded.state_key, computed_at = excluded.computed_at,
-			duration_ms = excluded.duration_ms, data = excluded.data`, teamID, snap.Key, snap.ComputedAt, snap.Duration.Milliseconds(), string(data))
+			duration_ms = excluded.duration_ms, data = excluded.data
+			WHERE bia_exposure.computed_at <= excluded.computed_at`, teamID, snap.Key, snap.ComputedAt, snap.Duration.Milliseconds(), string(data))
 		return err
 	})
 }
@@ -149,15 +155,28 @@ func (s *Service) RefreshExposure(ctx context.Context, teamID string) (bool, err
 	return true, s.saveExposure(ctx, teamID, snap)
 }
 
-// askRefresh queues a refresh of the team once per state this process
-// has seen stale.
+// refreshAskedAgain is how long a process waits for a refresh it asked
+// for before asking again (the job may have failed, or never been queued).
+const refreshAskedAgain = time.Minute
+
+type refreshAsk struct {
+	key string
+	at  time.Time
+}
+
+// askRefresh queues a refresh of the team once per state this process has
+// seen stale, and again if that state is still stale a minute later.
 func (s *Service) askRefresh(ctx context.Context, teamID, key string) {
 	if s.refresh == nil {
 		return
 	}
-	if prev, loaded := s.refreshAsked.Swap(teamID, key); loaded && prev == key {
-		return
+	now := time.Now()
+	if prev, ok := s.refreshAsked.Load(teamID); ok {
+		if p := prev.(refreshAsk); p.key == key && now.Sub(p.at) < refreshAskedAgain {
+			return
+		}
 	}
+	s.refreshAsked.Store(teamID, refreshAsk{key: key, at: now})
 	s.refresh(ctx, teamID)
 }
 

@@ -2,6 +2,7 @@ package findings
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 
@@ -29,7 +30,7 @@ func (s *Store) businessTiers(ctx context.Context, teamID string) *tiers.Map {
 		if s.Logger != nil {
 			s.Logger.Warn("business tiers unavailable: the import writes none, a sync will set them", "team_id", teamID, "err", err)
 		}
-		return &tiers.Map{Revision: "unavailable"}
+		return tiers.Unavailable()
 	}
 	return m
 }
@@ -52,6 +53,15 @@ func (r *importRun) tierOf(f *ingest.Finding) int {
 	return r.tiers.Of(f.AccountUID, f.ResourceUID, f.Target, f.Tags)
 }
 
+// updatedTier is the tier a changed finding is written with: NULL (keep
+// the stored one) while the analyses cannot be read.
+func (r *importRun) updatedTier(f *ingest.Finding) sql.NullInt64 {
+	if r.tiers != nil && !r.tiers.Known() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(r.tierOf(f)), Valid: true}
+}
+
 // tierSyncBatch is how many findings one sync transaction rewrites: short
 // transactions, so that an import waits for one batch at most.
 const tierSyncBatch = 1000
@@ -70,8 +80,11 @@ func (s *Store) SyncBusinessTiers(ctx context.Context, teamID string, m *tiers.M
 			return 0, nil
 		}
 	}
-	// What changes, grouped by the new tier.
-	moves := map[int][]int64{}
+	// What changes, grouped by the tier read and the tier wanted: each
+	// update names the tier it read, so that it never overwrites what an
+	// import or a concurrent sync wrote meanwhile (the caller syncs again
+	// when the analyses moved on during the pass: app.syncBusinessTiers).
+	moves := map[[2]int][]int64{}
 	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		rows, err := q.QueryContext(ctx, `SELECT id, account_uid, resource_uid, target, resource_tags, business_tier FROM findings
 			WHERE team_id = $1`, teamID)
@@ -90,7 +103,7 @@ func (s *Store) SyncBusinessTiers(ctx context.Context, teamID string, m *tiers.M
 				return err
 			}
 			if want := m.Of(account, resource, target, tagsOf(tags)); want != tier {
-				moves[want] = append(moves[want], id)
+				moves[[2]int{tier, want}] = append(moves[[2]int{tier, want}], id)
 			}
 		}
 		return rows.Err()
@@ -99,28 +112,30 @@ func (s *Store) SyncBusinessTiers(ctx context.Context, teamID string, m *tiers.M
 		return 0, err
 	}
 	changed := 0
-	order := make([]int, 0, len(moves))
-	for t := range moves {
-		order = append(order, t)
+	order := make([][2]int, 0, len(moves))
+	for mv := range moves {
+		order = append(order, mv)
 	}
-	sort.Ints(order)
-	for _, tier := range order {
-		ids := moves[tier]
+	sort.Slice(order, func(i, j int) bool { return order[i][0]*10+order[i][1] < order[j][0]*10+order[j][1] })
+	for _, mv := range order {
+		ids := moves[mv]
 		for len(ids) > 0 {
 			part := ids[:min(tierSyncBatch, len(ids))]
 			ids = ids[len(part):]
 			err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
-				in, keys := db.AnyOf(s.d.Dialect, "id", "int8", 3, part)
-				args := append([]any{teamID, tier}, keys...)
-				if _, err := q.ExecContext(ctx, "UPDATE findings SET business_tier = $2 WHERE team_id = $1 AND "+in, args...); err != nil {
+				in, keys := db.AnyOf(s.d.Dialect, "id", "int8", 4, part)
+				args := append([]any{teamID, mv[1], mv[0]}, keys...)
+				r, err := q.ExecContext(ctx, "UPDATE findings SET business_tier = $2 WHERE team_id = $1 AND business_tier = $3 AND "+in, args...)
+				if err != nil {
 					return fmt.Errorf("set business tiers: %w", err)
 				}
+				n, _ := r.RowsAffected()
+				changed += int(n)
 				return dataVersions.Bump(ctx, q, teamID)
 			})
 			if err != nil {
 				return changed, err
 			}
-			changed += len(part)
 		}
 	}
 	err = s.d.InTeam(ctx, teamID, func(q db.Querier) error {

@@ -346,11 +346,11 @@ func (r *importRun) update(c changedFinding, raw rawRef) error {
 		resource_name = $6, resource_type = $7, location = $8, component = $9, version = $10, fixed_version = $11,
 		vuln_ids = $12, description = $13, remediation_id = $14, content_hash = $15,
 		resolved_at = CASE WHEN $4 = 'resolved' THEN COALESCE($16, resolved_at) ELSE NULL END, resource_tags = $19,
-		raw_block_id = $20, raw_index = $21, business_tier = $22
+		raw_block_id = $20, raw_index = $21, business_tier = COALESCE($22, business_tier)
 		WHERE team_id = $17 AND id = $18`,
 		f.Title, int(f.Severity), string(f.Result), status, f.Service, f.ResourceName, f.ResourceType, f.Location, f.Component,
 		f.Version, f.FixedVersion, strings.Join(f.VulnIDs, ","), f.Description, r.remediations[f.Remediation], c.hash, resolvedAt,
-		r.teamID, old.id, storedTags(f.Tags), raw.block, raw.index, r.tierOf(f))
+		r.teamID, old.id, storedTags(f.Tags), raw.block, raw.index, r.updatedTier(f))
 	if err != nil {
 		return fmt.Errorf("update finding: %w", err)
 	}

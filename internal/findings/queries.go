@@ -222,8 +222,21 @@ var sortColumns = map[string]string{"severity": "severity", "last_seen": seenLas
 
 // businessImpactRank orders findings by business impact, ascending: the
 // tightest tier first, and within a tier the most severe (tier x 10 + 10 -
-// severity; findings no analysis names come last, as tier 6).
-const businessImpactRank = `((CASE WHEN business_tier > 0 THEN business_tier ELSE 6 END) * 10 + 10 - severity)`
+// severity; findings no analysis names come last, as tier 6; OCSF's 99,
+// "other", ranks as unknown, 0). impactRank is the same in Go, for the
+// cursor.
+const businessImpactRank = `((CASE WHEN business_tier > 0 THEN business_tier ELSE 6 END) * 10 + 10 -
+	(CASE WHEN severity BETWEEN 0 AND 6 THEN severity ELSE 0 END))`
+
+func impactRank(tier, severity int) int {
+	if tier <= 0 {
+		tier = 6
+	}
+	if severity < 0 || severity > 6 {
+		severity = 0
+	}
+	return tier*10 + 10 - severity
+}
 
 // ErrBadCursor means a cursor that this server did not issue.
 var ErrBadCursor = fmt.Errorf("invalid cursor")
@@ -431,11 +444,7 @@ func (s *Store) FindingList(ctx context.Context, p ListParams) (ListResult, erro
 				v = last.Title
 			case "business_tier":
 				sev, _ := ocsf.SeverityFromKey(last.Severity)
-				t := last.BusinessTier
-				if t == 0 {
-					t = 6
-				}
-				v = t*10 + 10 - int(sev)
+				v = impactRank(last.BusinessTier, int(sev))
 			}
 			res.NextCursor = encodeCursor(cursor{V: v, ID: last.ID})
 		}

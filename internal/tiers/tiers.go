@@ -27,7 +27,18 @@ type Map struct {
 	Accounts map[string]int // cloud account UID
 	Assets   map[string]int // resource UID or ARN, network host, container image
 	Tags     map[string]int // "key=value", lowercased
+	// unavailable marks the map of a team whose analyses could not be read:
+	// it names no tier, and writers keep the tiers they have.
+	unavailable bool
 }
+
+// Unavailable is the map to write with when the analyses cannot be read:
+// new rows get no tier, stored rows keep theirs, and a sync follows.
+func Unavailable() *Map { return &Map{Revision: "unavailable", unavailable: true} }
+
+// Known reports whether the map says what the analyses say (not nil, not
+// Unavailable): only then may a writer change a stored tier.
+func (m *Map) Known() bool { return m != nil && !m.unavailable }
 
 // Empty reports whether no analysis names any asset.
 func (m *Map) Empty() bool {

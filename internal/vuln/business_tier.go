@@ -22,16 +22,33 @@ func (s *Service) businessTiers(ctx context.Context, teamID string) *tiers.Map {
 	}
 	m, err := s.Tiers.BusinessTiers(ctx, teamID)
 	if err != nil {
-		return nil
+		if s.Logger != nil {
+			s.Logger.Warn("business tiers unavailable: occurrences keep theirs, a sync will set them", "team_id", teamID, "err", err)
+		}
+		return tiers.Unavailable()
 	}
 	return m
 }
 
+// checkTiersCurrent queues a forced sync when the analyses changed while
+// occurrences were recorded with the map read first (the sync the change
+// queued may have run before they committed), or when no map could be read.
+func (s *Service) checkTiersCurrent(ctx context.Context, teamID string, used *tiers.Map) {
+	if s.Tiers == nil || s.TiersStale == nil || used == nil {
+		return
+	}
+	now, err := s.Tiers.BusinessTiers(ctx, teamID)
+	if err != nil || now.Revision != used.Revision {
+		s.TiersStale(ctx, teamID)
+	}
+}
+
 // applyTiers sets the tier of the team's occurrences that match where
 // (over vuln_occurrences, its parameters from $2 on) to their asset's
-// under m, and returns the IDs it changed. A nil map changes nothing.
+// under m, and returns the IDs it changed. A nil or Unavailable map
+// changes nothing.
 func applyTiers(ctx context.Context, q db.Querier, teamID string, m *tiers.Map, where string, args ...any) ([]int64, error) {
-	if m == nil {
+	if !m.Known() {
 		return nil, nil
 	}
 	type row struct {
@@ -76,11 +93,14 @@ func applyTiers(ctx context.Context, q db.Querier, teamID string, m *tiers.Map, 
 
 // SyncBusinessTiers sets every occurrence of the team to its asset's tier
 // under m, scores the changed ones again and records m's revision. Unless
-// force is set, a team already at m's revision is left alone. It returns
-// how many occurrences changed tier.
+// force is set, a team already at m's revision is left alone (one read).
+// Occurrences are rewritten 500 at a time, each batch in its own
+// transaction and naming the tier it read, so that a scan recording at the
+// same time waits for one batch at most and is never overwritten. It
+// returns how many occurrences changed tier.
 func (s *Service) SyncBusinessTiers(ctx context.Context, teamID string, m *tiers.Map, force bool) (int, error) {
-	n := 0
-	err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+	var moves map[[2]int][]int64
+	err := s.d.ReadInTeam(ctx, teamID, func(q db.Querier) error {
 		if !force {
 			var applied string
 			err := q.QueryRowContext(ctx, "SELECT revision FROM business_tier_state WHERE team_id = $1", teamID).Scan(&applied)
@@ -88,27 +108,67 @@ func (s *Service) SyncBusinessTiers(ctx context.Context, teamID string, m *tiers
 				return nil
 			}
 		}
-		ids, err := applyTiers(ctx, q, teamID, m, "1 = 1")
-		if err != nil {
-			return err
-		}
-		n = len(ids)
+		var err error
+		moves, err = tierMoves(ctx, q, teamID, m)
+		return err
+	})
+	if err != nil || moves == nil {
+		return 0, err
+	}
+	n := 0
+	for mv, ids := range moves {
 		for len(ids) > 0 {
 			part := ids[:min(500, len(ids))]
 			ids = ids[len(part):]
-			in, keys := db.AnyOf(s.d.Dialect, "o.id", "int8", 2, part)
-			if _, err := rescore(ctx, q, "o.team_id = $1 AND "+in, append([]any{teamID}, keys...)...); err != nil {
-				return err
+			err := s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+				in, keys := db.AnyOf(s.d.Dialect, "id", "int8", 4, part)
+				r, err := q.ExecContext(ctx, "UPDATE vuln_occurrences SET business_tier = $2 WHERE team_id = $1 AND business_tier = $3 AND "+in,
+					append([]any{teamID, mv[1], mv[0]}, keys...)...)
+				if err != nil {
+					return fmt.Errorf("set business tiers: %w", err)
+				}
+				c, _ := r.RowsAffected()
+				n += int(c)
+				in, keys = db.AnyOf(s.d.Dialect, "o.id", "int8", 2, part)
+				if _, err := rescore(ctx, q, "o.team_id = $1 AND "+in, append([]any{teamID}, keys...)...); err != nil {
+					return err
+				}
+				return dataVersions.Bump(ctx, q, teamID)
+			})
+			if err != nil {
+				return n, err
 			}
 		}
-		if n > 0 {
-			if err := dataVersions.Bump(ctx, q, teamID); err != nil {
-				return err
-			}
-		}
-		_, err = q.ExecContext(ctx, `INSERT INTO business_tier_state (team_id, revision, applied_at) VALUES ($1, $2, $3)
+	}
+	err = s.d.InTeam(ctx, teamID, func(q db.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO business_tier_state (team_id, revision, applied_at) VALUES ($1, $2, $3)
 			ON CONFLICT (team_id) DO UPDATE SET revision = excluded.revision, applied_at = excluded.applied_at`, teamID, m.Revision, s.now().UTC())
 		return err
 	})
 	return n, err
+}
+
+// tierMoves reads the team's occurrences whose tier differs from their
+// asset's under m, grouped by the tier read and the tier wanted.
+func tierMoves(ctx context.Context, q db.Querier, teamID string, m *tiers.Map) (map[[2]int][]int64, error) {
+	moves := map[[2]int][]int64{}
+	rows, err := q.QueryContext(ctx, "SELECT id, asset, business_tier FROM vuln_occurrences WHERE team_id = $1", teamID)
+	if err != nil {
+		return nil, fmt.Errorf("read occurrences for business tiers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id    int64
+			asset string
+			tier  int
+		)
+		if err := rows.Scan(&id, &asset, &tier); err != nil {
+			return nil, err
+		}
+		if want := m.OfAsset(asset); want != tier {
+			moves[[2]int{tier, want}] = append(moves[[2]int{tier, want}], id)
+		}
+	}
+	return moves, rows.Err()
 }

@@ -119,3 +119,53 @@ func TestBusinessTierRaisesPriority(t *testing.T) {
 		}
 	})
 }
+
+// changingTiers answers first then next: the analyses change while a scan
+// records its occurrences.
+type changingTiers struct {
+	first, next *tiers.Map
+	calls       int
+}
+
+func (c *changingTiers) BusinessTiers(context.Context, string) (*tiers.Map, error) {
+	c.calls++
+	if c.calls == 1 {
+		return c.first, nil
+	}
+	return c.next, nil
+}
+
+type failingTiers struct{}
+
+func (failingTiers) BusinessTiers(context.Context, string) (*tiers.Map, error) {
+	return nil, context.DeadlineExceeded
+}
+
+// Occurrences recorded with a map the analyses replaced meanwhile, or with
+// none because the analyses could not be read, ask for a forced sync; the
+// unreadable map changes no stored tier.
+func TestRecordingWithStaleOrUnreadableTiersAsksForASync(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		const image = "teamdojo:latest"
+		team := id.New()
+		var stale []string
+		vs := vuln.New(reg)
+		vs.Tiers = &changingTiers{first: assetTiers("r1", map[string]int{image: 1}), next: assetTiers("r2", nil)}
+		vs.TiersStale = func(_ context.Context, tm string) { stale = append(stale, tm) }
+		importSample(t, reg, vs, team, "trivy/scheme_2_many_vulns.json")
+		if len(stale) != 1 || stale[0] != team {
+			t.Fatalf("stale callbacks %v", stale)
+		}
+		_, tier := priorities(t, vs, team)
+		vs.Tiers = failingTiers{}
+		importSample(t, reg, vs, team, "trivy/scheme_2_many_vulns.json")
+		if len(stale) != 2 {
+			t.Fatalf("an unreadable map asked for no sync: %v", stale)
+		}
+		_, after := priorities(t, vs, team)
+		if !maps.Equal(tier, after) {
+			t.Fatalf("an unreadable map changed tiers: %v -> %v", tier, after)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,8 +117,11 @@ type Service struct {
 	// ticket sync).
 	StatusChanged func(ctx context.Context, teamID string)
 	// Tiers, when set, gives occurrences the business tier of their asset
-	// (business_tier.go).
-	Tiers tiers.Source
+	// (business_tier.go); TiersStale hears that the analyses changed while
+	// occurrences were recorded (the app queues a forced sync).
+	Tiers      tiers.Source
+	TiersStale func(ctx context.Context, teamID string)
+	Logger     *slog.Logger
 
 	totals listcache.Cache[int]
 	// firstWindow is how many scores a list page reads first (see pageKeys).
@@ -293,6 +297,9 @@ func (s *Service) RecordOccurrences(ctx context.Context, teamID, scanID string, 
 		}
 		return dataVersions.Bump(ctx, q, teamID)
 	})
+	if err == nil {
+		s.checkTiersCurrent(ctx, teamID, tierMap)
+	}
 	return res, err
 }
 
