@@ -91,6 +91,10 @@ func TestRoleMatrix(t *testing.T) {
 var readPosts = map[string]bool{"POST /api/v1/knowledge/ask": true, "POST /api/v1/knowledge/ask/stream": true,
 	"POST /api/v1/mute-rules/preview": true}
 
+// ownWrites change only the caller's own data, which every role may: a
+// user deletes their own knowledge base conversation.
+var ownWrites = map[string]bool{"DELETE /api/v1/knowledge/conversations/{id}": true}
+
 // A VIEWER gets 403 on every write, but for their own account.
 func TestViewerCannotWrite(t *testing.T) {
 	t.Parallel()
@@ -99,7 +103,7 @@ func TestViewerCannotWrite(t *testing.T) {
 	viewer := e.login(e.user(e.team("ro").ID, rbac.Viewer).Email)
 	writes := 0
 	for _, r := range apiRoutes(e) {
-		if r.Method == http.MethodGet || r.Permission == rbac.AccountSelf || readPosts[r.Method+" "+r.Pattern] {
+		if r.Method == http.MethodGet || r.Permission == rbac.AccountSelf || readPosts[r.Method+" "+r.Pattern] || ownWrites[r.Method+" "+r.Pattern] {
 			continue
 		}
 		writes++
@@ -267,6 +271,14 @@ var tenantFixtures = map[string]func(t *testing.T, e *env, teamA string) string{
 		return kbFixture(t, e, teamA).DocumentID
 	},
 	knowledge.ChunkResource: func(t *testing.T, e *env, teamA string) string { return kbFixture(t, e, teamA).ChunkID },
+	knowledge.ConversationResource: func(t *testing.T, e *env, teamA string) string {
+		ans, err := e.app.Knowledge.Ask(context.Background(), teamA, knowledge.AskParams{Question: "isolation fixture",
+			UserID: e.user(teamA, rbac.Admin).ID})
+		if err != nil || ans.ConversationID == "" {
+			t.Fatalf("fixture conversation: %+v %v", ans, err)
+		}
+		return ans.ConversationID
+	},
 	notify.IntegrationResource: func(t *testing.T, e *env, teamA string) string {
 		it, err := e.app.Notify.IntegrationCreate(context.Background(), teamA, notify.IntegrationInput{Kind: notify.TicketGitHub, Name: "isolation",
 			Project: "acme/infra", Token: "ghp_x"}, audit.Event{})

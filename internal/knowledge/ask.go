@@ -45,6 +45,11 @@ type AskParams struct {
 	Tags        []string
 	// OnDelta, when set, receives the answer as it streams.
 	OnDelta func(string)
+	// UserID, when set, saves the question and its answer in the user's
+	// conversation ConversationID (a new one when empty); the recent turns
+	// of that conversation go to the model with the question.
+	UserID         string
+	ConversationID string
 }
 
 // Citation is a passage an answer relied on; N is the number the answer
@@ -64,6 +69,8 @@ type Answer struct {
 	Provider string    `json:"provider,omitempty"`
 	Model    string    `json:"model,omitempty"`
 	Usage    llm.Usage `json:"usage"`
+	// ConversationID is the conversation the question was saved in.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 var citeRe = regexp.MustCompile(`\[(\d{1,2})\]`)
@@ -73,7 +80,28 @@ var citeRe = regexp.MustCompile(`\[(\d{1,2})\]`)
 // chat provider it returns the best passages as citations. A team whose
 // monthly token budget is spent gets ErrBudgetSpent before any provider is
 // called; the tokens the provider reports are added to the month's usage.
+// With a user, the question and answer are saved in a conversation, and the
+// recent turns of the conversation named go to the model before the question.
 func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, error) {
+	var turns []ConversationMessage
+	if p.ConversationID != "" {
+		c, err := s.ConversationGet(ctx, teamID, p.UserID, p.ConversationID)
+		if err != nil {
+			return Answer{}, err
+		}
+		turns = c.Turns
+	}
+	ans, err := s.ask(ctx, teamID, p, history(turns))
+	if err != nil || p.UserID == "" {
+		return ans, err
+	}
+	if ans.ConversationID, err = s.saveTurn(ctx, teamID, p.UserID, p.ConversationID, strings.TrimSpace(p.Question), ans); err != nil {
+		return Answer{}, err
+	}
+	return ans, nil
+}
+
+func (s *Service) ask(ctx context.Context, teamID string, p AskParams, hist []llm.Message) (Answer, error) {
 	if err := s.checkBudget(ctx, teamID); err != nil {
 		return Answer{}, err
 	}
@@ -97,7 +125,7 @@ func (s *Service) Ask(ctx context.Context, teamID string, p AskParams) (Answer, 
 	}
 	start := time.Now()
 	res, err := chat.Chat(ctx, llm.ChatRequest{System: SystemPrompt,
-		Messages: []llm.Message{{Role: "user", Content: userPrompt(p.Question, passages)}}}, p.OnDelta)
+		Messages: append(hist, llm.Message{Role: "user", Content: userPrompt(p.Question, passages)})}, p.OnDelta)
 	s.metrics.Observe(chat.Provider(), chat.Model(), "chat", time.Since(start), res.Usage, err)
 	s.recordUsage(ctx, teamID, res.Usage)
 	if err != nil {

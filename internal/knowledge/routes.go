@@ -23,9 +23,18 @@ import (
 
 // Tenant resources a knowledge route's {id} names (auth.TenantResourceKey).
 const (
-	DocumentResource = "kb_document"
-	ChunkResource    = "kb_chunk"
+	DocumentResource     = "kb_document"
+	ChunkResource        = "kb_chunk"
+	ConversationResource = "kb_conversation"
 )
+
+// userID is the caller's user ID ("" without a principal).
+func userID(ctx context.Context) string {
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		return p.User.ID
+	}
+	return ""
+}
 
 func actor(ctx context.Context) audit.Event {
 	if p := auth.PrincipalFrom(ctx); p != nil {
@@ -99,10 +108,19 @@ type AskRequest struct {
 	Question    string   `json:"question" minLength:"1" maxLength:"2000"`
 	DocumentIDs []string `json:"document_ids,omitempty" maxItems:"100"`
 	Tags        []string `json:"tags,omitempty" maxItems:"20"`
+	// ConversationID continues one of the caller's conversations: its
+	// recent turns go to the model with the question.
+	ConversationID string `json:"conversation_id,omitempty" maxLength:"64" doc:"Continue this conversation of yours; omit to start one."`
 }
 type askInput struct{ Body AskRequest }
 type askOutput struct{ Body Answer }
 type settingsOutput struct{ Body ProviderSettings }
+type convListOutput struct {
+	Body struct {
+		Conversations []Conversation `json:"conversations"`
+	}
+}
+type convOutput struct{ Body ConversationDetail }
 type settingsInput struct{ Body ProviderSettingsUpdate }
 
 // RegisterRoutes adds the knowledge base API under /api/v1/knowledge.
@@ -201,10 +219,11 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 	})
 	ask := op("ask-kb", http.MethodPost, "/api/v1/knowledge/ask", "Ask the team's documents; the answer cites its passages")
 	ask.Description = "Refused with 429 when the team's monthly token budget is spent (the detail says when it resets), before any provider is called."
-	ask.Errors = []int{http.StatusTooManyRequests}
+	ask.Errors = []int{http.StatusNotFound, http.StatusTooManyRequests}
 	httpapi.Register(r, ask,
 		rbac.KBRead, func(ctx context.Context, in *askInput) (*askOutput, error) {
-			a, err := s.Ask(ctx, team.FromContext(ctx), AskParams{Question: in.Body.Question, DocumentIDs: in.Body.DocumentIDs, Tags: in.Body.Tags})
+			a, err := s.Ask(ctx, team.FromContext(ctx), AskParams{Question: in.Body.Question, DocumentIDs: in.Body.DocumentIDs, Tags: in.Body.Tags,
+				UserID: userID(ctx), ConversationID: in.Body.ConversationID})
 			if err != nil {
 				return nil, s.askError(err)
 			}
@@ -218,9 +237,32 @@ func (s *Service) RegisterRoutes(r *httpapi.Router) {
 		Responses: map[string]*huma.Response{
 			"200": {Description: "An event stream.", Content: map[string]*huma.MediaType{"text/event-stream": {Schema: &huma.Schema{Type: "string"}}}},
 			"400": httpapi.ProblemResponse("Not a JSON question."),
+			"404": httpapi.ProblemResponse("No conversation of yours has that conversation_id."),
 			"429": httpapi.ProblemResponse("The team's monthly token budget is spent; the detail says when it resets."),
 		}},
 		rbac.KBRead, http.HandlerFunc(s.serveAskStream))
+	httpapi.Register(r, op("list-kb-conversations", http.MethodGet, "/api/v1/knowledge/conversations", "Your conversations, most recent first"),
+		rbac.KBRead, func(ctx context.Context, _ *struct{}) (*convListOutput, error) {
+			list, err := s.ConversationList(ctx, team.FromContext(ctx), userID(ctx))
+			out := &convListOutput{}
+			out.Body.Conversations = list
+			return out, toHTTP(err)
+		})
+	conv := func(o huma.Operation) huma.Operation {
+		o.Metadata = map[string]any{auth.TenantResourceKey: ConversationResource}
+		return o
+	}
+	httpapi.Register(r, conv(op("get-kb-conversation", http.MethodGet, "/api/v1/knowledge/conversations/{id}",
+		"One of your conversations with its questions, answers and citations")),
+		rbac.KBRead, func(ctx context.Context, in *docIDInput) (*convOutput, error) {
+			c, err := s.ConversationGet(ctx, team.FromContext(ctx), userID(ctx), in.ID)
+			return &convOutput{Body: c}, toHTTP(err)
+		})
+	delConv := conv(op("delete-kb-conversation", http.MethodDelete, "/api/v1/knowledge/conversations/{id}", "Delete one of your conversations"))
+	delConv.DefaultStatus = http.StatusNoContent
+	httpapi.Register(r, delConv, rbac.KBRead, func(ctx context.Context, in *docIDInput) (*struct{}, error) {
+		return nil, toHTTP(s.ConversationDelete(ctx, team.FromContext(ctx), userID(ctx), in.ID))
+	})
 	httpapi.Register(r, op("get-kb-settings", http.MethodGet, "/api/v1/knowledge/settings", "The team's chat and embedding providers (keys are never returned)"),
 		rbac.KBRead, func(ctx context.Context, _ *struct{}) (*settingsOutput, error) {
 			st, err := s.SettingsGet(ctx, team.FromContext(ctx))
@@ -417,7 +459,19 @@ func (s *Service) serveAskStream(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, http.StatusUnprocessableEntity, "the question must have 1 to 2000 characters")
 		return
 	}
-	if err := s.checkBudget(r.Context(), team.FromContext(r.Context())); err != nil {
+	teamID, uid := team.FromContext(r.Context()), userID(r.Context())
+	if req.ConversationID != "" {
+		if _, err := s.ConversationGet(r.Context(), teamID, uid, req.ConversationID); err != nil {
+			if errors.Is(err, db.ErrNotFound) {
+				httpapi.WriteProblem(w, r, http.StatusNotFound, "not found")
+			} else {
+				s.logger.Error("knowledge base: loading the conversation failed", "err", err)
+				httpapi.WriteProblem(w, r, http.StatusInternalServerError, "the question could not be asked")
+			}
+			return
+		}
+	}
+	if err := s.checkBudget(r.Context(), teamID); err != nil {
 		if errors.Is(err, ErrBudgetSpent) {
 			httpapi.WriteProblem(w, r, http.StatusTooManyRequests, err.Error())
 		} else {
@@ -437,8 +491,8 @@ func (s *Service) serveAskStream(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
-	ans, err := s.Ask(r.Context(), team.FromContext(r.Context()), AskParams{Question: req.Question, DocumentIDs: req.DocumentIDs,
-		Tags: req.Tags, OnDelta: func(d string) { event("delta", map[string]string{"text": d}) }})
+	ans, err := s.Ask(r.Context(), teamID, AskParams{Question: req.Question, DocumentIDs: req.DocumentIDs,
+		Tags: req.Tags, UserID: uid, ConversationID: req.ConversationID, OnDelta: func(d string) { event("delta", map[string]string{"text": d}) }})
 	if err != nil {
 		detail := err.Error()
 		var se huma.StatusError

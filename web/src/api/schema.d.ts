@@ -1078,6 +1078,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/knowledge/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your conversations, most recent first */
+        get: operations["list-kb-conversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your conversations with its questions, answers and citations */
+        get: operations["get-kb-conversation"];
+        put?: never;
+        post?: never;
+        /** Delete one of your conversations */
+        delete: operations["delete-kb-conversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/knowledge/documents": {
         parameters: {
             query?: never;
@@ -1982,12 +2017,15 @@ export interface components {
         Answer: {
             answer: string;
             citations: components["schemas"]["Citation"][];
+            conversation_id?: string;
             found: boolean;
             model?: string;
             provider?: string;
             usage: components["schemas"]["Usage"];
         };
         AskRequest: {
+            /** @description Continue this conversation of yours; omit to start one. */
+            conversation_id?: string;
             document_ids?: string[];
             question: string;
             tags?: string[];
@@ -2393,6 +2431,42 @@ export interface components {
             /** @enum {string} */
             status: "passing" | "failing" | "partial" | "not_assessed" | "manual";
             urn: string;
+        };
+        ConvListOutputBody: {
+            conversations: components["schemas"]["Conversation"][];
+        };
+        Conversation: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /** Format: int64 */
+            messages: number;
+            /** @description The first question, shortened. */
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ConversationDetail: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /** Format: int64 */
+            messages: number;
+            /** @description The first question, shortened. */
+            title: string;
+            turns: components["schemas"]["ConversationMessage"][];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ConversationMessage: {
+            answer: string;
+            citations: components["schemas"]["Citation"][];
+            /** Format: date-time */
+            created_at: string;
+            found: boolean;
+            question: string;
+            /** Format: int64 */
+            seq: number;
         };
         Credentials: {
             access_key_id?: string;
@@ -7723,6 +7797,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -7801,6 +7884,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description No conversation of yours has that conversation_id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description The team's monthly token budget is spent; the detail says when it resets. */
             429: {
                 headers: {
@@ -7830,6 +7922,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Passage"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-kb-conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConvListOutputBody"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-kb-conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDetail"];
+                };
+            };
+            /** @description Not signed in, or the token or session is no longer valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role lacks the operation's permission (x-permission), or a cookie write lacks the CSRF header. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "delete-kb-conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
             /** @description Not signed in, or the token or session is no longer valid. */
