@@ -353,7 +353,9 @@ func (s *Store) findingUnmute(ctx context.Context, teamID string, findingID int6
 	})
 }
 
-// ExpireMutes unmutes, in every team, findings whose mute has expired.
+// ExpireMutes unmutes, in every team, findings whose mute has expired,
+// and marks the approved risk acceptances whose time is up as expired (the
+// register then shows the risk as no longer accepted, not as approved).
 func (s *Store) ExpireMutes(ctx context.Context) (int, error) {
 	now := s.now().UTC()
 	n := 0
@@ -361,6 +363,10 @@ func (s *Store) ExpireMutes(ctx context.Context) (int, error) {
 		teams, err := expiredMuteTeams(ctx, q, now)
 		if err != nil {
 			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE risk_acceptances SET state = '`+RiskExpired+`'
+			WHERE state = '`+RiskApproved+`' AND expires_at IS NOT NULL AND expires_at <= $1`, now); err != nil {
+			return fmt.Errorf("expire risk acceptances: %w", err)
 		}
 		for _, t := range teams {
 			c, err := unmuteWhere(ctx, q, t, "muted_until IS NOT NULL AND muted_until <= $2", []any{t, now}, now)

@@ -44,6 +44,7 @@ const (
 	RiskApproved = "approved"
 	RiskRejected = "rejected"
 	RiskRevoked  = "revoked"
+	RiskExpired  = "expired"
 )
 
 // Comment is a person's note on a finding.
@@ -62,7 +63,7 @@ type RiskAcceptance struct {
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	RequestedBy string     `json:"requested_by"`
 	RequestedAt time.Time  `json:"requested_at"`
-	State       string     `json:"state" enum:"pending,approved,rejected,revoked"`
+	State       string     `json:"state" enum:"pending,approved,rejected,revoked,expired" doc:"expired: approved, and its expiry passed (the finding was unmuted)."`
 	DecidedBy   string     `json:"decided_by,omitempty" doc:"The approver (the requester when the team does not require approval), or who rejected or revoked it."`
 	DecidedAt   *time.Time `json:"decided_at,omitempty"`
 	Note        string     `json:"note,omitempty"`

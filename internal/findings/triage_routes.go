@@ -110,7 +110,7 @@ type decideInput struct {
 }
 
 type acceptancesInput struct {
-	State string `query:"state" enum:"pending,approved,rejected,revoked,"`
+	State string `query:"state" enum:"pending,approved,rejected,revoked,expired,"`
 }
 
 type acceptancesOutput struct {

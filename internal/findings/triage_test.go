@@ -298,6 +298,37 @@ func TestRiskAcceptanceApproval(t *testing.T) {
 }
 
 // Comments are capped, listed on the finding and in its history.
+// An approved acceptance whose time is up ends: the finding is unmuted
+// and the acceptance reads expired, not approved.
+func TestRiskAcceptanceExpires(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {
+		ctx := context.Background()
+		st := findings.NewStore(reg)
+		team := id.New()
+		importItems(t, st, team, triageItem("aws", "s3_public", "arn:a", "FAIL"), triageItem("aws", "s3_other", "arn:b", "FAIL"))
+		short, long := idOf(t, st, team, "s3_public"), idOf(t, st, team, "s3_other")
+		soon, later := time.Now().Add(200*time.Millisecond).UTC(), time.Now().Add(24*time.Hour).UTC()
+		for fid, until := range map[int64]*time.Time{short: &soon, long: &later} {
+			if ra, err := st.FindingRiskAccept(ctx, team, fid, "req@example.com", "window", until); err != nil || ra.State != findings.RiskApproved {
+				t.Fatalf("accept %d: %+v %v", fid, ra, err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		if n, err := st.ExpireMutes(ctx); err != nil || n != 1 {
+			t.Fatalf("expired %d, %v", n, err)
+		}
+		d, err := st.FindingGet(ctx, team, short)
+		if err != nil || d.Status != findings.StatusOpen || d.RiskAcceptances[0].State != findings.RiskExpired {
+			t.Fatalf("after expiry: %s %+v %v", d.Status, d.RiskAcceptances, err)
+		}
+		d, err = st.FindingGet(ctx, team, long)
+		if err != nil || d.Status != findings.StatusMuted || d.RiskAcceptances[0].State != findings.RiskApproved {
+			t.Fatalf("still accepted: %s %+v %v", d.Status, d.RiskAcceptances, err)
+		}
+	})
+}
+
 func TestCommentsAndCap(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, reg *db.Registry) {

@@ -3732,8 +3732,11 @@ export interface components {
             /** Format: date-time */
             requested_at: string;
             requested_by: string;
-            /** @enum {string} */
-            state: "pending" | "approved" | "rejected" | "revoked";
+            /**
+             * @description expired: approved, and its expiry passed (the finding was unmuted).
+             * @enum {string}
+             */
+            state: "pending" | "approved" | "rejected" | "revoked" | "expired";
         };
         RiskInputBody: {
             /**
@@ -9075,7 +9078,7 @@ export interface operations {
     "list-risk-acceptances": {
         parameters: {
             query?: {
-                state?: "pending" | "approved" | "rejected" | "revoked" | "";
+                state?: "pending" | "approved" | "rejected" | "revoked" | "expired" | "";
             };
             header?: never;
             path?: never;

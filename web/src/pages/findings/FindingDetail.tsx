@@ -47,7 +47,7 @@ function TriageSummary({ f }: { f: FindingDetail }) {
   );
 }
 
-const RISK_COLORS: Record<string, string> = { pending: "yellow", approved: "violet", rejected: "red", revoked: "gray" };
+const RISK_COLORS: Record<string, string> = { pending: "yellow", approved: "violet", rejected: "red", revoked: "gray", expired: "gray" };
 
 // RiskAcceptances lists a finding's risk acceptances; an approver other
 // than the requester decides a pending one here.
