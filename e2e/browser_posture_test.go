@@ -112,6 +112,7 @@ func TestBrowserPostureAndMuteRules(t *testing.T) {
 	}
 	if err := chromedp.Do(sctx,
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sla-problem"]`)),
+		steady(`[data-testid="sla-save"]`), // the modal may still be opening on a loaded machine
 		chromedp.Click(chromedp.CSS(`[data-testid="sla-save"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="sla-save"]`)),
 	); err != nil {

@@ -153,7 +153,9 @@ func TestBrowserCloudAccountScanAndSchedule(t *testing.T) {
 	ctx = step(t, base)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(p.url+"/cloud-accounts"),
+		steady(`[data-testid="account-schedules"]`),
 		chromedp.Click(chromedp.CSS(`[data-testid="account-schedules"]`)),
+		steady(`[data-testid="schedule-add"]`), // the drawer may still be opening on a loaded machine
 		chromedp.Click(chromedp.CSS(`[data-testid="schedule-add"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="schedule-next"]`)),
 	); err != nil {
